@@ -1,4 +1,4 @@
-import { createPublicClient, http } from 'viem'
+import { createPublicClient, createWalletClient, http } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { AnvilStartError, startAnvil } from '../src/index.ts'
 
@@ -10,7 +10,7 @@ describe('startAnvil', () => {
       expect(anvil.port).toBeGreaterThan(0)
       const client = createPublicClient({ transport: http(anvil.rpcUrl) })
       expect(await client.getChainId()).toBe(4242)
-      expect(await client.request({ method: 'eth_accounts' })).toHaveLength(3)
+      expect(await createWalletClient({ transport: http(anvil.rpcUrl) }).getAddresses()).toHaveLength(3)
     } finally {
       await anvil.stop()
     }
