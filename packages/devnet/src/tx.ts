@@ -1,4 +1,4 @@
-import type { Hash, PublicClient, TransactionReceipt } from 'viem'
+import { getAddress, type Hash, type PublicClient, type TransactionReceipt } from 'viem'
 import { DevnetDeployError } from './errors.ts'
 
 /** Waits for a transaction and fails with the step's name when it reverted. */
@@ -29,5 +29,5 @@ export async function confirmDeploy(
 ): Promise<`0x${string}`> {
   const receipt = await confirm(publicClient, step, hash, signal)
   if (receipt.contractAddress == null) throw new DevnetDeployError(`${step}: no contract address in receipt`)
-  return receipt.contractAddress
+  return getAddress(receipt.contractAddress)
 }
