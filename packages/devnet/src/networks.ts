@@ -56,7 +56,6 @@ export const NETWORKS: Readonly<Record<'base' | 'base-sepolia', BetarNetwork>> =
 
 /** Looks up a public network by name, applying `overrides` (e.g. a private RPC URL). */
 export function getNetwork(name: string, overrides: Partial<Pick<BetarNetwork, 'rpcUrl'>> = {}): BetarNetwork {
-  const network = (NETWORKS as Record<string, BetarNetwork | undefined>)[name]
-  if (network == null) throw new UnknownNetworkError(name)
-  return { ...network, ...overrides }
+  if (!Object.hasOwn(NETWORKS, name)) throw new UnknownNetworkError(name)
+  return { ...NETWORKS[name as keyof typeof NETWORKS], ...overrides }
 }
