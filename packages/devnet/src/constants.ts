@@ -19,7 +19,9 @@ export const DEFAULT_ETH_PER_ACCOUNT = 10_000
 export const ROLE_INDEX = {
   deployer: 1000,
   usdcProxyAdmin: 1001,
-  usdcOwner: 1002
+  usdcOwner: 1002,
+  /** Gas payer of the devnet's x402 facilitator. */
+  facilitator: 1003
 } as const
 
 /** USDC's EIP-712 domain on the devnet (the name `FiatTokenV2_2` reports, version "2"), as on Base/Ethereum mainnet. */

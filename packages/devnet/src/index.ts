@@ -37,5 +37,17 @@ export {
   startDevnet
 } from './devnet.ts'
 export { DevnetDeployError, UnknownNetworkError } from './errors.ts'
+export {
+  deriveFacilitatorAccount,
+  FACILITATOR_MAX_BODY_BYTES,
+  FACILITATOR_ROLE_INDEX,
+  FacilitatorBodyTooLargeError,
+  FacilitatorRequestError,
+  type FacilitatorServer,
+  type StartDevnetFacilitatorOptions,
+  type StartFacilitatorOptions,
+  startDevnetFacilitator,
+  startFacilitator
+} from './facilitator.ts'
 export { type BetarNetwork, getNetwork, NETWORKS } from './networks.ts'
 export { eip3009Abi, TRANSFER_WITH_AUTHORIZATION_TYPES, usdcAbi } from './usdc-abi.ts'

@@ -1,0 +1,139 @@
+/**
+ * Protocol error codes (spec §8). Codes 1000–3000 keep the numbers of the Betar Go prototype, whose catch-all 2007 is
+ * split here into distinct codes.
+ */
+export const ErrorCode = {
+  INVALID_MESSAGE: 1000,
+  UNKNOWN_RESOURCE: 1001,
+  PAYMENT_REQUIRED: 2000,
+  PAYMENT_INVALID: 2001,
+  NONCE_MISMATCH: 2002,
+  NONCE_EXPIRED: 2003,
+  NONCE_USED: 2004,
+  AMOUNT_WRONG: 2005,
+  INVALID_SIGNATURE: 2006,
+  SETTLEMENT_FAILED: 2007,
+  PAYEE_WRONG: 2008,
+  ASSET_WRONG: 2009,
+  NETWORK_WRONG: 2010,
+  INSUFFICIENT_FUNDS: 2011,
+  SETTLEMENT_PENDING: 2012,
+  INVALID_VALIDITY_WINDOW: 2013,
+  EXECUTION_FAILED: 3000,
+  RATE_LIMITED: 4000
+} as const
+
+export type ErrorCodeName = keyof typeof ErrorCode
+export type ErrorCodeNumber = (typeof ErrorCode)[ErrorCodeName]
+
+/** Whether a client may retry after each error (spec §8). */
+export const RETRYABLE: Readonly<Record<ErrorCodeName, boolean>> = {
+  INVALID_MESSAGE: false,
+  UNKNOWN_RESOURCE: false,
+  PAYMENT_REQUIRED: true,
+  PAYMENT_INVALID: false,
+  NONCE_MISMATCH: false,
+  NONCE_EXPIRED: true,
+  NONCE_USED: false,
+  AMOUNT_WRONG: false,
+  INVALID_SIGNATURE: false,
+  SETTLEMENT_FAILED: false,
+  PAYEE_WRONG: false,
+  ASSET_WRONG: false,
+  NETWORK_WRONG: false,
+  INSUFFICIENT_FUNDS: false,
+  SETTLEMENT_PENDING: true,
+  INVALID_VALIDITY_WINDOW: false,
+  EXECUTION_FAILED: false,
+  RATE_LIMITED: true
+}
+
+const NAMES = new Map<number, ErrorCodeName>(
+  Object.entries(ErrorCode).map(([name, code]) => [code, name as ErrorCodeName])
+)
+
+/** The name of a numeric code, or `undefined` for a code this version does not know. */
+export function errorCodeName(code: number): ErrorCodeName | undefined {
+  return NAMES.get(code)
+}
+
+/** Extra data some errors carry, e.g. the transaction of a pending settlement. */
+export type ErrorDetails = Record<string, unknown>
+
+/**
+ * An x402 protocol error: raised by a server (and sent as an ERROR frame) or received by a client.
+ * `name` is stable (`X402Error`); `codeName` and `code` say which protocol error it is.
+ */
+export class X402Error extends Error {
+  static override name = 'X402Error'
+  /** Numeric protocol code (spec §8). */
+  readonly code: number
+  /** Symbolic protocol code, e.g. `NONCE_USED`; `UNKNOWN` for a code this version does not know. */
+  readonly codeName: ErrorCodeName | 'UNKNOWN'
+  readonly retryable: boolean
+  readonly details: ErrorDetails | undefined
+
+  constructor(
+    code: number,
+    message: string,
+    options: { retryable?: boolean; details?: ErrorDetails; cause?: unknown } = {}
+  ) {
+    super(message, { cause: options.cause })
+    this.name = 'X402Error'
+    this.code = code
+    this.codeName = errorCodeName(code) ?? 'UNKNOWN'
+    this.retryable = options.retryable ?? (this.codeName === 'UNKNOWN' ? false : RETRYABLE[this.codeName])
+    this.details = options.details
+  }
+
+  /** Shorthand for a known code. */
+  static of(name: ErrorCodeName, message: string, details?: ErrorDetails, cause?: unknown): X402Error {
+    return new X402Error(ErrorCode[name], message, {
+      ...(details != null ? { details } : {}),
+      ...(cause != null ? { cause } : {})
+    })
+  }
+}
+
+/** The client refused to sign: the server's requirements break what the caller approved (spec §6). */
+export class PaymentNotApprovedError extends Error {
+  static override name = 'PaymentNotApprovedError'
+  /** One line per violated rule, for each requirement the server offered. */
+  readonly violations: string[]
+
+  constructor(violations: string[]) {
+    super(`payment not approved: ${violations.join('; ')}`)
+    this.name = 'PaymentNotApprovedError'
+    this.violations = violations
+  }
+}
+
+/** The payment would exceed the client's spending budget. */
+export class BudgetExceededError extends Error {
+  static override name = 'BudgetExceededError'
+
+  constructor(message = 'spending budget exceeded') {
+    super(message)
+    this.name = 'BudgetExceededError'
+  }
+}
+
+/** The remote peer broke the protocol (bad frame, wrong message order, oversized or unparsable data). */
+export class ProtocolViolationError extends Error {
+  static override name = 'ProtocolViolationError'
+
+  constructor(message = 'protocol violation', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'ProtocolViolationError'
+  }
+}
+
+/** Nothing registered under this resource name when registering, or the config is unusable. */
+export class InvalidResourceError extends Error {
+  static override name = 'InvalidResourceError'
+
+  constructor(message = 'invalid resource') {
+    super(message)
+    this.name = 'InvalidResourceError'
+  }
+}

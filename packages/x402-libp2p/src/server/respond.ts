@@ -1,0 +1,83 @@
+import type { SettleResponse } from '@x402/core/types'
+import type { Channel } from '../channel.ts'
+import type { X402Error } from '../errors.ts'
+import { jsonBytes } from '../json.ts'
+
+/** Largest body slice per RESPONSE frame. */
+const CHUNK = 256 * 1024
+
+const EMPTY = new Uint8Array(0)
+
+/** Sends an ERROR frame (spec §8). */
+export async function sendError(channel: Channel, correlationId: string, err: X402Error): Promise<void> {
+  await channel.write(
+    {
+      type: 'ERROR',
+      correlationId,
+      error: {
+        code: err.code,
+        name: err.codeName,
+        message: err.message.slice(0, 4096),
+        retryable: err.retryable,
+        details: err.details != null ? jsonBytes(err.details) : EMPTY
+      }
+    },
+    { signal: AbortSignal.timeout(5_000) }
+  )
+}
+
+/**
+ * Sends a result as RESPONSE frames: a buffer is cut into slices, a stream is forwarded chunk by chunk; the final
+ * frame carries the settlement of a paid call.
+ */
+export async function sendResult(
+  channel: Channel,
+  correlationId: string,
+  output: Uint8Array | AsyncIterable<Uint8Array>,
+  settlement: SettleResponse | undefined,
+  contentType = ''
+): Promise<void> {
+  const frame = (body: Uint8Array, final: boolean) =>
+    channel.write({
+      type: 'RESPONSE',
+      correlationId,
+      response: {
+        body,
+        final,
+        settlement: final && settlement != null ? jsonBytes(settlement) : EMPTY,
+        contentType: final ? contentType : ''
+      }
+    })
+  if (output instanceof Uint8Array) {
+    const frames = Math.max(1, Math.ceil(output.byteLength / CHUNK))
+    for (let i = 0; i < frames; i++) await frame(output.subarray(i * CHUNK, (i + 1) * CHUNK), i === frames - 1)
+    return
+  }
+  for await (const chunk of output) {
+    for (let offset = 0; offset < chunk.byteLength; offset += CHUNK)
+      await frame(chunk.subarray(offset, offset + CHUNK), false)
+  }
+  await frame(EMPTY, true)
+}
+
+/** Collects a handler's output into one buffer, refusing more than `max` bytes. */
+export async function collect(output: Uint8Array | AsyncIterable<Uint8Array>, max: number): Promise<Uint8Array> {
+  if (output instanceof Uint8Array) {
+    if (output.byteLength > max) throw new RangeError(`result over ${max} bytes`)
+    return output
+  }
+  const parts: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of output) {
+    size += chunk.byteLength
+    if (size > max) throw new RangeError(`result over ${max} bytes`)
+    parts.push(chunk)
+  }
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const p of parts) {
+    out.set(p, offset)
+    offset += p.byteLength
+  }
+  return out
+}

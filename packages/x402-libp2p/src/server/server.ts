@@ -1,0 +1,316 @@
+import {
+  type Connection,
+  type Logger,
+  type PeerId,
+  type Stream,
+  serviceCapabilities,
+  TypedEventEmitter
+} from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { RateLimiter } from '@libp2p/utils'
+import type { PaymentRequirements } from '@x402/core/types'
+import type { Datastore } from 'interface-datastore'
+import { toHex } from 'viem'
+import { Channel } from '../channel.ts'
+import {
+  DEFAULT_CHALLENGE_TTL_SECONDS,
+  DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_EXECUTION_TIMEOUT_MS,
+  DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_INBOUND_STREAMS,
+  DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
+  DEFAULT_RATE_LIMIT_PER_SECOND,
+  DEFAULT_RECORD_TTL_MS,
+  GC_INTERVAL_MS,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
+  X402_VERSION
+} from '../constants.ts'
+import { InvalidResourceError, ProtocolViolationError, X402Error } from '../errors.ts'
+import { jsonBytes } from '../json.ts'
+import { buildRequirements, requirementsHash } from '../requirements.ts'
+import type { Settler } from '../settlement/settler.ts'
+import { JsonStore } from '../store/json-store.ts'
+import type { CallRecord, ChallengeRecord } from '../store/records.ts'
+import type { WireMessage } from '../wire.ts'
+import { PaidCalls } from './paid.ts'
+import { sendError, sendResult } from './respond.ts'
+import type {
+  X402HandlerContext,
+  X402Request,
+  X402Resource,
+  X402Server,
+  X402ServerComponents,
+  X402ServerEvents,
+  X402ServerInit
+} from './types.ts'
+
+/** Resolved server settings. */
+export interface ServerConfig {
+  maxBodySize: number
+  maxResultSize: number
+  frameTimeoutMs: number
+  challengeTtlSeconds: number
+  clockSkewSeconds: number
+  minSettleWindowSeconds: number
+  executionTimeoutMs: number
+  recordTtlMs: number
+}
+
+/** @internal — use the {@link x402Server} factory. */
+export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implements X402Server {
+  readonly [Symbol.toStringTag] = '@betar/x402-server'
+  readonly [serviceCapabilities]: string[] = ['@betar/x402-server']
+
+  readonly protocol: string
+  readonly config: ServerConfig
+  readonly log: Logger
+  readonly challenges: JsonStore<ChallengeRecord>
+  readonly calls: JsonStore<CallRecord>
+  readonly nonces: JsonStore<{ peer: string; correlationId: string }>
+  private readonly components: X402ServerComponents
+  private readonly init: X402ServerInit
+  private readonly registry = new Map<string, X402Resource>()
+  private readonly limiter: RateLimiter
+  private readonly paid: PaidCalls
+  private gcTimer: ReturnType<typeof setInterval> | undefined
+  private shutdown = new AbortController()
+  private running = false
+
+  constructor(components: X402ServerComponents, init: X402ServerInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('betar:x402:server')
+    this.protocol = `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.config = {
+      maxBodySize: init.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
+      maxResultSize: init.maxResultSize ?? 4 * DEFAULT_MAX_BODY_SIZE,
+      frameTimeoutMs: init.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS,
+      challengeTtlSeconds: init.challengeTtlSeconds ?? DEFAULT_CHALLENGE_TTL_SECONDS,
+      clockSkewSeconds: init.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
+      minSettleWindowSeconds: init.minSettleWindowSeconds ?? DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
+      executionTimeoutMs: init.executionTimeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS,
+      recordTtlMs: init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS
+    }
+    this.challenges = new JsonStore(components.datastore, '/betar/x402/challenges')
+    this.calls = new JsonStore(components.datastore, '/betar/x402/calls')
+    this.nonces = new JsonStore(components.datastore, '/betar/x402/nonces')
+    this.limiter = new RateLimiter({ points: init.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND, duration: 1 })
+    this.paid = new PaidCalls(this)
+  }
+
+  /** Aborted when the server stops: running handlers see it. */
+  get stopSignal(): AbortSignal {
+    return this.shutdown.signal
+  }
+
+  get settler(): Settler | undefined {
+    return this.init.settler
+  }
+
+  get datastore(): Datastore {
+    return this.components.datastore
+  }
+
+  /** The peer id of a stored record. */
+  peerOf(peer: string): PeerId {
+    return peerIdFromString(peer)
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return
+    this.shutdown = new AbortController()
+    await this.components.registrar.handle(this.protocol, (stream, connection) => this.onStream(stream, connection), {
+      maxInboundStreams: this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+    })
+    this.gcTimer = setInterval(() => {
+      this.gc().catch((err: unknown) => this.log.error('gc failed - %e', err))
+    }, GC_INTERVAL_MS)
+    this.gcTimer.unref?.()
+    this.running = true
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    clearInterval(this.gcTimer)
+    this.shutdown.abort(new Error('x402 server stopped'))
+    await this.components.registrar.unhandle(this.protocol)
+  }
+
+  register(name: string, resource: X402Resource): void {
+    if (this.registry.has(name)) throw new InvalidResourceError(`resource "${name}" is already registered`)
+    if (new TextEncoder().encode(name).byteLength === 0 || name.length > 256) {
+      throw new InvalidResourceError('resource names are 1…256 bytes')
+    }
+    if (resource.price != null) {
+      if (this.init.settler == null || this.init.asset == null) {
+        throw new InvalidResourceError('a paid resource needs the server to have a settler and an asset')
+      }
+      this.quote(resource) // validates the price now rather than on the first call
+    }
+    this.registry.set(name, resource)
+  }
+
+  unregister(name: string): void {
+    this.registry.delete(name)
+  }
+
+  resources(): string[] {
+    return [...this.registry.keys()]
+  }
+
+  requirements(name: string): PaymentRequirements[] {
+    const resource = this.registry.get(name)
+    return resource == null || resource.price == null ? [] : [this.quote(resource)]
+  }
+
+  resource(name: string): X402Resource | undefined {
+    return this.registry.get(name)
+  }
+
+  /** The requirement a paid resource asks for now. */
+  quote(resource: X402Resource): PaymentRequirements {
+    const payTo = this.init.payTo ?? this.init.settler?.payTo
+    if (resource.price == null || this.init.asset == null || payTo == null) {
+      throw new InvalidResourceError('no price, asset or payee for this resource')
+    }
+    return buildRequirements(resource.price, this.init.asset, payTo)
+  }
+
+  async gc(): Promise<number> {
+    const now = Date.now()
+    const counts = await Promise.all([this.challenges.gc(now), this.nonces.gc(now), this.calls.gc(now)])
+    return counts.reduce((a, b) => a + b, 0)
+  }
+
+  private async onStream(stream: Stream, connection: Connection): Promise<void> {
+    const peer = connection.remotePeer
+    const channel = new Channel(stream, this.config)
+    let correlationId = 'unknown'
+    try {
+      const first = await channel.read()
+      correlationId = first.correlationId
+      try {
+        this.limiter.consume(peer.toString())
+      } catch {
+        throw X402Error.of('RATE_LIMITED', 'too many requests; slow down')
+      }
+      if (first.type === 'REQUEST') await this.onRequest(channel, peer, first)
+      else if (first.type === 'PAID_REQUEST') await this.paid.handle(channel, peer, first)
+      else throw new ProtocolViolationError(`a ${first.type} frame cannot open an exchange`)
+      await channel.close()
+    } catch (err) {
+      await this.fail(channel, correlationId, err)
+    }
+  }
+
+  /** Answers a failure on the channel: typed errors become ERROR frames; anything else resets the stream. */
+  async fail(channel: Channel, correlationId: string, err: unknown): Promise<void> {
+    if (err instanceof ProtocolViolationError) {
+      this.log('protocol violation from %s - %s', channel.stream.id, err.message)
+      await sendError(channel, correlationId, X402Error.of('INVALID_MESSAGE', err.message)).catch(() => {})
+      channel.abort(err)
+      return
+    }
+    if (err instanceof X402Error) {
+      await sendError(channel, correlationId, err).catch(() => {})
+      await channel.close()
+      return
+    }
+    this.log.error('x402 exchange failed - %e', err)
+    channel.abort(err instanceof Error ? err : new Error(String(err)))
+  }
+
+  private async onRequest(
+    channel: Channel,
+    peer: X402Request['peer'],
+    msg: Extract<WireMessage, { type: 'REQUEST' }>
+  ): Promise<void> {
+    const { correlationId, request } = msg
+    const resource = this.registry.get(request.resource)
+    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${request.resource}"`)
+    if (request.body.byteLength > (resource.maxBodySize ?? this.config.maxBodySize)) {
+      throw new ProtocolViolationError('request body over the resource limit')
+    }
+
+    if (resource.price == null) {
+      const output = await this.execute(resource, { ...request, peer, correlationId }, {})
+      await sendResult(channel, correlationId, output, undefined)
+      return
+    }
+
+    const key = `${peer}/${correlationId}`
+    if ((await this.calls.get(key)) != null) {
+      throw X402Error.of('NONCE_USED', 'correlation id already used for a paid call; re-ask with PAID_REQUEST')
+    }
+    const previous = await this.challenges.get(key)
+    if (previous?.consumed === true) throw X402Error.of('NONCE_USED', 'correlation id already used')
+
+    const requirements = this.quote(resource)
+    const challenge = crypto.getRandomValues(new Uint8Array(32))
+    const expiresAt = Math.floor(Date.now() / 1000) + this.config.challengeTtlSeconds
+    await this.challenges.put(
+      key,
+      {
+        peer: peer.toString(),
+        correlationId,
+        resource: request.resource,
+        requirementsHash: requirementsHash(requirements),
+        expiresAt,
+        consumed: false,
+        nonce: toHex(challenge)
+      },
+      expiresAt * 1000 + this.config.recordTtlMs
+    )
+    const paymentRequired = {
+      x402Version: X402_VERSION,
+      error: 'payment required',
+      resource: {
+        url: `libp2p://${this.components.peerId}/${encodeURIComponent(request.resource)}`,
+        ...(resource.description != null ? { description: resource.description } : {}),
+        ...(resource.mimeType != null ? { mimeType: resource.mimeType } : {})
+      },
+      accepts: [requirements]
+    }
+    await channel.write({
+      type: 'PAYMENT_REQUIRED',
+      correlationId,
+      paymentRequired: { paymentRequired: jsonBytes(paymentRequired), challenge, expiresAt: BigInt(expiresAt) }
+    })
+
+    // The buyer normally pays on the same stream; it may also come back on a new one with the same correlation id.
+    let next: WireMessage
+    try {
+      next = await channel.read()
+    } catch {
+      return // stream ended or timed out: the challenge stays valid for a later PAID_REQUEST
+    }
+    if (next.type !== 'PAID_REQUEST' || next.correlationId !== correlationId) {
+      throw new ProtocolViolationError('expected a PAID_REQUEST for the same correlation id')
+    }
+    await this.paid.handle(channel, peer, next)
+  }
+
+  /** Runs a handler under its time limit and the server's stop signal. */
+  async execute(
+    resource: X402Resource,
+    request: X402Request,
+    context: Omit<X402HandlerContext, 'signal'>
+  ): Promise<Uint8Array | AsyncIterable<Uint8Array>> {
+    const signal = AbortSignal.any([
+      this.shutdown.signal,
+      AbortSignal.timeout(resource.executionTimeoutMs ?? this.config.executionTimeoutMs)
+    ])
+    const run = Promise.resolve(resource.handler(request, { ...context, signal }))
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = (): void => reject(new Error(`handler aborted: ${String(signal.reason)}`))
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
+    run.catch(() => {})
+    return Promise.race([run, aborted])
+  }
+}

@@ -1,0 +1,124 @@
+import type { ComponentLogger, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
+import type { Registrar } from '@libp2p/interface-internal'
+import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
+import type { Datastore } from 'interface-datastore'
+import type { Address } from 'viem'
+import type { ErrorCodeName } from '../errors.ts'
+import type { PaymentAsset, Price } from '../requirements.ts'
+import type { Settler } from '../settlement/settler.ts'
+
+/** What a resource handler receives. */
+export interface X402Request {
+  resource: string
+  body: Uint8Array
+  contentType: string
+  /** The calling peer. */
+  peer: PeerId
+  correlationId: string
+}
+
+/** Context of one handler invocation. */
+export interface X402HandlerContext {
+  /** Aborted on the time limit or when the node stops. */
+  signal: AbortSignal
+  /** Present for paid calls: the confirmed settlement. */
+  settlement?: SettleResponse
+  /** The payer's address for paid calls. */
+  payer?: Address
+}
+
+/** A resource implementation: bytes in, bytes (or a stream of chunks) out. */
+export type X402Handler = (
+  request: X402Request,
+  context: X402HandlerContext
+) => Promise<Uint8Array | AsyncIterable<Uint8Array>> | Uint8Array | AsyncIterable<Uint8Array>
+
+/** A resource offered by the server. */
+export interface X402Resource {
+  /** `null` for a free resource. */
+  price: Price | null
+  handler: X402Handler
+  /** Shown in PaymentRequired.resource. */
+  description?: string
+  mimeType?: string
+  /** Per-resource body limit. @default the server's `maxBodySize` */
+  maxBodySize?: number
+  /** Handler time limit. @default the server's `executionTimeoutMs` */
+  executionTimeoutMs?: number
+}
+
+export interface X402ServerInit {
+  /** Verifies and settles payments: `localSettler(…)` or `facilitatorSettler(…)`. Required for paid resources. */
+  settler?: Settler
+  /** Token and network prices are quoted in (USDC with its EIP-712 domain). Required for paid resources. */
+  asset?: PaymentAsset
+  /** Default payee. @default the settler's wallet */
+  payTo?: Address
+  /** Prepended to the protocol ids. @default '' */
+  protocolPrefix?: string
+  /** Also serve `/x402/libp2p/1.0.0` (Go prototype compatibility). @default true */
+  v1?: boolean
+  /** @default 1 MiB */
+  maxBodySize?: number
+  /** Largest stored/sent result of a paid call. @default 4 MiB */
+  maxResultSize?: number
+  /** @default 10000 */
+  frameTimeoutMs?: number
+  /** @default 120 */
+  challengeTtlSeconds?: number
+  /** @default 30 */
+  clockSkewSeconds?: number
+  /** @default 10 */
+  minSettleWindowSeconds?: number
+  /** @default 60000 */
+  executionTimeoutMs?: number
+  /** How long paid results, used nonces and challenges are kept. @default 24 h */
+  recordTtlMs?: number
+  /** Requests per peer per second. @default 200 */
+  rateLimitPerSecond?: number
+  /** @default 64 */
+  maxInboundStreams?: number
+}
+
+export interface X402ServerComponents {
+  registrar: Registrar
+  /** Where challenges, used nonces and paid results live (LevelDB in a full node). */
+  datastore: Datastore
+  logger: ComponentLogger
+  peerId: PeerId
+}
+
+/** Detail of payment events. */
+export interface PaymentEventDetail {
+  peer: PeerId
+  correlationId: string
+  resource: string
+  requirements: PaymentRequirements
+  payer: Address
+  settlement?: SettleResponse
+  error?: { codeName: ErrorCodeName | 'UNKNOWN'; message: string }
+}
+
+export interface X402ServerEvents {
+  /** A payment passed every check and was reserved (before settlement). */
+  'payment:verified': CustomEvent<PaymentEventDetail>
+  /** The transfer is confirmed on-chain. */
+  'payment:settled': CustomEvent<PaymentEventDetail>
+  /** A payment was rejected or its settlement failed. */
+  'payment:failed': CustomEvent<PaymentEventDetail>
+  /** A paid call's result was stored and sent. */
+  'call:completed': CustomEvent<PaymentEventDetail>
+}
+
+/** The seller side of x402 over libp2p. */
+export interface X402Server extends TypedEventTarget<X402ServerEvents>, Startable {
+  /** Offers a resource. A name can be registered once; `unregister` first to change it. */
+  register(name: string, resource: X402Resource): void
+  unregister(name: string): void
+  /** The x402 requirements a paid resource currently asks for (what a listing advertises), or `[]` when free. */
+  requirements(name: string): PaymentRequirements[]
+  /** Names of the registered resources. */
+  resources(): string[]
+  /** Removes expired challenges, nonces and records now (also runs periodically). */
+  gc(): Promise<number>
+}
