@@ -1,0 +1,282 @@
+import { type Logger, type PeerId, TypedEventEmitter } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PaymentRequirements, ResourceInfo, SettleResponse } from '@x402/core/types'
+import { type Hex, toHex } from 'viem'
+import { Channel } from '../channel.ts'
+import {
+  DEFAULT_CLIENT_MAX_TIMEOUT_SECONDS,
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_OUTBOUND_STREAMS,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION
+} from '../constants.ts'
+import { ErrorCode, PaymentNotApprovedError, ProtocolViolationError, X402Error } from '../errors.ts'
+import { jsonBytes, parseJsonBytes } from '../json.ts'
+import { parsePaymentRequiredBytes, parseSettleResponseBytes } from '../payment.ts'
+import type { PaymentAsset } from '../requirements.ts'
+import type { WireError, WireMessage } from '../wire.ts'
+import { approve } from './approval.ts'
+import { SpendingBudget } from './budget.ts'
+import { signExactPayment } from './sign.ts'
+import type {
+  CallOptions,
+  CallResult,
+  X402Client,
+  X402ClientComponents,
+  X402ClientEvents,
+  X402ClientInit
+} from './types.ts'
+
+type Target = PeerId | Multiaddr | Multiaddr[]
+
+/** Errors after which no money can have moved, so a budget reservation is released. */
+const NOTHING_MOVED = new Set<number>(
+  Object.entries(ErrorCode)
+    .filter(([name]) => !['SETTLEMENT_PENDING', 'EXECUTION_FAILED'].includes(name))
+    .map(([, code]) => code)
+)
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms)
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer)
+        reject(signal.reason)
+      },
+      { once: true }
+    )
+  })
+
+/** Turns an ERROR frame into the error the caller sees. */
+export function remoteError(e: WireError): X402Error {
+  let details: Record<string, unknown> | undefined
+  if (e.details.byteLength > 0) {
+    try {
+      const parsed = parseJsonBytes(e.details, e.details.byteLength, 'details')
+      if (parsed != null && typeof parsed === 'object' && !Array.isArray(parsed))
+        details = parsed as Record<string, unknown>
+    } catch {
+      // ignore unreadable details: the code and message still stand
+    }
+  }
+  return new X402Error(e.code, e.message, { retryable: e.retryable, ...(details != null ? { details } : {}) })
+}
+
+/** @internal — use the {@link x402Client} factory. */
+export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implements X402Client {
+  readonly [Symbol.toStringTag] = '@betar/x402-client'
+  private readonly components: X402ClientComponents
+  private readonly init: X402ClientInit
+  private readonly log: Logger
+  private readonly budget: SpendingBudget | undefined
+  readonly protocol: string
+  private readonly channelOptions: { maxBodySize: number; frameTimeoutMs: number }
+  private readonly maxOutboundStreams: number
+
+  constructor(components: X402ClientComponents, init: X402ClientInit = {}) {
+    super()
+    this.components = components
+    this.init = init
+    this.log = components.logger.forComponent('betar:x402:client')
+    this.budget = init.budget != null ? new SpendingBudget(init.budget) : undefined
+    this.protocol = `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.channelOptions = {
+      maxBodySize: init.maxResultSize ?? 4 * DEFAULT_MAX_BODY_SIZE,
+      frameTimeoutMs: init.frameTimeoutMs ?? 90_000
+    }
+    this.maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
+  }
+
+  budgetRemaining(): bigint | undefined {
+    return this.budget?.remaining()
+  }
+
+  async call(target: Target, resource: string, body: Uint8Array, options: CallOptions = {}): Promise<CallResult> {
+    const signal = options.signal ?? AbortSignal.timeout(this.init.callTimeoutMs ?? 180_000)
+    const correlationId = options.correlationId ?? crypto.randomUUID()
+    const contentType = options.contentType ?? ''
+    const { channel, peer } = await this.open(target, signal)
+
+    if (options.preemptive != null) {
+      const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
+      return this.pay(
+        peer,
+        channel,
+        { correlationId, resource, body, contentType },
+        [options.preemptive],
+        nonce,
+        options,
+        signal
+      )
+    }
+
+    await channel.write({ type: 'REQUEST', correlationId, request: { resource, body, contentType } }, { signal })
+    const first = await channel.read({ signal })
+    this.expectCorrelation(first, correlationId)
+    if (first.type === 'RESPONSE') return this.finishResponse(channel, first, correlationId, 0n, signal)
+    if (first.type === 'ERROR') throw remoteError(first.error)
+    if (first.type !== 'PAYMENT_REQUIRED') throw new ProtocolViolationError(`unexpected ${first.type} frame`)
+
+    const required = parsePaymentRequiredBytes(first.paymentRequired.paymentRequired)
+    if (first.paymentRequired.expiresAt < BigInt(Math.floor(Date.now() / 1000))) {
+      throw new PaymentNotApprovedError(['the challenge has already expired'])
+    }
+    const request = { correlationId, resource, body, contentType }
+    return this.pay(
+      peer,
+      channel,
+      request,
+      required.accepts,
+      toHex(first.paymentRequired.challenge),
+      options,
+      signal,
+      required.resource
+    )
+  }
+
+  /** Dials (or reuses a connection) and opens one stream for one exchange. */
+  private async open(target: Target, signal: AbortSignal): Promise<{ channel: Channel; peer: PeerId }> {
+    const connection = await this.components.connectionManager.openConnection(target, { signal })
+    const stream = await connection.newStream(this.protocol, { signal, maxOutboundStreams: this.maxOutboundStreams })
+    return { channel: new Channel(stream, this.channelOptions), peer: connection.remotePeer }
+  }
+
+  private expectCorrelation(msg: WireMessage, correlationId: string): void {
+    if (msg.correlationId !== correlationId)
+      throw new ProtocolViolationError('the server answered another correlation id')
+  }
+
+  /** Approve, reserve budget, sign, send PAID_REQUEST, and read the outcome — re-asking when the stream breaks. */
+  private async pay(
+    peer: PeerId,
+    first: Channel,
+    request: { correlationId: string; resource: string; body: Uint8Array; contentType: string },
+    accepts: readonly PaymentRequirements[],
+    nonce: Hex,
+    options: CallOptions,
+    signal: AbortSignal,
+    resourceInfo?: ResourceInfo
+  ): Promise<CallResult> {
+    const requirements = this.approve(accepts, options)
+    const signer = this.init.signer
+    if (signer == null) throw new PaymentNotApprovedError(['this client has no signer'])
+    const amount = BigInt(requirements.amount)
+    const release = this.budget?.reserve(amount) ?? (() => {})
+    let payment: Uint8Array
+    try {
+      const payload = await signExactPayment(
+        signer,
+        requirements,
+        nonce,
+        resourceInfo != null ? { resource: resourceInfo } : {}
+      )
+      payment = jsonBytes(payload)
+    } catch (err) {
+      release()
+      throw err
+    }
+    this.safeDispatchEvent('payment:signed', { detail: { peer, correlationId: request.correlationId, requirements } })
+
+    const paid: WireMessage = {
+      type: 'PAID_REQUEST',
+      correlationId: request.correlationId,
+      request: { ...request, payment }
+    }
+    const attempts = this.init.reaskAttempts ?? 5
+    let channel: Channel | undefined = first
+    let lastError: unknown
+    for (let attempt = 0; attempt <= attempts; attempt++) {
+      try {
+        if (channel == null) {
+          await sleep(this.init.reaskDelayMs ?? 500, signal)
+          channel = (await this.open(peer, signal)).channel
+        }
+        await channel.write(paid, { signal })
+        const msg = await channel.read({ signal })
+        this.expectCorrelation(msg, request.correlationId)
+        if (msg.type === 'ERROR') throw remoteError(msg.error)
+        if (msg.type !== 'RESPONSE') throw new ProtocolViolationError(`unexpected ${msg.type} frame after payment`)
+        const result = await this.finishResponse(channel, msg, request.correlationId, amount, signal)
+        if (result.settlement != null) {
+          this.safeDispatchEvent('payment:settled', {
+            detail: { peer, correlationId: request.correlationId, requirements, settlement: result.settlement }
+          })
+        }
+        return result
+      } catch (err) {
+        lastError = err
+        channel?.abort(err instanceof Error ? err : new Error(String(err)))
+        channel = undefined
+        if (signal.aborted) break
+        if (err instanceof X402Error) {
+          if (err.code === ErrorCode.SETTLEMENT_PENDING) continue // re-ask: same correlation id, same payment
+          if (NOTHING_MOVED.has(err.code)) release()
+          throw err
+        }
+        this.log('paid exchange %s broke (%s); re-asking', request.correlationId, (err as Error).message)
+      }
+    }
+    throw lastError
+  }
+
+  private approve(accepts: readonly PaymentRequirements[], options: CallOptions): PaymentRequirements {
+    const asset: PaymentAsset | undefined = options.asset ?? this.init.asset
+    const missing: string[] = []
+    if (options.maxAmount == null) missing.push('no maxAmount approved for this call')
+    if (options.payTo == null) missing.push('no expected payTo for this call')
+    if (asset == null) missing.push('no payment asset configured')
+    if (options.maxAmount == null || options.payTo == null || asset == null) throw new PaymentNotApprovedError(missing)
+    return approve(accepts, {
+      maxAmount: options.maxAmount,
+      payTo: options.payTo,
+      asset,
+      maxTimeoutSeconds: this.init.maxTimeoutSeconds ?? DEFAULT_CLIENT_MAX_TIMEOUT_SECONDS
+    })
+  }
+
+  /** Reads RESPONSE frames until the final one. */
+  private async finishResponse(
+    channel: Channel,
+    first: Extract<WireMessage, { type: 'RESPONSE' }>,
+    correlationId: string,
+    amount: bigint,
+    signal: AbortSignal
+  ): Promise<CallResult> {
+    const max = this.init.maxResultSize ?? 4 * DEFAULT_MAX_BODY_SIZE
+    const parts: Uint8Array[] = []
+    let size = 0
+    let msg: WireMessage = first
+    for (;;) {
+      if (msg.type === 'ERROR') throw remoteError(msg.error)
+      if (msg.type !== 'RESPONSE') throw new ProtocolViolationError(`unexpected ${msg.type} frame in a response`)
+      size += msg.response.body.byteLength
+      if (size > max) throw new ProtocolViolationError(`result over ${max} bytes`)
+      parts.push(msg.response.body)
+      if (msg.response.final) break
+      msg = await channel.read({ signal })
+      this.expectCorrelation(msg, correlationId)
+    }
+    const final = msg.response
+    await channel.close()
+    let settlement: SettleResponse | undefined
+    if (final.settlement.byteLength > 0) settlement = parseSettleResponseBytes(final.settlement)
+    if (amount > 0n && settlement?.success !== true)
+      throw new ProtocolViolationError('paid response without a successful settlement')
+    const body = new Uint8Array(size)
+    let offset = 0
+    for (const p of parts) {
+      body.set(p, offset)
+      offset += p.byteLength
+    }
+    return {
+      body,
+      contentType: final.contentType,
+      correlationId,
+      protocol: this.protocol,
+      amount,
+      ...(settlement != null ? { settlement } : {})
+    }
+  }
+}

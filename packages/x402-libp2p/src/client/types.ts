@@ -1,0 +1,98 @@
+import type { AbortOptions, ComponentLogger, PeerId, TypedEventTarget } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
+import type { Address } from 'viem'
+import type { PaymentAsset } from '../requirements.ts'
+import type { BudgetInit } from './budget.ts'
+import type { PaymentSigner } from './sign.ts'
+
+export interface X402ClientInit {
+  /** Signs EIP-3009 authorizations: any viem `LocalAccount` (or an object with `address` and `signTypedData`). */
+  signer?: PaymentSigner
+  /** The token and network this client pays with; offers in anything else are refused. */
+  asset?: PaymentAsset
+  /** Client-wide spending cap. Unlimited when absent (each call still needs `maxAmount`). */
+  budget?: BudgetInit
+  /** Longest authorization the client signs. @default 300 */
+  maxTimeoutSeconds?: number
+  /** Prepended to the protocol ids. @default '' */
+  protocolPrefix?: string
+  /** Fall back to `/x402/libp2p/1.0.0` for peers without 2.0.0. @default true */
+  v1?: boolean
+  /** Concurrent calls per connection. @default 64 */
+  maxOutboundStreams?: number
+  /** Largest result accepted. @default 4 MiB */
+  maxResultSize?: number
+  /** Time allowed for each inbound frame. Paid calls include settlement and execution, so allow for both. @default 90000 */
+  frameTimeoutMs?: number
+  /** Whole-call limit when the caller passes no signal. @default 180000 */
+  callTimeoutMs?: number
+  /** Re-asks after a broken stream or SETTLEMENT_PENDING (spec §4.4). @default 5 */
+  reaskAttempts?: number
+  /** Pause before each re-ask. @default 500 */
+  reaskDelayMs?: number
+}
+
+export interface X402ClientComponents {
+  connectionManager: ConnectionManager
+  logger: ComponentLogger
+}
+
+/** Per-call options. */
+export interface CallOptions extends AbortOptions {
+  /** Most this call may pay, in atomic units. Required to pay; omit for free resources. */
+  maxAmount?: bigint
+  /** The payee the caller expects (normally the seller's listing / ERC-8004 agentWallet). Required to pay. */
+  payTo?: Address
+  /** Override the client's asset for this call. */
+  asset?: PaymentAsset
+  /** 1-trip: pay up front with requirements the caller already holds (e.g. from the seller's listing). */
+  preemptive?: PaymentRequirements
+  /** @default a random UUID v4 */
+  correlationId?: string
+  contentType?: string
+}
+
+/** The outcome of a call. */
+export interface CallResult {
+  body: Uint8Array
+  contentType: string
+  correlationId: string
+  /** Protocol actually spoken. */
+  protocol: string
+  /** The confirmed settlement of a paid call. */
+  settlement?: SettleResponse
+  /** What was paid, in atomic units (0n when free). */
+  amount: bigint
+}
+
+export interface PaymentSignedDetail {
+  peer: PeerId
+  correlationId: string
+  requirements: PaymentRequirements
+}
+
+export interface X402ClientEvents {
+  /** An authorization was signed (after approval and budget checks). */
+  'payment:signed': CustomEvent<PaymentSignedDetail>
+  /** A paid call returned with its settlement. */
+  'payment:settled': CustomEvent<PaymentSignedDetail & { settlement: SettleResponse }>
+}
+
+/** The buyer side of x402 over libp2p. */
+export interface X402Client extends TypedEventTarget<X402ClientEvents> {
+  /**
+   * Calls `resource` on a peer, paying if asked — only within `maxAmount`, to `payTo`, in the configured asset, and
+   * within the budget. Throws {@link X402Error} for protocol errors and `PaymentNotApprovedError` when the seller asks
+   * for something the caller did not approve (nothing is signed then).
+   */
+  call(
+    peer: PeerId | Multiaddr | Multiaddr[],
+    resource: string,
+    body: Uint8Array,
+    options?: CallOptions
+  ): Promise<CallResult>
+  /** Remaining budget, or `undefined` when unlimited. */
+  budgetRemaining(): bigint | undefined
+}

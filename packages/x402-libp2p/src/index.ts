@@ -1,0 +1,48 @@
+/**
+ * @packageDocumentation
+ *
+ * x402 payments natively on libp2p streams. A buyer calls a seller's resource over `/x402/libp2p/2.0.0`; the seller
+ * answers with an x402 v2 PaymentRequired carrying a 32-byte challenge, the buyer signs an EIP-3009 USDC
+ * authorization whose nonce is that challenge, and the seller verifies, settles (its own wallet or an x402
+ * facilitator), runs the handler and returns the result — with no HTTP on the path. The payment objects are the x402
+ * v2 data model verbatim. See `docs/spec/x402-libp2p.md` for the normative protocol.
+ *
+ * @example
+ * ```ts
+ * import { x402Server, x402Client, localSettler } from '@betar/x402-libp2p'
+ *
+ * const seller = await createLibp2p({ …, services: {
+ *   x402: x402Server({ settler: localSettler({ walletClient }), asset: usdc })
+ * } })
+ * seller.services.x402.register('echo', { price: { amount: 10_000n }, handler: (req) => req.body })
+ *
+ * const buyer = await createLibp2p({ …, services: { x402: x402Client({ signer: account, asset: usdc }) } })
+ * const { body, settlement } = await buyer.services.x402.call(seller.getMultiaddrs(), 'echo', input, {
+ *   maxAmount: 10_000n,
+ *   payTo: sellerWallet
+ * })
+ * ```
+ */
+
+export { approve, type PaymentPolicy } from './client/approval.ts'
+export { type BudgetInit, SpendingBudget } from './client/budget.ts'
+export { x402Client } from './client/index.ts'
+export { type PaymentSigner, signExactPayment } from './client/sign.ts'
+export type * from './client/types.ts'
+export * from './constants.ts'
+export {
+  BudgetExceededError,
+  ErrorCode,
+  type ErrorCodeName,
+  InvalidResourceError,
+  PaymentNotApprovedError,
+  ProtocolViolationError,
+  RETRYABLE,
+  X402Error
+} from './errors.ts'
+export { buildRequirements, matchAccepted, type PaymentAsset, type Price, requirementsHash } from './requirements.ts'
+export { x402Server } from './server/index.ts'
+export type * from './server/types.ts'
+export { type FacilitatorSettlerInit, facilitatorSettler } from './settlement/facilitator.ts'
+export { type LocalSettlerInit, localSettler } from './settlement/local.ts'
+export type { Settler } from './settlement/settler.ts'
