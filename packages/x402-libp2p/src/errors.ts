@@ -137,3 +137,18 @@ export class InvalidResourceError extends Error {
     this.name = 'InvalidResourceError'
   }
 }
+
+/**
+ * A paid call was signed and sent, but no outcome could be read after every re-ask. The payment may have settled:
+ * call again with the same `correlationId` to re-ask (the client re-sends the same payment; it never signs twice).
+ */
+export class PaymentInterruptedError extends Error {
+  static override name = 'PaymentInterruptedError'
+  readonly correlationId: string
+
+  constructor(correlationId: string, options?: { cause?: unknown }) {
+    super(`paid call ${correlationId} interrupted; re-ask with the same correlationId`, options)
+    this.name = 'PaymentInterruptedError'
+    this.correlationId = correlationId
+  }
+}

@@ -35,6 +35,7 @@ export {
   ErrorCode,
   type ErrorCodeName,
   InvalidResourceError,
+  PaymentInterruptedError,
   PaymentNotApprovedError,
   ProtocolViolationError,
   RETRYABLE,

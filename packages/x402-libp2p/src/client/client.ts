@@ -10,7 +10,13 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION
 } from '../constants.ts'
-import { ErrorCode, PaymentNotApprovedError, ProtocolViolationError, X402Error } from '../errors.ts'
+import {
+  ErrorCode,
+  PaymentInterruptedError,
+  PaymentNotApprovedError,
+  ProtocolViolationError,
+  X402Error
+} from '../errors.ts'
 import { jsonBytes, parseJsonBytes } from '../json.ts'
 import { parsePaymentRequiredBytes, parseSettleResponseBytes } from '../payment.ts'
 import type { PaymentAsset } from '../requirements.ts'
@@ -74,6 +80,11 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   readonly protocol: string
   private readonly channelOptions: { maxBodySize: number; frameTimeoutMs: number }
   private readonly maxOutboundStreams: number
+  /** Signed, unanswered payments by correlation id: a later call with the same id re-asks instead of re-signing. */
+  private readonly pending = new Map<
+    string,
+    { message: WireMessage; requirements: PaymentRequirements; release: () => void }
+  >()
 
   constructor(components: X402ClientComponents, init: X402ClientInit = {}) {
     super()
@@ -98,6 +109,11 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     const correlationId = options.correlationId ?? crypto.randomUUID()
     const contentType = options.contentType ?? ''
     const { channel, peer } = await this.open(target, signal)
+
+    const earlier = this.pending.get(correlationId)
+    if (earlier != null) {
+      return this.exchange(peer, channel, earlier.message, earlier.requirements, earlier.release, signal)
+    }
 
     if (options.preemptive != null) {
       const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
@@ -184,6 +200,24 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       correlationId: request.correlationId,
       request: { ...request, payment }
     }
+    this.pending.set(request.correlationId, { message: paid, requirements, release })
+    return this.exchange(peer, first, paid, requirements, release, signal)
+  }
+
+  /**
+   * Sends a signed PAID_REQUEST and reads the outcome, re-sending the very same frame on a new stream when the stream
+   * breaks or the settlement is pending (spec §4.4). The pending entry is dropped once the outcome is final.
+   */
+  private async exchange(
+    peer: PeerId,
+    first: Channel,
+    paid: WireMessage,
+    requirements: PaymentRequirements,
+    release: () => void,
+    signal: AbortSignal
+  ): Promise<CallResult> {
+    const correlationId = paid.correlationId
+    const amount = BigInt(requirements.amount)
     const attempts = this.init.reaskAttempts ?? 5
     let channel: Channel | undefined = first
     let lastError: unknown
@@ -195,13 +229,14 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         }
         await channel.write(paid, { signal })
         const msg = await channel.read({ signal })
-        this.expectCorrelation(msg, request.correlationId)
+        this.expectCorrelation(msg, correlationId)
         if (msg.type === 'ERROR') throw remoteError(msg.error)
         if (msg.type !== 'RESPONSE') throw new ProtocolViolationError(`unexpected ${msg.type} frame after payment`)
-        const result = await this.finishResponse(channel, msg, request.correlationId, amount, signal)
+        const result = await this.finishResponse(channel, msg, correlationId, amount, signal)
+        this.pending.delete(correlationId)
         if (result.settlement != null) {
           this.safeDispatchEvent('payment:settled', {
-            detail: { peer, correlationId: request.correlationId, requirements, settlement: result.settlement }
+            detail: { peer, correlationId, requirements, settlement: result.settlement }
           })
         }
         return result
@@ -212,13 +247,14 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         if (signal.aborted) break
         if (err instanceof X402Error) {
           if (err.code === ErrorCode.SETTLEMENT_PENDING) continue // re-ask: same correlation id, same payment
+          this.pending.delete(correlationId)
           if (NOTHING_MOVED.has(err.code)) release()
           throw err
         }
-        this.log('paid exchange %s broke (%s); re-asking', request.correlationId, (err as Error).message)
+        this.log('paid exchange %s broke (%s); re-asking', correlationId, (err as Error).message)
       }
     }
-    throw lastError
+    throw lastError instanceof X402Error ? lastError : new PaymentInterruptedError(correlationId, { cause: lastError })
   }
 
   private approve(accepts: readonly PaymentRequirements[], options: CallOptions): PaymentRequirements {

@@ -272,6 +272,8 @@ export class PaidCalls {
           detail: detail(record.settlement != null ? { settlement: record.settlement } : {})
         })
       } catch (err) {
+        // Stopping is not a failure: leave the call `settled` so a restarted node runs it for the re-ask.
+        if (this.server.stopSignal.aborted) throw err
         const message = `paid call failed in the handler: ${(err as Error).message}`
         const failure = X402Error.of('EXECUTION_FAILED', message)
         record = await this.save(key, { ...record, state: 'failed', error: { code: failure.code, message } })

@@ -119,7 +119,12 @@ export function decodeV1Frame(bytes: Uint8Array | Uint8ArrayList, options: Decod
   if (end < total && options.allowTrailingBytes !== true) {
     throw new InvalidV1FrameError(`${total - end} trailing bytes after the frame`)
   }
-  return { type, data: list.subarray(6 + typeLength, end) }
+  return { type, data: plain(list.subarray(6 + typeLength, end)) }
+}
+
+/** A plain `Uint8Array` view of the same memory (chunks from Node sockets are `Buffer`s). */
+function plain(bytes: Uint8Array): Uint8Array {
+  return bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
 }
 
 function isUnexpectedEof(err: unknown): boolean {
@@ -129,7 +134,8 @@ function isUnexpectedEof(err: unknown): boolean {
 /**
  * Reads exactly one frame from a libp2p stream. Lengths are checked as soon as their header field arrives, so an
  * oversized declared data length is rejected before any of the body is waited for. Bytes that arrived after the
- * frame are handed back to the stream (nothing past the frame is consumed).
+ * frame are handed back to the stream (`unshift`) so a later reader sees them, as long as the stream's readable end is
+ * still open; if the remote already closed it, the surplus is dropped (the Go protocol never sends any).
  *
  * @throws InvalidV1FrameError for a bad type length, a non-UTF-8 type or a stream that ends mid-frame
  * @throws V1FrameTooLargeError when the declared data length exceeds the cap
@@ -150,13 +156,26 @@ export async function readV1Frame(stream: Stream, options: ReadV1FrameOptions = 
     const type = decodeType((await read(typeLength)).subarray())
     const dataLength = (await read(4)).getUint32(0)
     checkDataLength(dataLength, max)
-    const data = dataLength === 0 ? new Uint8Array(0) : (await read(dataLength)).subarray()
+    const data = dataLength === 0 ? new Uint8Array(0) : plain((await read(dataLength)).subarray())
     return { type, data }
   } catch (err) {
     if (isUnexpectedEof(err)) throw new InvalidV1FrameError('truncated frame: stream ended mid-frame', { cause: err })
     throw err
   } finally {
+    releaseUnread(bytes)
+  }
+}
+
+/**
+ * Detaches the byte reader and hands any bytes it buffered past the frame back to the stream. That is only possible
+ * while the stream's readable end is open: once the remote has closed its writable end and everything it sent has
+ * been delivered, libp2p refuses `unshift` (`StreamStateError`) and the surplus is dropped — nothing could read it.
+ */
+function releaseUnread(bytes: { unwrap(): unknown }): void {
+  try {
     bytes.unwrap()
+  } catch (err) {
+    if (!(err instanceof Error && err.name === 'StreamStateError')) throw err
   }
 }
 

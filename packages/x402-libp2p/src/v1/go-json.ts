@@ -17,6 +17,7 @@ import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 /** A JSON value as Go's `interface{}` holds it after `json.Unmarshal`. */
 export type GoJsonValue = string | number | boolean | null | GoJsonValue[] | { [key: string]: GoJsonValue }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the C0 controls Go escapes
 const ESCAPED = /[\u0000-\u001f"\\<>&\u2028\u2029]/g
 const SHORT_ESCAPES: Readonly<Record<string, string>> = {
   '"': '\\"',

@@ -20,16 +20,7 @@
 import type { z } from 'zod'
 import { isV1MessageType, type V1MessageType, v1ErrorInfo, X402_V1_VERSION } from './constants.ts'
 import { InvalidV1MessageError } from './errors.ts'
-import {
-  type GoJsonValue,
-  goJsonBytes,
-  goJsonInt,
-  goJsonObject,
-  goJsonString,
-  goJsonValue,
-  jsonBytes,
-  parseGoJson
-} from './go-json.ts'
+import { goJsonBytes, goJsonInt, goJsonObject, goJsonString, goJsonValue, jsonBytes, parseGoJson } from './go-json.ts'
 import {
   errorSchema,
   paidRequestSchema,
@@ -39,112 +30,22 @@ import {
   requestSchema,
   responseSchema
 } from './schemas.ts'
+import type { V1ErrorMessage, V1Message, V1MessageMap, V1PaymentEnvelope, V1PaymentRequirements } from './types.ts'
 
 export { InvalidV1MessageError, type V1MessageIssue } from './errors.ts'
-
-/** x402-go v2 `EVMAuthorization`: EIP-3009 `transferWithAuthorization` parameters, all decimal/hex strings. */
-export interface V1EvmAuthorization {
-  from: string
-  to: string
-  value: string
-  validAfter: string
-  validBefore: string
-  nonce: string
-}
-
-/** x402-go v2 `EVMPayload`. Go clients sign with `v ∈ {0,1}`; viem produces 27/28. */
-export interface V1EvmPayload {
-  signature: string
-  authorization: V1EvmAuthorization
-}
-
-/** x402-go v2 `PaymentRequirements`. `extra` is omitted on the wire when absent or empty. */
-export interface V1PaymentRequirements {
-  scheme: string
-  network: string
-  amount: string
-  asset: string
-  payTo: string
-  maxTimeoutSeconds: number
-  extra?: Record<string, GoJsonValue>
-}
-
-/** Betar `X402PaymentEnvelope`. `payload` is omitted on the wire when absent. */
-export interface V1PaymentEnvelope {
-  x402_version: number
-  scheme: string
-  network: string
-  server_nonce: string
-  payer: string
-  payload?: V1EvmPayload
-}
-
-/** `x402.request`. `payment` is written as an explicit `null` when there is none. */
-export interface V1RequestMessage {
-  version: string
-  correlation_id: string
-  resource: string
-  method: string
-  payment: V1PaymentEnvelope | null
-  /** Raw body bytes (base64 on the wire); `null` is a nil slice. */
-  body: Uint8Array | null
-  /** Omitted on the wire when absent or empty. */
-  caller_did?: string
-}
-
-/** `x402.payment_required`. */
-export interface V1PaymentRequiredMessage {
-  version: string
-  correlation_id: string
-  challenge_nonce: string
-  /** Unix seconds. */
-  challenge_expires_at: number
-  payment_requirements: V1PaymentRequirements | null
-  message: string
-  seller_did?: string
-}
-
-/** `x402.paid_request`. There is no top-level `resource`; the Go server takes it from `body`. */
-export interface V1PaidRequestMessage {
-  version: string
-  correlation_id: string
-  payment: V1PaymentEnvelope
-  body: Uint8Array | null
-  caller_did?: string
-}
-
-/** `x402.response`. Go always writes `payment_id` and `tx_hash`, empty for free calls. */
-export interface V1ResponseMessage {
-  version: string
-  correlation_id: string
-  payment_id: string
-  tx_hash: string
-  body: Uint8Array | null
-  seller_did?: string
-  seller_token_id?: string
-}
-
-/** `x402.error`. */
-export interface V1ErrorMessage {
-  version: string
-  correlation_id: string
-  error_code: number
-  error_name: string
-  message: string
-  retryable: boolean
-}
-
-/** Message shape of each frame type. */
-export interface V1MessageMap {
-  'x402.request': V1RequestMessage
-  'x402.payment_required': V1PaymentRequiredMessage
-  'x402.paid_request': V1PaidRequestMessage
-  'x402.response': V1ResponseMessage
-  'x402.error': V1ErrorMessage
-}
-
-/** Any of the five messages. */
-export type V1Message = V1MessageMap[V1MessageType]
+export type {
+  V1ErrorMessage,
+  V1EvmAuthorization,
+  V1EvmPayload,
+  V1Message,
+  V1MessageMap,
+  V1PaidRequestMessage,
+  V1PaymentEnvelope,
+  V1PaymentRequiredMessage,
+  V1PaymentRequirements,
+  V1RequestMessage,
+  V1ResponseMessage
+} from './types.ts'
 
 type Member = readonly [string, string]
 

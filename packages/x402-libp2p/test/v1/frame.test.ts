@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { describe, expect, it } from 'vitest'
 import { V1_MAX_DATA_LENGTH, V1_MAX_TYPE_LENGTH } from '../../src/v1/constants.ts'
 import { decodeV1Frame, encodeV1Frame, InvalidV1FrameError, V1FrameTooLargeError } from '../../src/v1/frame.ts'
 
@@ -11,6 +11,16 @@ function header(type: Uint8Array, dataLength: number, typeLength = type.length):
   out.set(type, 2)
   view.setUint32(2 + type.length, dataLength)
   return out
+}
+
+/** The error `fn` throws (fails the test if it returns). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected an error')
 }
 
 const ascii = (n: number): string => 'x'.repeat(n)
@@ -85,13 +95,7 @@ describe('decodeV1Frame', () => {
   it('data length at the cap passes the header check; cap + 1 is rejected from the header alone', () => {
     // Header declaring exactly the cap, no body: the header is fine, the missing body makes it truncated.
     expect(() => decodeV1Frame(header(bytesOf('t'), V1_MAX_DATA_LENGTH))).toThrow(/truncated frame: data/)
-    const err = (() => {
-      try {
-        decodeV1Frame(header(bytesOf('t'), V1_MAX_DATA_LENGTH + 1))
-      } catch (e) {
-        return e
-      }
-    })()
+    const err = thrown(() => decodeV1Frame(header(bytesOf('t'), V1_MAX_DATA_LENGTH + 1)))
     expect(err).toBeInstanceOf(V1FrameTooLargeError)
     expect(err).toMatchObject({ name: 'V1FrameTooLargeError', dataLength: V1_MAX_DATA_LENGTH + 1 })
     expect(() => decodeV1Frame(header(bytesOf('t'), 0xffffffff))).toThrow(V1FrameTooLargeError)

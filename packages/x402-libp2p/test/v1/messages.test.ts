@@ -64,7 +64,7 @@ describe('constants', () => {
   })
 
   it('createV1Error reproduces the Go error vector', () => {
-    const v = vector('error_retryable') as ReturnType<typeof vector> & { type: 'x402.error' }
+    const v = vector('error_retryable', 'x402.error')
     const msg = typedMessage(v)
     const built = createV1Error(msg.correlation_id, V1ErrorCode.SETTLEMENT_FAILED, msg.message)
     expect(built).toEqual(msg)
@@ -86,7 +86,8 @@ describe('decodeV1Message rejects bad input with InvalidV1MessageError', () => {
   })
 
   it('a top-level value that is not an object', () => {
-    for (const bad of ['null', '[]', '"x"', '1']) expect(decodeError('x402.error', bad)).toBeInstanceOf(InvalidV1MessageError)
+    for (const bad of ['null', '[]', '"x"', '1'])
+      expect(decodeError('x402.error', bad)).toBeInstanceOf(InvalidV1MessageError)
   })
 
   it('wrong-typed fields, reported with their paths', () => {
@@ -106,13 +107,17 @@ describe('decodeV1Message rejects bad input with InvalidV1MessageError', () => {
   it('missing fields that Go always emits', () => {
     const { retryable: _, ...rest } = goodError
     expect(decodeError('x402.error', JSON.stringify(rest)).issues[0]?.path).toEqual(['retryable'])
-    const req = JSON.parse(new TextDecoder().decode(encodeV1Message('x402.request', typedMessage(vector('request_free') as ReturnType<typeof vector> & { type: 'x402.request' }))))
+    const req = JSON.parse(
+      new TextDecoder().decode(encodeV1Message('x402.request', typedMessage(vector('request_free', 'x402.request'))))
+    )
     delete req.payment
     expect(decodeError('x402.request', JSON.stringify(req)).issues[0]?.path).toEqual(['payment'])
   })
 
   it('bad base64 bodies (Go StdEncoding: padded, standard alphabet)', () => {
-    const base = JSON.parse(new TextDecoder().decode(encodeV1Message('x402.response', typedMessage(vector('response_free') as ReturnType<typeof vector> & { type: 'x402.response' }))))
+    const base = JSON.parse(
+      new TextDecoder().decode(encodeV1Message('x402.response', typedMessage(vector('response_free', 'x402.response'))))
+    )
     for (const body of ['eyJvdXRwdXQiOiJwb25nIn0', 'eyJvdXRwdXQiOiJwb25nIn0-', 'e_Jv', 'ab=c', 1, {}]) {
       const err = decodeError('x402.response', JSON.stringify({ ...base, body }))
       expect(err.issues[0]?.path).toEqual(['body'])
@@ -120,10 +125,17 @@ describe('decodeV1Message rejects bad input with InvalidV1MessageError', () => {
   })
 
   it('nested x402 objects: camelCase keys are required, snake_case ones do not count', () => {
-    const pr = JSON.parse(new TextDecoder().decode(encodeV1Message('x402.payment_required', typedMessage(vector('payment_required') as ReturnType<typeof vector> & { type: 'x402.payment_required' }))))
+    const pr = JSON.parse(
+      new TextDecoder().decode(
+        encodeV1Message('x402.payment_required', typedMessage(vector('payment_required', 'x402.payment_required')))
+      )
+    )
     const { payTo, ...rest } = pr.payment_requirements
     const bad = { ...pr, payment_requirements: { ...rest, pay_to: payTo } }
-    expect(decodeError('x402.payment_required', JSON.stringify(bad)).issues[0]?.path).toEqual(['payment_requirements', 'payTo'])
+    expect(decodeError('x402.payment_required', JSON.stringify(bad)).issues[0]?.path).toEqual([
+      'payment_requirements',
+      'payTo'
+    ])
   })
 
   it('a paid_request payment cannot be null (Go struct value)', () => {
@@ -152,16 +164,47 @@ describe('decodeV1Message tolerance (like Go)', () => {
       correlation_id: 'c',
       challenge_nonce: 'n',
       challenge_expires_at: 1,
-      payment_requirements: { scheme: 's', network: 'n', amount: '1', asset: 'a', payTo: 'p', maxTimeoutSeconds: 60, extra: null },
+      payment_requirements: {
+        scheme: 's',
+        network: 'n',
+        amount: '1',
+        asset: 'a',
+        payTo: 'p',
+        maxTimeoutSeconds: 60,
+        extra: null
+      },
       message: 'm',
       seller_did: ''
     }
     const msg = decodeV1Message('x402.payment_required', enc(JSON.stringify(pr)))
-    expect(msg.payment_requirements).toStrictEqual({ scheme: 's', network: 'n', amount: '1', asset: 'a', payTo: 'p', maxTimeoutSeconds: 60 })
+    expect(msg.payment_requirements).toStrictEqual({
+      scheme: 's',
+      network: 'n',
+      amount: '1',
+      asset: 'a',
+      payTo: 'p',
+      maxTimeoutSeconds: 60
+    })
     expect(msg.seller_did).toBe('')
-    const env = { x402_version: 2, scheme: 'exact', network: 'n', server_nonce: 'preemptive', payer: 'p', payload: null }
-    const paid = decodeV1Message('x402.paid_request', enc(JSON.stringify({ version: '1.0', correlation_id: 'c', payment: env, body: '' })))
-    expect(paid.payment).toStrictEqual({ x402_version: 2, scheme: 'exact', network: 'n', server_nonce: 'preemptive', payer: 'p' })
+    const env = {
+      x402_version: 2,
+      scheme: 'exact',
+      network: 'n',
+      server_nonce: 'preemptive',
+      payer: 'p',
+      payload: null
+    }
+    const paid = decodeV1Message(
+      'x402.paid_request',
+      enc(JSON.stringify({ version: '1.0', correlation_id: 'c', payment: env, body: '' }))
+    )
+    expect(paid.payment).toStrictEqual({
+      x402_version: 2,
+      scheme: 'exact',
+      network: 'n',
+      server_nonce: 'preemptive',
+      payer: 'p'
+    })
     expect(paid.body).toStrictEqual(new Uint8Array(0))
   })
 })

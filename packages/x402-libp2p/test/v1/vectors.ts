@@ -18,8 +18,9 @@ export interface GoVector {
 const dir = new URL('../fixtures/v1/', import.meta.url)
 
 /** All vectors, in file order. */
-export const vectors: GoVector[] = (JSON.parse(readFileSync(new URL('vectors.json', dir), 'utf8')) as { vectors: GoVector[] })
-  .vectors
+export const vectors: GoVector[] = (
+  JSON.parse(readFileSync(new URL('vectors.json', dir), 'utf8')) as { vectors: GoVector[] }
+).vectors
 
 /** The raw frame bytes of a vector, read from its `.bin` file. */
 export function frameBytes(v: GoVector): Uint8Array {
@@ -33,9 +34,10 @@ export function typedMessage<T extends V1MessageType>(v: GoVector & { type: T })
   return copy as unknown as V1MessageMap[T]
 }
 
-/** The vector named `name`. */
-export function vector(name: string): GoVector {
+/** The vector named `name`, checked to be of frame type `type`. */
+export function vector<T extends V1MessageType>(name: string, type: T): GoVector & { type: T } {
   const v = vectors.find((x) => x.name === name)
   if (v == null) throw new Error(`no vector ${name}`)
-  return v
+  if (v.type !== type) throw new Error(`vector ${name} is ${v.type}, not ${type}`)
+  return { ...v, type }
 }
