@@ -1,18 +1,24 @@
 import type { PeerId } from '@libp2p/interface'
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types'
 import { type Address, getAddress } from 'viem'
-import type { Channel } from '../channel.ts'
 import { ProtocolViolationError, X402Error } from '../errors.ts'
 import { parseExactPayment } from '../payment.ts'
 import { matchAccepted, requirementsHash } from '../requirements.ts'
 import { settleFailure, verifyFailure } from '../settlement/settler.ts'
 import type { CallRecord } from '../store/records.ts'
-import type { WireMessage } from '../wire.ts'
-import { collect, sendError, sendResult } from './respond.ts'
+import { collect } from './respond.ts'
 import type { X402ServerImpl } from './server.ts'
 import type { PaymentEventDetail } from './types.ts'
 
-type PaidRequest = Extract<WireMessage, { type: 'PAID_REQUEST' }>
+/** A paid request, whichever wire version carried it. */
+export interface PaidCallInput {
+  correlationId: string
+  resource: string
+  body: Uint8Array
+  contentType: string
+  /** UTF-8 JSON of the x402 v2 PaymentPayload. */
+  payment: Uint8Array
+}
 
 const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
 const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
@@ -34,40 +40,40 @@ export class PaidCalls {
     this.server = server
   }
 
-  async handle(channel: Channel, peer: PeerId, msg: PaidRequest): Promise<void> {
-    const { correlationId, request } = msg
-    const resource = this.server.resource(request.resource)
-    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${request.resource}"`)
-    if (resource.price == null) throw X402Error.of('PAYMENT_INVALID', `resource "${request.resource}" is free`)
-    if (request.body.byteLength > (resource.maxBodySize ?? this.server.config.maxBodySize)) {
+  /**
+   * Runs a paid request to its outcome (spec §5): validation errors are thrown as {@link X402Error}; otherwise the
+   * returned record is `done`, `failed` (stored outcome) or still `settling` (answer SETTLEMENT_PENDING).
+   */
+  async process(peer: PeerId, call: PaidCallInput): Promise<CallRecord> {
+    const resource = this.server.resource(call.resource)
+    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${call.resource}"`)
+    if (resource.price == null) throw X402Error.of('PAYMENT_INVALID', `resource "${call.resource}" is free`)
+    if (call.body.byteLength > (resource.maxBodySize ?? this.server.config.maxBodySize)) {
       throw new ProtocolViolationError('request body over the resource limit')
     }
-    const key = `${peer}/${correlationId}`
+    const key = `${peer}/${call.correlationId}`
     const existing = await this.server.calls.get(key)
-    if (existing != null) {
-      await this.reask(channel, key, existing, request.payment)
-      return
-    }
+    if (existing != null) return this.reask(key, existing, call.payment)
     if (this.claimed.has(key))
       throw X402Error.of('NONCE_USED', 'a paid request with this correlation id is in progress')
     this.claimed.add(key)
     let record: CallRecord
     try {
-      record = await this.validateAndReserve(peer, key, msg, this.server.quote(resource))
+      record = await this.validateAndReserve(peer, key, call, this.server.quote(resource))
     } finally {
       this.claimed.delete(key)
     }
-    await this.answer(channel, await this.run(key, record, false))
+    return this.run(key, record, false)
   }
 
   /** Spec §5 steps 5–9. Throws the first failing check's error; on success the call is reserved on disk. */
   private async validateAndReserve(
     peer: PeerId,
     key: string,
-    msg: PaidRequest,
+    request: PaidCallInput,
     offered: PaymentRequirements
   ): Promise<CallRecord> {
-    const { correlationId, request } = msg
+    const { correlationId } = request
     const { payload, authorization, signature } = parseExactPayment(request.payment)
     const requirements = matchAccepted(payload, [offered])
     const detail = (error?: X402Error): PaymentEventDetail => ({
@@ -180,13 +186,12 @@ export class PaidCalls {
   }
 
   /** Re-ask (spec §4.4): same correlation id, same payment → the stored outcome, never a second charge. */
-  private async reask(channel: Channel, key: string, record: CallRecord, paymentBytes: Uint8Array): Promise<void> {
+  private async reask(key: string, record: CallRecord, paymentBytes: Uint8Array): Promise<CallRecord> {
     const { signature } = parseExactPayment(paymentBytes)
     if (signature.toLowerCase() !== record.signature.toLowerCase()) {
       throw X402Error.of('NONCE_USED', 'correlation id already used with another payment')
     }
-    const done = record.state === 'done' || record.state === 'failed' ? record : await this.run(key, record, true)
-    await this.answer(channel, done)
+    return record.state === 'done' || record.state === 'failed' ? record : this.run(key, record, true)
   }
 
   /** Advances a call at most once at a time per key; concurrent re-asks share the same task. */
@@ -280,32 +285,5 @@ export class PaidCalls {
       }
     }
     return record
-  }
-
-  /** Sends what a record says: the result, the stored error, or SETTLEMENT_PENDING. */
-  private async answer(channel: Channel, record: CallRecord): Promise<void> {
-    if (record.state === 'done') {
-      await sendResult(
-        channel,
-        record.correlationId,
-        fromBase64(record.result ?? ''),
-        record.settlement,
-        record.resultContentType ?? ''
-      )
-      return
-    }
-    if (record.state === 'failed') {
-      const error = record.error ?? { code: 3000, message: 'failed' }
-      await sendError(channel, record.correlationId, new X402Error(error.code, error.message))
-      return
-    }
-    await sendError(
-      channel,
-      record.correlationId,
-      X402Error.of('SETTLEMENT_PENDING', 'transfer not yet confirmed; re-ask with the same correlation id', {
-        ...(record.settlement?.transaction != null ? { transaction: record.settlement.transaction } : {}),
-        network: record.requirements.network
-      })
-    )
   }
 }

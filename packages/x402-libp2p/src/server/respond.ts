@@ -1,7 +1,8 @@
 import type { SettleResponse } from '@x402/core/types'
 import type { Channel } from '../channel.ts'
-import type { X402Error } from '../errors.ts'
+import { X402Error } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
+import type { CallRecord } from '../store/records.ts'
 
 /** Largest body slice per RESPONSE frame. */
 const CHUNK = 256 * 1024
@@ -80,4 +81,26 @@ export async function collect(output: Uint8Array | AsyncIterable<Uint8Array>, ma
     offset += p.byteLength
   }
   return out
+}
+
+/** Sends what a paid-call record says: its result, its stored error, or SETTLEMENT_PENDING. */
+export async function answerRecord(channel: Channel, record: CallRecord): Promise<void> {
+  const { correlationId } = record
+  if (record.state === 'done') {
+    const body = new Uint8Array(Buffer.from(record.result ?? '', 'base64'))
+    await sendResult(channel, correlationId, body, record.settlement, record.resultContentType ?? '')
+  } else if (record.state === 'failed') {
+    const error = record.error ?? { code: 3000, message: 'failed' }
+    await sendError(channel, correlationId, new X402Error(error.code, error.message))
+  } else {
+    await sendError(channel, correlationId, pendingError(record))
+  }
+}
+
+/** SETTLEMENT_PENDING for a record whose transfer is not yet confirmed. */
+export function pendingError(record: CallRecord): X402Error {
+  return X402Error.of('SETTLEMENT_PENDING', 'transfer not yet confirmed; re-ask with the same correlation id', {
+    ...(record.settlement?.transaction != null ? { transaction: record.settlement.transaction } : {}),
+    network: record.requirements.network
+  })
 }

@@ -8,7 +8,7 @@ import {
 } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { RateLimiter } from '@libp2p/utils'
-import type { PaymentRequirements } from '@x402/core/types'
+import type { PaymentRequired, PaymentRequirements } from '@x402/core/types'
 import type { Datastore } from 'interface-datastore'
 import { toHex } from 'viem'
 import { Channel } from '../channel.ts'
@@ -35,7 +35,7 @@ import { JsonStore } from '../store/json-store.ts'
 import type { CallRecord, ChallengeRecord } from '../store/records.ts'
 import type { WireMessage } from '../wire.ts'
 import { PaidCalls } from './paid.ts'
-import { sendError, sendResult } from './respond.ts'
+import { answerRecord, sendError, sendResult } from './respond.ts'
 import type {
   X402HandlerContext,
   X402Request,
@@ -199,7 +199,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
         throw X402Error.of('RATE_LIMITED', 'too many requests; slow down')
       }
       if (first.type === 'REQUEST') await this.onRequest(channel, peer, first)
-      else if (first.type === 'PAID_REQUEST') await this.paid.handle(channel, peer, first)
+      else if (first.type === 'PAID_REQUEST') await this.onPaid(channel, peer, first)
       else throw new ProtocolViolationError(`a ${first.type} frame cannot open an exchange`)
       await channel.close()
     } catch (err) {
@@ -242,43 +242,15 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       return
     }
 
-    const key = `${peer}/${correlationId}`
-    if ((await this.calls.get(key)) != null) {
-      throw X402Error.of('NONCE_USED', 'correlation id already used for a paid call; re-ask with PAID_REQUEST')
-    }
-    const previous = await this.challenges.get(key)
-    if (previous?.consumed === true) throw X402Error.of('NONCE_USED', 'correlation id already used')
-
-    const requirements = this.quote(resource)
-    const challenge = crypto.getRandomValues(new Uint8Array(32))
-    const expiresAt = Math.floor(Date.now() / 1000) + this.config.challengeTtlSeconds
-    await this.challenges.put(
-      key,
-      {
-        peer: peer.toString(),
-        correlationId,
-        resource: request.resource,
-        requirementsHash: requirementsHash(requirements),
-        expiresAt,
-        consumed: false,
-        nonce: toHex(challenge)
-      },
-      expiresAt * 1000 + this.config.recordTtlMs
-    )
-    const paymentRequired = {
-      x402Version: X402_VERSION,
-      error: 'payment required',
-      resource: {
-        url: `libp2p://${this.components.peerId}/${encodeURIComponent(request.resource)}`,
-        ...(resource.description != null ? { description: resource.description } : {}),
-        ...(resource.mimeType != null ? { mimeType: resource.mimeType } : {})
-      },
-      accepts: [requirements]
-    }
+    const issued = await this.issueChallenge(peer, correlationId, request.resource, resource)
     await channel.write({
       type: 'PAYMENT_REQUIRED',
       correlationId,
-      paymentRequired: { paymentRequired: jsonBytes(paymentRequired), challenge, expiresAt: BigInt(expiresAt) }
+      paymentRequired: {
+        paymentRequired: jsonBytes(issued.paymentRequired),
+        challenge: issued.challenge,
+        expiresAt: BigInt(issued.expiresAt)
+      }
     })
 
     // The buyer normally pays on the same stream; it may also come back on a new one with the same correlation id.
@@ -291,7 +263,67 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     if (next.type !== 'PAID_REQUEST' || next.correlationId !== correlationId) {
       throw new ProtocolViolationError('expected a PAID_REQUEST for the same correlation id')
     }
-    await this.paid.handle(channel, peer, next)
+    await this.onPaid(channel, peer, next)
+  }
+
+  private async onPaid(
+    channel: Channel,
+    peer: PeerId,
+    msg: Extract<WireMessage, { type: 'PAID_REQUEST' }>
+  ): Promise<void> {
+    const { request } = msg
+    const record = await this.paid.process(peer, { correlationId: msg.correlationId, ...request })
+    await answerRecord(channel, record)
+  }
+
+  /**
+   * Issues a challenge for a paid resource (spec §4.2): 32 random bytes bound to (peer, correlation id, resource,
+   * requirement), persisted until it expires, plus the x402 v2 PaymentRequired to send.
+   */
+  async issueChallenge(
+    peer: PeerId,
+    correlationId: string,
+    name: string,
+    resource: X402Resource
+  ): Promise<{
+    requirements: PaymentRequirements
+    challenge: Uint8Array
+    expiresAt: number
+    paymentRequired: PaymentRequired
+  }> {
+    const key = `${peer}/${correlationId}`
+    if ((await this.calls.get(key)) != null) {
+      throw X402Error.of('NONCE_USED', 'correlation id already used for a paid call; re-ask with PAID_REQUEST')
+    }
+    const previous = await this.challenges.get(key)
+    if (previous?.consumed === true) throw X402Error.of('NONCE_USED', 'correlation id already used')
+    const requirements = this.quote(resource)
+    const challenge = crypto.getRandomValues(new Uint8Array(32))
+    const expiresAt = Math.floor(Date.now() / 1000) + this.config.challengeTtlSeconds
+    await this.challenges.put(
+      key,
+      {
+        peer: peer.toString(),
+        correlationId,
+        resource: name,
+        requirementsHash: requirementsHash(requirements),
+        expiresAt,
+        consumed: false,
+        nonce: toHex(challenge)
+      },
+      expiresAt * 1000 + this.config.recordTtlMs
+    )
+    const paymentRequired: PaymentRequired = {
+      x402Version: X402_VERSION,
+      error: 'payment required',
+      resource: {
+        url: `libp2p://${this.components.peerId}/${encodeURIComponent(name)}`,
+        ...(resource.description != null ? { description: resource.description } : {}),
+        ...(resource.mimeType != null ? { mimeType: resource.mimeType } : {})
+      },
+      accepts: [requirements]
+    }
+    return { requirements, challenge, expiresAt, paymentRequired }
   }
 
   /** Runs a handler under its time limit and the server's stop signal. */
