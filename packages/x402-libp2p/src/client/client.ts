@@ -1,6 +1,6 @@
 import { type Logger, type PeerId, TypedEventEmitter } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { PaymentRequirements, ResourceInfo, SettleResponse } from '@x402/core/types'
+import type { PaymentPayload, PaymentRequirements, ResourceInfo, SettleResponse } from '@x402/core/types'
 import { type Hex, toHex } from 'viem'
 import { Channel } from '../channel.ts'
 import {
@@ -20,6 +20,7 @@ import {
 import { jsonBytes, parseJsonBytes } from '../json.ts'
 import { parsePaymentRequiredBytes, parseSettleResponseBytes } from '../payment.ts'
 import type { PaymentAsset } from '../requirements.ts'
+import type { V1EvmPayload } from '../v1/types.ts'
 import type { WireError, WireMessage } from '../wire.ts'
 import { approve } from './approval.ts'
 import { SpendingBudget } from './budget.ts'
@@ -32,6 +33,7 @@ import type {
   X402ClientEvents,
   X402ClientInit
 } from './types.ts'
+import { callV1, toV1Envelope, type V1CallContext } from './v1.ts'
 
 type Target = PeerId | Multiaddr | Multiaddr[]
 
@@ -78,6 +80,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   private readonly log: Logger
   private readonly budget: SpendingBudget | undefined
   readonly protocol: string
+  readonly protocolV1: string | undefined
+  private readonly protocols: string[]
   private readonly channelOptions: { maxBodySize: number; frameTimeoutMs: number }
   private readonly maxOutboundStreams: number
   /** Signed, unanswered payments by correlation id: a later call with the same id re-asks instead of re-signing. */
@@ -93,6 +97,10 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     this.log = components.logger.forComponent('betar:x402:client')
     this.budget = init.budget != null ? new SpendingBudget(init.budget) : undefined
     this.protocol = `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    const versions = init.versions ?? ['2.0.0', '1.0.0']
+    if (versions.length === 0) throw new RangeError('offer at least one protocol version')
+    this.protocolV1 = versions.includes('1.0.0') ? `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/1.0.0` : undefined
+    this.protocols = versions.map((v) => `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${v}`)
     this.channelOptions = {
       maxBodySize: init.maxResultSize ?? 4 * DEFAULT_MAX_BODY_SIZE,
       frameTimeoutMs: init.frameTimeoutMs ?? 90_000
@@ -109,6 +117,17 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     const correlationId = options.correlationId ?? crypto.randomUUID()
     const contentType = options.contentType ?? ''
     const { channel, peer } = await this.open(target, signal)
+    if (channel.stream.protocol === this.protocolV1) {
+      return callV1(
+        this.v1Context(peer, correlationId, options),
+        channel.stream,
+        correlationId,
+        resource,
+        body,
+        options.preemptive,
+        signal
+      )
+    }
 
     const earlier = this.pending.get(correlationId)
     if (earlier != null) {
@@ -152,11 +171,58 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     )
   }
 
-  /** Dials (or reuses a connection) and opens one stream for one exchange. */
-  private async open(target: Target, signal: AbortSignal): Promise<{ channel: Channel; peer: PeerId }> {
+  /** Dials (or reuses a connection) and opens one stream for one exchange; 2.0.0 preferred, 1.0.0 as fallback. */
+  private async open(
+    target: Target,
+    signal: AbortSignal,
+    protocols: string[] = this.protocols
+  ): Promise<{ channel: Channel; peer: PeerId }> {
     const connection = await this.components.connectionManager.openConnection(target, { signal })
-    const stream = await connection.newStream(this.protocol, { signal, maxOutboundStreams: this.maxOutboundStreams })
+    const stream = await connection.newStream(protocols, { signal, maxOutboundStreams: this.maxOutboundStreams })
     return { channel: new Channel(stream, this.channelOptions), peer: connection.remotePeer }
+  }
+
+  private v1Context(peer: PeerId, correlationId: string, options: CallOptions): V1CallContext {
+    const protocolV1 = this.protocolV1 ?? ''
+    return {
+      protocol: protocolV1,
+      peer,
+      openStream: async (signal) => (await this.open(peer, signal, [protocolV1])).channel.stream,
+      pay: async (accepts, nonce) => {
+        const requirements = this.approve(accepts, options)
+        const { payload, release } = await this.authorize(peer, correlationId, requirements, nonce)
+        const exact = payload.payload as unknown as V1EvmPayload
+        return { envelope: toV1Envelope(requirements, exact.authorization.from, exact), requirements, release }
+      },
+      frameTimeoutMs: this.channelOptions.frameTimeoutMs,
+      maxResultSize: this.channelOptions.maxBodySize
+    }
+  }
+
+  /** Reserves budget and signs an approved requirement with `nonce`; the release undoes the reservation. */
+  private async authorize(
+    peer: PeerId,
+    correlationId: string,
+    requirements: PaymentRequirements,
+    nonce: Hex,
+    resourceInfo?: ResourceInfo
+  ): Promise<{ payload: PaymentPayload; release: () => void }> {
+    const signer = this.init.signer
+    if (signer == null) throw new PaymentNotApprovedError(['this client has no signer'])
+    const release = this.budget?.reserve(BigInt(requirements.amount)) ?? (() => {})
+    try {
+      const payload = await signExactPayment(
+        signer,
+        requirements,
+        nonce,
+        resourceInfo != null ? { resource: resourceInfo } : {}
+      )
+      this.safeDispatchEvent('payment:signed', { detail: { peer, correlationId, requirements } })
+      return { payload, release }
+    } catch (err) {
+      release()
+      throw err
+    }
   }
 
   private expectCorrelation(msg: WireMessage, correlationId: string): void {
@@ -176,25 +242,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     resourceInfo?: ResourceInfo
   ): Promise<CallResult> {
     const requirements = this.approve(accepts, options)
-    const signer = this.init.signer
-    if (signer == null) throw new PaymentNotApprovedError(['this client has no signer'])
-    const amount = BigInt(requirements.amount)
-    const release = this.budget?.reserve(amount) ?? (() => {})
-    let payment: Uint8Array
-    try {
-      const payload = await signExactPayment(
-        signer,
-        requirements,
-        nonce,
-        resourceInfo != null ? { resource: resourceInfo } : {}
-      )
-      payment = jsonBytes(payload)
-    } catch (err) {
-      release()
-      throw err
-    }
-    this.safeDispatchEvent('payment:signed', { detail: { peer, correlationId: request.correlationId, requirements } })
-
+    const { payload, release } = await this.authorize(peer, request.correlationId, requirements, nonce, resourceInfo)
+    const payment = jsonBytes(payload)
     const paid: WireMessage = {
       type: 'PAID_REQUEST',
       correlationId: request.correlationId,

@@ -18,8 +18,11 @@ export interface X402ClientInit {
   maxTimeoutSeconds?: number
   /** Prepended to the protocol ids. @default '' */
   protocolPrefix?: string
-  /** Fall back to `/x402/libp2p/1.0.0` for peers without 2.0.0. @default true */
-  v1?: boolean
+  /**
+   * Versions to offer, in order of preference, negotiated by multistream-select: `2.0.0` (protobuf) and `1.0.0`
+   * (Betar Go nodes). @default ['2.0.0', '1.0.0']
+   */
+  versions?: Array<'2.0.0' | '1.0.0'>
   /** Concurrent calls per connection. @default 64 */
   maxOutboundStreams?: number
   /** Largest result accepted. @default 4 MiB */

@@ -34,7 +34,7 @@ import type { Settler } from '../settlement/settler.ts'
 import { JsonStore } from '../store/json-store.ts'
 import type { CallRecord, ChallengeRecord } from '../store/records.ts'
 import type { WireMessage } from '../wire.ts'
-import { PaidCalls } from './paid.ts'
+import { type PaidCallInput, PaidCalls } from './paid.ts'
 import { answerRecord, sendError, sendResult } from './respond.ts'
 import type {
   X402HandlerContext,
@@ -45,6 +45,7 @@ import type {
   X402ServerEvents,
   X402ServerInit
 } from './types.ts'
+import { V1Handler } from './v1.ts'
 
 /** Resolved server settings. */
 export interface ServerConfig {
@@ -64,6 +65,8 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   readonly [serviceCapabilities]: string[] = ['@betar/x402-server']
 
   readonly protocol: string
+  /** `/x402/libp2p/1.0.0` unless disabled. */
+  readonly protocolV1: string | undefined
   readonly config: ServerConfig
   readonly log: Logger
   readonly challenges: JsonStore<ChallengeRecord>
@@ -84,6 +87,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     this.init = init
     this.log = components.logger.forComponent('betar:x402:server')
     this.protocol = `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
+    this.protocolV1 = init.v1 === false ? undefined : `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/1.0.0`
     this.config = {
       maxBodySize: init.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
       maxResultSize: init.maxResultSize ?? 4 * DEFAULT_MAX_BODY_SIZE,
@@ -122,9 +126,16 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   async start(): Promise<void> {
     if (this.running) return
     this.shutdown = new AbortController()
+    const maxInboundStreams = this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     await this.components.registrar.handle(this.protocol, (stream, connection) => this.onStream(stream, connection), {
-      maxInboundStreams: this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
+      maxInboundStreams
     })
+    if (this.protocolV1 != null) {
+      const v1 = new V1Handler(this)
+      await this.components.registrar.handle(this.protocolV1, (stream, connection) => v1.onStream(stream, connection), {
+        maxInboundStreams
+      })
+    }
     this.gcTimer = setInterval(() => {
       this.gc().catch((err: unknown) => this.log.error('gc failed - %e', err))
     }, GC_INTERVAL_MS)
@@ -138,6 +149,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     clearInterval(this.gcTimer)
     this.shutdown.abort(new Error('x402 server stopped'))
     await this.components.registrar.unhandle(this.protocol)
+    if (this.protocolV1 != null) await this.components.registrar.unhandle(this.protocolV1)
   }
 
   register(name: string, resource: X402Resource): void {
@@ -180,6 +192,20 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     return buildRequirements(resource.price, this.init.asset, payTo)
   }
 
+  /** Counts one request from `peer`; throws RATE_LIMITED over the per-second budget. */
+  rateLimit(peer: PeerId): void {
+    try {
+      this.limiter.consume(peer.toString())
+    } catch {
+      throw X402Error.of('RATE_LIMITED', 'too many requests; slow down')
+    }
+  }
+
+  /** The shared paid pipeline (both wire versions). */
+  processPaid(peer: PeerId, call: PaidCallInput): Promise<CallRecord> {
+    return this.paid.process(peer, call)
+  }
+
   async gc(): Promise<number> {
     const now = Date.now()
     const counts = await Promise.all([this.challenges.gc(now), this.nonces.gc(now), this.calls.gc(now)])
@@ -193,11 +219,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     try {
       const first = await channel.read()
       correlationId = first.correlationId
-      try {
-        this.limiter.consume(peer.toString())
-      } catch {
-        throw X402Error.of('RATE_LIMITED', 'too many requests; slow down')
-      }
+      this.rateLimit(peer)
       if (first.type === 'REQUEST') await this.onRequest(channel, peer, first)
       else if (first.type === 'PAID_REQUEST') await this.onPaid(channel, peer, first)
       else throw new ProtocolViolationError(`a ${first.type} frame cannot open an exchange`)
