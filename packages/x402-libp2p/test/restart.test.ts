@@ -138,10 +138,9 @@ describe('persistence across a seller restart (LevelDB)', () => {
     seller = await startSeller(chain, dir, key, hang)
     try {
       const replay = await send(seller.node, 'replay-copy')
-      expect(replay.type).toBe('ERROR')
-      const error = (replay as { error: X402Error & { name: string } }).error
-      expect(error.name).toBe('NONCE_USED')
-      expect(error.message).toBe('this authorization was already presented')
+      if (replay.type !== 'ERROR') throw new Error(`expected an ERROR frame, got ${replay.type}`)
+      expect(replay.error).toMatchObject({ code: 2004, name: 'NONCE_USED', retryable: false })
+      expect(replay.error.message).toBe('this authorization was already presented')
     } finally {
       await seller.node.stop()
       await seller.datastore.close()
