@@ -58,6 +58,9 @@ export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
 /** Requests per peer per second before RATE_LIMITED. */
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 200
 
+/** Unpaid challenges a peer may hold at once (each is persisted; spec §10 resource exhaustion). */
+export const DEFAULT_MAX_CHALLENGES_PER_PEER = 64
+
 /** Correlation id syntax (spec §3). */
 export const CORRELATION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 

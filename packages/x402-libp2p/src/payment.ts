@@ -73,7 +73,12 @@ export function parseExactPayment(bytes: Uint8Array): ExactPayment {
 
 /** Parses an untrusted x402 v2 PaymentRequired (client side). */
 export function parsePaymentRequiredBytes(bytes: Uint8Array): PaymentRequired {
-  const parsed = parsePaymentRequired(parseJsonBytes(bytes, MAX_X402_JSON_SIZE, 'payment_required'))
+  return parsePaymentRequiredValue(parseJsonBytes(bytes, MAX_X402_JSON_SIZE, 'payment_required'))
+}
+
+/** Validates an untrusted x402 v2 PaymentRequired object (e.g. the details of a PAYMENT_REQUIRED error). */
+export function parsePaymentRequiredValue(value: unknown): PaymentRequired {
+  const parsed = parsePaymentRequired(value)
   if (!parsed.success) throw new ProtocolViolationError(`payment_required: ${parsed.error.message}`)
   const required = parsed.data as PaymentRequired
   if (required.x402Version !== X402_VERSION) throw new ProtocolViolationError(`x402Version must be ${X402_VERSION}`)

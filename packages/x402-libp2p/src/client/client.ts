@@ -18,7 +18,7 @@ import {
   X402Error
 } from '../errors.ts'
 import { jsonBytes, parseJsonBytes } from '../json.ts'
-import { parsePaymentRequiredBytes, parseSettleResponseBytes } from '../payment.ts'
+import { parsePaymentRequiredBytes, parsePaymentRequiredValue, parseSettleResponseBytes } from '../payment.ts'
 import type { PaymentAsset } from '../requirements.ts'
 import type { V1EvmPayload } from '../v1/types.ts'
 import type { WireError, WireMessage } from '../wire.ts'
@@ -151,7 +151,17 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     const first = await channel.read({ signal })
     this.expectCorrelation(first, correlationId)
     if (first.type === 'RESPONSE') return this.finishResponse(channel, first, correlationId, 0n, signal)
-    if (first.type === 'ERROR') throw remoteError(first.error)
+    if (first.type === 'ERROR') {
+      const err = remoteError(first.error)
+      if (err.code !== ErrorCode.PAYMENT_REQUIRED || err.details == null) throw err
+      // A stateless resource: pay up front with our own nonce, on a new stream (spec §4.3).
+      const required = parsePaymentRequiredValue(err.details)
+      await channel.close()
+      const next = (await this.open(peer, signal)).channel
+      const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
+      const request = { correlationId, resource, body, contentType }
+      return this.pay(peer, next, request, required.accepts, nonce, options, signal, required.resource)
+    }
     if (first.type !== 'PAYMENT_REQUIRED') throw new ProtocolViolationError(`unexpected ${first.type} frame`)
 
     const required = parsePaymentRequiredBytes(first.paymentRequired.paymentRequired)

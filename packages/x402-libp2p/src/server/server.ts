@@ -18,6 +18,7 @@ import {
   DEFAULT_EXECUTION_TIMEOUT_MS,
   DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_CHALLENGES_PER_PEER,
   DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
   DEFAULT_RATE_LIMIT_PER_SECOND,
@@ -76,6 +77,8 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   private readonly init: X402ServerInit
   private readonly registry = new Map<string, X402Resource>()
   private readonly limiter: RateLimiter
+  /** Unpaid challenges per peer per challenge lifetime: each one is stored, so a hostile peer must not mint them freely. */
+  private readonly challengeLimiter: RateLimiter
   private readonly paid: PaidCalls
   private gcTimer: ReturnType<typeof setInterval> | undefined
   private shutdown = new AbortController()
@@ -102,6 +105,10 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     this.calls = new JsonStore(components.datastore, '/betar/x402/calls')
     this.nonces = new JsonStore(components.datastore, '/betar/x402/nonces')
     this.limiter = new RateLimiter({ points: init.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND, duration: 1 })
+    this.challengeLimiter = new RateLimiter({
+      points: init.maxChallengesPerPeer ?? DEFAULT_MAX_CHALLENGES_PER_PEER,
+      duration: this.config.challengeTtlSeconds
+    })
     this.paid = new PaidCalls(this)
   }
 
@@ -313,6 +320,17 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     expiresAt: number
     paymentRequired: PaymentRequired
   }> {
+    if (resource.challenge === false) {
+      // Stateless resource: no challenge is stored; the buyer pays up front with its own nonce (spec §4.3).
+      throw X402Error.of('PAYMENT_REQUIRED', 'pay up front with PAID_REQUEST', {
+        ...this.paymentRequired(name, resource, [this.quote(resource)])
+      })
+    }
+    try {
+      this.challengeLimiter.consume(peer.toString())
+    } catch {
+      throw X402Error.of('RATE_LIMITED', 'too many unpaid challenges from this peer')
+    }
     const key = `${peer}/${correlationId}`
     if ((await this.calls.get(key)) != null) {
       throw X402Error.of('NONCE_USED', 'correlation id already used for a paid call; re-ask with PAID_REQUEST')
@@ -335,7 +353,13 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       },
       expiresAt * 1000 + this.config.recordTtlMs
     )
-    const paymentRequired: PaymentRequired = {
+    const paymentRequired = this.paymentRequired(name, resource, [requirements])
+    return { requirements, challenge, expiresAt, paymentRequired }
+  }
+
+  /** The x402 v2 PaymentRequired for a resource (spec §3). */
+  paymentRequired(name: string, resource: X402Resource, accepts: PaymentRequirements[]): PaymentRequired {
+    return {
       x402Version: X402_VERSION,
       error: 'payment required',
       resource: {
@@ -343,9 +367,8 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
         ...(resource.description != null ? { description: resource.description } : {}),
         ...(resource.mimeType != null ? { mimeType: resource.mimeType } : {})
       },
-      accepts: [requirements]
+      accepts
     }
-    return { requirements, challenge, expiresAt, paymentRequired }
   }
 
   /** Runs a handler under its time limit and the server's stop signal. */

@@ -45,6 +45,11 @@ export interface X402Resource {
   maxBodySize?: number
   /** Handler time limit. @default the server's `executionTimeoutMs` */
   executionTimeoutMs?: number
+  /**
+   * Issue challenges (two-trip flow). `false` makes the resource stateless: a plain REQUEST gets PAYMENT_REQUIRED
+   * (code 2000) with the requirements in `details`, and buyers pay up front with their own nonce. @default true
+   */
+  challenge?: boolean
 }
 
 export interface X402ServerInit {
@@ -74,6 +79,8 @@ export interface X402ServerInit {
   executionTimeoutMs?: number
   /** How long paid results, used nonces and challenges are kept. @default 24 h */
   recordTtlMs?: number
+  /** Unpaid challenges one peer may hold per challenge lifetime. @default 64 */
+  maxChallengesPerPeer?: number
   /** Requests per peer per second. @default 200 */
   rateLimitPerSecond?: number
   /** @default 64 */
