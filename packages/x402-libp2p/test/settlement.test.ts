@@ -124,3 +124,38 @@ describe('a settlement that times out is SETTLEMENT_PENDING, then completes on r
     expect(await chain.balance(sellerWallet)).toBe(before + PRICE)
   })
 })
+
+describe('a settlement that fails moves no money and is SETTLEMENT_FAILED', () => {
+  let chain: Chain
+  let seller: X402Node
+  let buyer: X402Node
+
+  beforeAll(async () => {
+    chain = await startChain()
+    // The seller settles from a wallet with no ETH for gas: verification passes, the transfer cannot be sent.
+    const broke = deriveAccount(DEVNET_MNEMONIC, 88)
+    seller = await createNode({
+      server: { settler: chain.settlerFor(broke), asset: chain.asset, payTo: chain.devnet.accounts[0]!.address }
+    })
+    buyer = await createNode({
+      client: { signer: chain.devnet.accounts[1]!.account, asset: chain.asset, budget: { limit: PRICE } }
+    })
+    seller.services.x402Server.register('job', { price: { amount: PRICE }, handler: () => text('never runs') })
+  })
+  afterAll(async () => {
+    await Promise.all([buyer?.stop(), seller?.stop()])
+    await chain?.stop()
+  })
+
+  it('reports SETTLEMENT_FAILED, does not run the handler, and gives the budget back', async () => {
+    const buyerWallet = chain.devnet.accounts[1]!.address
+    const before = await chain.balance(buyerWallet)
+    const err = await buyer.services.x402Client
+      .call(seller.getMultiaddrs(), 'job', text('x'), { maxAmount: PRICE, payTo: chain.devnet.accounts[0]!.address })
+      .catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(X402Error)
+    expect(err).toMatchObject({ codeName: 'SETTLEMENT_FAILED', code: 2007, retryable: false })
+    expect(await chain.balance(buyerWallet)).toBe(before)
+    expect(buyer.services.x402Client.budgetRemaining()).toBe(PRICE)
+  })
+})
