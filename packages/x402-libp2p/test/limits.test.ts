@@ -70,6 +70,16 @@ describe('stateless resources, rate limits and garbage collection', () => {
     expect(await chain.balance(chain.devnet.accounts[0]!.address)).toBe(before + PRICE)
   })
 
+  it('paid challenges do not count against the unpaid-challenge limit', async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await buyer.services.x402Client.call(seller.getMultiaddrs(), 'paid', text(`n${i}`), {
+        maxAmount: PRICE,
+        payTo: chain.devnet.accounts[0]!.address
+      })
+      expect(r.settlement?.success).toBe(true)
+    }
+  })
+
   it('limits unpaid challenges per peer (RATE_LIMITED), since each one is stored', async () => {
     const replies = []
     for (let i = 0; i < 4; i++) replies.push(await rawRequest(`hoard-${i}`, 'paid'))

@@ -47,9 +47,12 @@ export class CaseContext {
 
   /** Opens a new stream to the target (reusing the connection) with `node.dialProtocol`. */
   async open(): Promise<RawExchange> {
-    const stream = await this.node.dialProtocol(this.target.peer, this.protocol, { signal: this.signal })
+    // A signal per stream: libp2p leaves listeners on it until the stream's negotiation finishes, and one shared
+    // signal across many streams would pile them up.
+    const signal = AbortSignal.any([this.signal])
+    const stream = await this.node.dialProtocol(this.target.peer, this.protocol, { signal })
     const connection = this.node.getConnections().find((c) => c.streams.includes(stream))
-    const exchange = new RawExchange(stream, this.signal, connection?.remotePeer)
+    const exchange = new RawExchange(stream, signal, connection?.remotePeer)
     this.exchanges.push(exchange)
     return exchange
   }

@@ -1,4 +1,5 @@
 import type { SettleResponse } from '@x402/core/types'
+import { isAddress } from 'viem'
 import { ErrorCode, type ErrorCodeName, RETRYABLE } from '../errors.ts'
 import { parseSettleResponseBytes } from '../payment.ts'
 import type { WireError } from '../wire.ts'
@@ -51,6 +52,11 @@ export function expectSettlement(response: ResponseOutcome, network: string): Se
   check(TX_HASH.test(settlement.transaction), `settlement.transaction "${settlement.transaction}" is not a tx hash`)
   check(settlement.network === network, `settlement.network is ${settlement.network}, not ${network}`)
   return settlement
+}
+
+/** Address equality that is false (rather than throwing) when either side is not an address. */
+export function sameAddress(a: string, b: string): boolean {
+  return isAddress(a, { strict: false }) && isAddress(b, { strict: false }) && a.toLowerCase() === b.toLowerCase()
 }
 
 /** Byte equality. */

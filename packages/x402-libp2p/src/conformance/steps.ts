@@ -1,5 +1,5 @@
 import type { PaymentPayload, PaymentRequired, PaymentRequirements, SettleResponse } from '@x402/core/types'
-import { type Hex, isAddressEqual, type LocalAccount, toHex } from 'viem'
+import { type Hex, type LocalAccount, toHex } from 'viem'
 import { signExactPayment } from '../client/sign.ts'
 import type { ErrorCodeName } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
@@ -9,7 +9,7 @@ import { expectTransfer, watchBalance } from './chain.ts'
 import type { CaseContext } from './context.ts'
 import { ConformanceFailure } from './errors.ts'
 import type { RawExchange } from './exchange.ts'
-import { expectError, expectResponse, expectSettlement, type ResponseOutcome } from './expect.ts'
+import { expectError, expectResponse, expectSettlement, type ResponseOutcome, sameAddress } from './expect.ts'
 import { describeOutcome, type Outcome, readOutcome } from './outcome.ts'
 
 /** A PAYMENT_REQUIRED received for a REQUEST, with the stream still open for the PAID_REQUEST. */
@@ -38,8 +38,8 @@ export function pickRequirement(
     (r) =>
       r.scheme === 'exact' &&
       r.network === asset.network &&
-      isAddressEqual(r.asset as Hex, asset.address) &&
-      isAddressEqual(r.payTo as Hex, payTo) &&
+      sameAddress(r.asset, asset.address) &&
+      sameAddress(r.payTo, payTo) &&
       (amount == null || r.amount === amount.toString())
   )
   if (found == null) {

@@ -154,6 +154,7 @@ export class PaidCalls {
     if (challenge == null) return
     if (challenge.consumed) throw X402Error.of('NONCE_USED', 'challenge already used')
     // One consumption attempt per challenge, whatever the outcome.
+    this.server.challengeAnswered(challenge.peer)
     await this.server.challenges.put(
       key,
       { ...challenge, consumed: true },

@@ -208,6 +208,11 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     }
   }
 
+  /** A challenge was answered (paid or not): it no longer counts against the peer's unpaid-challenge limit. */
+  challengeAnswered(peer: string): void {
+    this.challengeLimiter.reward(peer)
+  }
+
   /** The shared paid pipeline (both wire versions). */
   processPaid(peer: PeerId, call: PaidCallInput): Promise<CallRecord> {
     return this.paid.process(peer, call)

@@ -18,7 +18,7 @@ async function expectInvalidMessage(
   expectError(await readOutcome(exchange), 'INVALID_MESSAGE')
 }
 
-export const garbageFrame = defineCase(
+const garbageFrame = defineCase(
   {
     id: 'error.invalid-message.garbage',
     title: 'a frame of bytes that are not protobuf → INVALID_MESSAGE',
@@ -27,7 +27,7 @@ export const garbageFrame = defineCase(
   (ctx) => expectInvalidMessage(ctx, (exchange) => exchange.sendFrame(GARBAGE))
 )
 
-export const unknownType = defineCase(
+const unknownType = defineCase(
   {
     id: 'error.invalid-message.unknown-type',
     title: 'valid protobuf with an unknown message type (7, reserved) → INVALID_MESSAGE, no crash',
@@ -44,7 +44,7 @@ export const unknownType = defineCase(
     )
 )
 
-export const typeMismatch = defineCase(
+const typeMismatch = defineCase(
   {
     id: 'error.invalid-message.type-mismatch',
     title: 'a REQUEST frame whose payload is a Response → INVALID_MESSAGE',
@@ -58,7 +58,7 @@ export const typeMismatch = defineCase(
     )
 )
 
-export const badCorrelationId = defineCase(
+const badCorrelationId = defineCase(
   {
     id: 'error.invalid-message.correlation-id',
     title: 'correlation ids with characters outside [A-Za-z0-9_-], or longer than 64 → INVALID_MESSAGE',
@@ -77,7 +77,7 @@ export const badCorrelationId = defineCase(
   }
 )
 
-export const serverFrameFirst = defineCase(
+const serverFrameFirst = defineCase(
   {
     id: 'error.invalid-message.payment-required-first',
     title: 'the client opens with a PAYMENT_REQUIRED frame → INVALID_MESSAGE',
@@ -97,7 +97,7 @@ export const serverFrameFirst = defineCase(
     )
 )
 
-export const requestWithPayment = defineCase(
+const requestWithPayment = defineCase(
   {
     id: 'error.invalid-message.request-with-payment',
     title: 'a REQUEST carrying a payment → INVALID_MESSAGE',
@@ -118,7 +118,7 @@ export const requestWithPayment = defineCase(
     )
 )
 
-export const outOfOrder = defineCase(
+const outOfOrder = defineCase(
   {
     id: 'error.invalid-message.out-of-order',
     title: 'a second REQUEST (instead of PAID_REQUEST) after PAYMENT_REQUIRED → INVALID_MESSAGE',
@@ -135,7 +135,28 @@ export const outOfOrder = defineCase(
   }
 )
 
-export const oversizedFrame = defineCase(
+/** How many malformed frames {@link invalidMessageDelivered} sends. */
+const DELIVERY_ATTEMPTS = 400
+
+const invalidMessageDelivered = defineCase(
+  {
+    id: 'error.invalid-message.delivered',
+    title:
+      `${DELIVERY_ATTEMPTS} garbage frames on as many streams → every one answered INVALID_MESSAGE (the ERROR frame ` +
+      'must not be lost to the stream reset that follows it)',
+    specRef: '§5 step 1 ("answer the first failure with its own code")'
+  },
+  async (ctx) => {
+    for (let i = 0; i < DELIVERY_ATTEMPTS; i++) {
+      const exchange = await ctx.open()
+      await exchange.sendFrame(GARBAGE)
+      expectError(await readOutcome(exchange), 'INVALID_MESSAGE', `attempt ${i + 1} of ${DELIVERY_ATTEMPTS}`)
+      exchange.abort()
+    }
+  }
+)
+
+const oversizedFrame = defineCase(
   {
     id: 'error.invalid-message.oversized',
     title:
@@ -169,5 +190,6 @@ export const invalidMessageCases: readonly ConformanceCase[] = [
   serverFrameFirst,
   requestWithPayment,
   outOfOrder,
+  invalidMessageDelivered,
   oversizedFrame
 ]

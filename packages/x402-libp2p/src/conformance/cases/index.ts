@@ -1,0 +1,22 @@
+import type { ConformanceCase } from '../case.ts'
+import { executionCases } from './execution.ts'
+import { flowCases } from './flows.ts'
+import { invalidMessageCases } from './invalid-message.ts'
+import { nonceCases } from './nonces.ts'
+import { requirementCases } from './requirements.ts'
+import { robustnessCases } from './robustness.ts'
+import { verificationCases } from './verification.ts'
+
+/**
+ * Every case, in run order: happy flows, malformed frames, resource and payload checks, nonces, signature and
+ * window checks, handler failure, then robustness (ending with a normal paid call to show the server survived).
+ */
+export const ALL_CASES: readonly ConformanceCase[] = [
+  ...flowCases,
+  ...invalidMessageCases,
+  ...requirementCases,
+  ...nonceCases,
+  ...verificationCases,
+  ...executionCases,
+  ...robustnessCases
+]
