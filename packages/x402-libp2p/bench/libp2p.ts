@@ -49,9 +49,7 @@ export async function startLibp2p(chain: StackChain, transport: Transport, mode:
     }
   }
 
-  // The default per-peer challenge limit (64 per challenge TTL) also counts challenges that were paid, which would stop
-  // a 2-trip buyer after 64 calls in 2 minutes: lift it so the bench measures throughput, not that limit.
-  const seller = await createNode({ transport, server: { settler, asset, maxChallengesPerPeer: 1_000_000 } })
+  const seller = await createNode({ transport, server: { settler, asset } })
   const buyer = await createNode({
     transport,
     client: { signer: timedSigner(payer.account, profile, () => clock.callStart), asset }
