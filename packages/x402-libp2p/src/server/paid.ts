@@ -29,8 +29,8 @@ const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, 
  */
 export class PaidCalls {
   private readonly server: X402ServerImpl
-  /** Call keys claimed in this process, so two frames with one correlation id never both pass validation. */
-  private readonly claimed = new Set<string>()
+  /** Validations in progress by call key, so two frames with one correlation id never both pass validation. */
+  private readonly validating = new Map<string, Promise<CallRecord>>()
   /** `(payer, nonce)` pairs being validated in this process: the persistent store only sees them at reservation. */
   private readonly inflight = new Set<string>()
   /** Calls advancing in this process; re-asks wait on them. */
@@ -52,16 +52,21 @@ export class PaidCalls {
       throw new ProtocolViolationError('request body over the resource limit')
     }
     const key = `${peer}/${call.correlationId}`
+    // A frame for a call that is still being validated (e.g. a re-ask racing the original) waits for that attempt,
+    // then is answered like any re-ask from the stored record — or validated itself if the first attempt was refused.
+    for (let current = this.validating.get(key); current != null; current = this.validating.get(key)) {
+      await current.catch(() => undefined)
+    }
     const existing = await this.server.calls.get(key)
     if (existing != null) return this.reask(key, existing, call.payment)
-    if (this.claimed.has(key))
-      throw X402Error.of('NONCE_USED', 'a paid request with this correlation id is in progress')
-    this.claimed.add(key)
+    if (this.validating.has(key)) return this.process(peer, call) // claimed while we read the store: wait again
+    const attempt = this.validateAndReserve(peer, key, call, this.server.quote(resource))
+    this.validating.set(key, attempt)
     let record: CallRecord
     try {
-      record = await this.validateAndReserve(peer, key, call, this.server.quote(resource))
+      record = await attempt
     } finally {
-      this.claimed.delete(key)
+      this.validating.delete(key)
     }
     return this.run(key, record, false)
   }

@@ -245,8 +245,15 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   async fail(channel: Channel, correlationId: string, err: unknown): Promise<void> {
     if (err instanceof ProtocolViolationError) {
       this.log('protocol violation from %s - %s', channel.stream.id, err.message)
-      await sendError(channel, correlationId, X402Error.of('INVALID_MESSAGE', err.message)).catch(() => {})
-      channel.abort(err)
+      try {
+        await sendError(channel, correlationId, X402Error.of('INVALID_MESSAGE', err.message))
+        // Drop whatever else the peer sends, but let our error frame drain: an immediate reset can discard it
+        // (observed on QUIC). close() aborts by itself if the peer does not cooperate in time.
+        await channel.stream.closeRead()
+        await channel.close({ signal: AbortSignal.timeout(5_000) })
+      } catch {
+        channel.abort(err)
+      }
       return
     }
     if (err instanceof X402Error) {
@@ -291,8 +298,10 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     let next: WireMessage
     try {
       next = await channel.read()
-    } catch {
-      return // stream ended or timed out: the challenge stays valid for a later PAID_REQUEST
+    } catch (err) {
+      // Silent or gone: cut the stream (spec §2). The challenge stays valid for a PAID_REQUEST on a new stream.
+      channel.abort(err instanceof Error ? err : new Error(String(err)))
+      return
     }
     if (next.type !== 'PAID_REQUEST' || next.correlationId !== correlationId) {
       throw new ProtocolViolationError('expected a PAID_REQUEST for the same correlation id')
