@@ -1,8 +1,11 @@
 import './fixtures/polyfill.ts'
 import { MemoryDatastore } from 'datastore-core'
+import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Channel } from '../src/channel.ts'
+import { signExactPayment } from '../src/client/sign.ts'
 import { X402_PROTOCOL, X402Error } from '../src/index.ts'
+import { jsonBytes } from '../src/json.ts'
 import { type Chain, startChain } from './fixtures/chain.ts'
 import { createNode, type X402Node } from './fixtures/nodes.ts'
 
@@ -119,6 +122,51 @@ describe('stateless resources, rate limits and garbage collection', () => {
       expect(results).toContain('RATE_LIMITED')
     } finally {
       await flooded.stop()
+    }
+  })
+})
+
+describe('challenge expiry', () => {
+  it('a payment for an expired challenge is NONCE_EXPIRED (retryable), and nothing moves', async () => {
+    const chain = await startChain(3)
+    const seller = await createNode({
+      server: { settler: chain.settlerFor(chain.devnet.accounts[0]!), asset: chain.asset, challengeTtlSeconds: 1 }
+    })
+    const dialer = await createNode()
+    seller.services.x402Server.register('paid', { price: { amount: PRICE }, handler: () => text('ok') })
+    try {
+      const stream = await dialer.dialProtocol(seller.getMultiaddrs(), X402_PROTOCOL)
+      const channel = new Channel(stream, { maxBodySize: 1 << 20, frameTimeoutMs: 10_000 })
+      const request = { resource: 'paid', body: new Uint8Array(), contentType: '' }
+      await channel.write({ type: 'REQUEST', correlationId: 'late-1', request })
+      const challenge = await channel.read()
+      if (challenge.type !== 'PAYMENT_REQUIRED') throw new Error(`expected PAYMENT_REQUIRED, got ${challenge.type}`)
+      stream.abort(new Error('the buyer goes away'))
+      await new Promise((r) => setTimeout(r, 2_100)) // past expires_at
+
+      const requirements = seller.services.x402Server.requirements('paid')[0]!
+      const payload = await signExactPayment(
+        chain.devnet.accounts[1]!.account,
+        requirements,
+        toHex(challenge.paymentRequired.challenge)
+      )
+      const late = new Channel(await dialer.dialProtocol(seller.getMultiaddrs(), X402_PROTOCOL), {
+        maxBodySize: 1 << 20,
+        frameTimeoutMs: 10_000
+      })
+      const before = await chain.balance(chain.devnet.accounts[1]!.address)
+      await late.write({
+        type: 'PAID_REQUEST',
+        correlationId: 'late-1',
+        request: { ...request, payment: jsonBytes(payload) }
+      })
+      const reply = await late.read()
+      if (reply.type !== 'ERROR') throw new Error(`expected ERROR, got ${reply.type}`)
+      expect(reply.error).toMatchObject({ code: 2003, name: 'NONCE_EXPIRED', retryable: true })
+      expect(await chain.balance(chain.devnet.accounts[1]!.address)).toBe(before)
+    } finally {
+      await Promise.all([dialer.stop(), seller.stop()])
+      await chain.stop()
     }
   })
 })
