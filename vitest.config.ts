@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'contracts', 'examples/*'],
+    projects: ['packages/*/vitest.config.ts', 'contracts/vitest.config.ts', 'examples/*/vitest.config.ts'],
     reporters: ['default']
   }
 })
