@@ -26,6 +26,20 @@ for (const transport of ['tcp', 'quic'] as Transport[]) {
         handler: (req) => text(`echo:${str(req.body)}`)
       })
       seller.services.x402Server.register('free', { price: null, handler: () => text('gratis') })
+      seller.services.x402Server.register('stream', {
+        price: null,
+        handler: async function* () {
+          for (let i = 0; i < 3; i++) yield text(`chunk${i};`)
+          yield new Uint8Array(300 * 1024).fill(120) // bigger than one frame: split on the wire
+        }
+      })
+      seller.services.x402Server.register('paid-stream', {
+        price: { amount: PRICE },
+        handler: async function* (req) {
+          yield text('paid:')
+          yield req.body
+        }
+      })
     })
     afterAll(async () => {
       await buyer?.stop()
@@ -41,6 +55,21 @@ for (const transport of ['tcp', 'quic'] as Transport[]) {
       expect(str(r.body)).toBe('gratis')
       expect(r.amount).toBe(0n)
       expect(r.settlement).toBeUndefined()
+    })
+
+    it("streams a free handler's chunks, splitting large ones across frames", async () => {
+      const r = await buyer.services.x402Client.call(seller.getMultiaddrs(), 'stream', new Uint8Array())
+      expect(r.body.byteLength).toBe(3 * 'chunkN;'.length + 300 * 1024)
+      expect(str(r.body.subarray(0, 21))).toBe('chunk0;chunk1;chunk2;')
+    })
+
+    it('collects a paid streaming handler before storing and sending it', async () => {
+      const r = await buyer.services.x402Client.call(seller.getMultiaddrs(), 'paid-stream', text('abc'), {
+        maxAmount: PRICE,
+        payTo: sellerWallet()
+      })
+      expect(str(r.body)).toBe('paid:abc')
+      expect(r.settlement?.success).toBe(true)
     })
 
     it('pays in two trips (challenge nonce) and gets the result; USDC moves on-chain', async () => {

@@ -1,4 +1,4 @@
-import { type Logger, type PeerId, TypedEventEmitter } from '@libp2p/interface'
+import { type Logger, type PeerId, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PaymentPayload, PaymentRequirements, ResourceInfo, SettleResponse } from '@x402/core/types'
 import { type Hex, toHex } from 'viem'
@@ -75,6 +75,7 @@ export function remoteError(e: WireError): X402Error {
 /** @internal — use the {@link x402Client} factory. */
 export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implements X402Client {
   readonly [Symbol.toStringTag] = '@betar/x402-client'
+  readonly [serviceCapabilities]: string[] = ['@betar/x402-client']
   private readonly components: X402ClientComponents
   private readonly init: X402ClientInit
   private readonly log: Logger
