@@ -11,10 +11,8 @@ import type {
   SupportedResponse,
   VerifyResponse
 } from '@x402/core/types'
-import { toFacilitatorEvmSigner } from '@x402/evm'
 import { ExactEvmScheme } from '@x402/evm/exact/facilitator'
 import {
-  type Abi,
   type Address,
   type Chain,
   createTestClient,
@@ -22,13 +20,13 @@ import {
   http,
   type LocalAccount,
   parseEther,
-  publicActions,
-  type VerifyTypedDataParameters
+  publicActions
 } from 'viem'
 import { createNonceManager, jsonRpc } from 'viem/nonce'
 import { type DevnetAccount, deriveAccount } from './accounts.ts'
 import { DEVNET_MNEMONIC, ROLE_INDEX } from './constants.ts'
 import type { Devnet } from './devnet.ts'
+import { facilitatorSigner } from './facilitator-signer.ts'
 
 /** Largest request body the facilitator reads: x402 v2 verify/settle bodies are about 1.5 KiB. Larger → 413. */
 export const FACILITATOR_MAX_BODY_BYTES = 64 * 1024
@@ -277,37 +275,10 @@ function createX402Facilitator(options: StartFacilitatorOptions & { networks: `e
     pollingInterval: POLLING_INTERVAL_MS
   }).extend(publicActions)
 
-  const signer = toFacilitatorEvmSigner(
-    {
-      address: account.address,
-      getCode: (args) => client.getCode(args),
-      readContract: (args) =>
-        client.readContract({
-          address: args.address,
-          abi: args.abi as Abi,
-          functionName: args.functionName,
-          args: args.args ?? []
-        }),
-      verifyTypedData: (args) => client.verifyTypedData(args as unknown as VerifyTypedDataParameters),
-      writeContract: (args) =>
-        client.writeContract({
-          address: args.address,
-          abi: args.abi as Abi,
-          functionName: args.functionName,
-          args: args.args,
-          ...(args.gas != null ? { gas: args.gas } : {}),
-          ...(args.dataSuffix != null ? { dataSuffix: args.dataSuffix } : {})
-        }),
-      sendTransaction: (args) => client.sendTransaction({ to: args.to, data: args.data }),
-      waitForTransactionReceipt: (args) =>
-        client.waitForTransactionReceipt({
-          hash: args.hash,
-          pollingInterval: POLLING_INTERVAL_MS,
-          ...(args.timeout != null ? { timeout: args.timeout } : {})
-        })
-    },
-    options.confirmationTimeoutMs != null ? { confirmationTimeoutMs: options.confirmationTimeoutMs } : {}
-  )
+  const signer = facilitatorSigner(client, {
+    pollingInterval: POLLING_INTERVAL_MS,
+    ...(options.confirmationTimeoutMs != null ? { confirmationTimeoutMs: options.confirmationTimeoutMs } : {})
+  })
   return new x402Facilitator().register(options.networks, new ExactEvmScheme(signer))
 }
 

@@ -49,5 +49,6 @@ export {
   startDevnetFacilitator,
   startFacilitator
 } from './facilitator.ts'
+export { type FacilitatorSignerOptions, facilitatorSigner } from './facilitator-signer.ts'
 export { type BetarNetwork, getNetwork, NETWORKS } from './networks.ts'
 export { eip3009Abi, TRANSFER_WITH_AUTHORIZATION_TYPES, usdcAbi } from './usdc-abi.ts'

@@ -1,17 +1,17 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { facilitatorSigner } from '@betar/devnet'
 import { serve } from '@hono/node-server'
 import { x402Facilitator } from '@x402/core/facilitator'
 import type { FacilitatorClient } from '@x402/core/server'
 import type { SupportedResponse } from '@x402/core/types'
-import { toFacilitatorEvmSigner } from '@x402/evm'
 import { ExactEvmScheme as ExactEvmClientScheme } from '@x402/evm/exact/client'
 import { ExactEvmScheme as ExactEvmFacilitatorScheme } from '@x402/evm/exact/facilitator'
 import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server'
 import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch'
 import { paymentMiddleware, x402ResourceServer } from '@x402/hono'
 import { Hono } from 'hono'
-import { type Abi, createWalletClient, type LocalAccount, publicActions, type VerifyTypedDataParameters } from 'viem'
+import { createWalletClient, type LocalAccount, publicActions } from 'viem'
 import { createNonceManager, jsonRpc } from 'viem/nonce'
 import { countingHttp, POLLING_INTERVAL_MS, PRICE, Profile, type Stack, type StackChain, timedSigner } from './stats.ts'
 
@@ -35,34 +35,7 @@ export async function startHttp(chain: StackChain): Promise<Stack> {
     transport: countingHttp(devnet.rpcUrl, profile),
     pollingInterval: POLLING_INTERVAL_MS
   }).extend(publicActions)
-  const signer = toFacilitatorEvmSigner({
-    address: account.address,
-    getCode: (args) => wallet.getCode(args),
-    readContract: (args) =>
-      wallet.readContract({
-        address: args.address,
-        abi: args.abi as Abi,
-        functionName: args.functionName,
-        args: args.args ?? []
-      }),
-    verifyTypedData: (args) => wallet.verifyTypedData(args as unknown as VerifyTypedDataParameters),
-    writeContract: (args) =>
-      wallet.writeContract({
-        address: args.address,
-        abi: args.abi as Abi,
-        functionName: args.functionName,
-        args: args.args,
-        ...(args.gas != null ? { gas: args.gas } : {}),
-        ...(args.dataSuffix != null ? { dataSuffix: args.dataSuffix } : {})
-      }),
-    sendTransaction: (args) => wallet.sendTransaction({ to: args.to, data: args.data }),
-    waitForTransactionReceipt: (args) =>
-      wallet.waitForTransactionReceipt({
-        hash: args.hash,
-        pollingInterval: POLLING_INTERVAL_MS,
-        ...(args.timeout != null ? { timeout: args.timeout } : {})
-      })
-  })
+  const signer = facilitatorSigner(wallet, { pollingInterval: POLLING_INTERVAL_MS })
   const facilitator = new x402Facilitator().register(network, new ExactEvmFacilitatorScheme(signer))
   const facilitatorClient: FacilitatorClient = {
     verify: async (payload, requirements) => {

@@ -1,12 +1,12 @@
 import './fixtures/polyfill.ts'
+import { facilitatorSigner } from '@betar/devnet'
 import { x402Client as OfficialClient } from '@x402/core/client'
 import { validatePaymentPayload } from '@x402/core/schemas'
 import { x402ResourceServer } from '@x402/core/server'
 import type { PaymentRequired } from '@x402/core/types'
-import { toFacilitatorEvmSigner } from '@x402/evm'
 import { ExactEvmScheme as ExactEvmClientScheme } from '@x402/evm/exact/client'
 import { ExactEvmScheme as ExactEvmFacilitatorScheme } from '@x402/evm/exact/facilitator'
-import { toHex, verifyTypedData } from 'viem'
+import { createWalletClient, http, publicActions, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Channel } from '../src/channel.ts'
 import { signExactPayment } from '../src/client/sign.ts'
@@ -75,19 +75,13 @@ describe('interoperability with the official x402 packages', () => {
     const resourceServer = new x402ResourceServer()
     expect(resourceServer.findMatchingRequirements([requirements], payload)).toEqual(requirements)
 
-    const reader = chain.client
-    const verifier = new ExactEvmFacilitatorScheme(
-      toFacilitatorEvmSigner({
-        address: chain.devnet.accounts[0]!.address,
-        readContract: (a) =>
-          reader.readContract({ ...a, args: a.args ?? [] } as Parameters<typeof reader.readContract>[0]),
-        verifyTypedData: (a) => verifyTypedData(a as Parameters<typeof verifyTypedData>[0]),
-        writeContract: () => Promise.reject(new Error('verify only')),
-        sendTransaction: () => Promise.reject(new Error('verify only')),
-        waitForTransactionReceipt: (a) => reader.waitForTransactionReceipt(a),
-        getCode: (a) => reader.getCode(a)
-      })
-    )
+    // @x402/evm's own facilitator verifier, reading the devnet (it never settles here).
+    const wallet = createWalletClient({
+      account: chain.devnet.accounts[0]!.account,
+      chain: chain.devnet.chain,
+      transport: http(chain.devnet.rpcUrl)
+    }).extend(publicActions)
+    const verifier = new ExactEvmFacilitatorScheme(facilitatorSigner(wallet))
     const verdict = await verifier.verify(payload, requirements)
     expect(verdict).toMatchObject({ isValid: true, payer: chain.devnet.accounts[4]!.address })
 

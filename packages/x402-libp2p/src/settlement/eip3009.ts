@@ -1,15 +1,9 @@
 import { eip3009ABI } from '@x402/evm'
-import { type Address, encodeFunctionData, getAddress, type Hex, parseSignature } from 'viem'
+import { encodeFunctionData, getAddress, type Hex, parseSignature } from 'viem'
+import type { Eip3009Authorization } from '../payment.ts'
 
 /** The EIP-3009 authorization of an `exact` payload. */
-export interface Authorization {
-  from: Address
-  to: Address
-  value: string
-  validAfter: string
-  validBefore: string
-  nonce: Hex
-}
+export type Authorization = Eip3009Authorization
 
 function message(a: Authorization) {
   return {
