@@ -2,7 +2,7 @@ import './fixtures/polyfill.ts'
 import { DEVNET_MNEMONIC, deriveAccount, type FacilitatorServer, startDevnetFacilitator } from '@betar/devnet'
 import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { facilitatorSettler, X402Error } from '../src/index.ts'
+import { facilitatorSettler, type Settler, X402Error } from '../src/index.ts'
 import { type Chain, startChain } from './fixtures/chain.ts'
 import { createNode, type X402Node } from './fixtures/nodes.ts'
 
@@ -157,5 +157,44 @@ describe('a settlement that fails moves no money and is SETTLEMENT_FAILED', () =
     expect(err).toMatchObject({ codeName: 'SETTLEMENT_FAILED', code: 2007, retryable: false })
     expect(await chain.balance(buyerWallet)).toBe(before)
     expect(buyer.services.x402Client.budgetRemaining()).toBe(PRICE)
+  })
+})
+
+describe('recovery when the seller lost track of its own broadcast', () => {
+  it('finds the transfer on-chain by the authorization (AuthorizationUsed) and completes the call, charging once', async () => {
+    const chain = await startChain(3)
+    const real = chain.settlerFor(chain.devnet.accounts[0]!)
+    let forget = true
+    // Broadcasts and confirms for real, then reports the outcome as unknown — as a crash before the receipt would.
+    const amnesic: Settler = {
+      ...real,
+      settle: async (payload, requirements, options) => {
+        const result = await real.settle(payload, requirements, options)
+        if (!forget) return result
+        forget = false
+        return { success: false, errorReason: 'settlement_pending', transaction: '', network: result.network }
+      }
+    }
+    const seller = await createNode({ server: { settler: amnesic, asset: chain.asset } })
+    const buyer = await createNode({
+      client: { signer: chain.devnet.accounts[1]!.account, asset: chain.asset, reaskAttempts: 0 }
+    })
+    seller.services.x402Server.register('job', { price: { amount: PRICE }, handler: () => text('recovered') })
+    try {
+      const sellerWallet = chain.devnet.accounts[0]!.address
+      const before = await chain.balance(sellerWallet)
+      const options = { maxAmount: PRICE, payTo: sellerWallet, correlationId: 'amnesia-1' }
+      const first = await buyer.services.x402Client
+        .call(seller.getMultiaddrs(), 'job', text('x'), options)
+        .catch((e: unknown) => e)
+      expect(first).toMatchObject({ codeName: 'SETTLEMENT_PENDING' })
+      const r = await buyer.services.x402Client.call(seller.getMultiaddrs(), 'job', text('x'), options)
+      expect(str(r.body)).toBe('recovered')
+      expect(r.settlement?.transaction).toMatch(/^0x[0-9a-f]{64}$/)
+      expect(await chain.balance(sellerWallet)).toBe(before + PRICE)
+    } finally {
+      await Promise.all([buyer.stop(), seller.stop()])
+      await chain.stop()
+    }
   })
 })

@@ -244,7 +244,12 @@ export class PaidCalls {
         return record // still pending: answer SETTLEMENT_PENDING again, never broadcast twice
       } else {
         record = await this.save(key, { ...record, state: 'settling' })
-        const result = await settler.settle(payload, record.requirements, { signal: this.server.stopSignal })
+        let result = await settler.settle(payload, record.requirements, { signal: this.server.stopSignal })
+        if (!result.success && /nonce_already_used/.test(result.errorReason ?? '')) {
+          // Used already — by an earlier broadcast of ours, or by the buyer submitting it: if the money reached the
+          // payee, the call is paid.
+          result = (await settler.findSettlement?.(payload, record.requirements)) ?? result
+        }
         if (result.success) {
           record = await this.save(key, { ...record, state: 'settled', settlement: result })
         } else if (result.errorReason === 'settlement_pending') {

@@ -1,5 +1,15 @@
-/** The two token events settlement checks rely on (ERC-20 `Transfer`, EIP-3009 `AuthorizationUsed`). */
+/** What settlement checks read from the token: `Transfer`, `AuthorizationUsed` and `authorizationState`. */
 export const eip3009EventsAbi = [
+  {
+    type: 'function',
+    name: 'authorizationState',
+    stateMutability: 'view',
+    inputs: [
+      { name: 'authorizer', type: 'address' },
+      { name: 'nonce', type: 'bytes32' }
+    ],
+    outputs: [{ name: '', type: 'bool' }]
+  },
   {
     type: 'event',
     name: 'Transfer',

@@ -3,6 +3,9 @@ import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
 import { type Address, getAddress, type Hex, type PublicClient, parseEventLogs } from 'viem'
 import { eip3009EventsAbi } from './abi.ts'
 
+/** How far back the recovery lookup searches for the settlement's logs (≈ 5.5 h of Base blocks). */
+const LOOKBACK_BLOCKS = 10_000n
+
 /**
  * Finds the confirmed transaction that used an EIP-3009 authorization, by the token's `AuthorizationUsed(authorizer,
  * nonce)` log, and checks it carried `Transfer(from, payTo, amount)`. Returns `undefined` when the authorization is
@@ -16,12 +19,24 @@ export async function findAuthorizationTransfer(
 ): Promise<SettleResponse | undefined> {
   options.signal?.throwIfAborted()
   const asset = getAddress(requirements.asset)
+  // One cheap view first: most lookups are for authorizations that were never used.
+  const state = await client.readContract({
+    address: asset,
+    abi: eip3009EventsAbi,
+    functionName: 'authorizationState',
+    args: [authorization.from, authorization.nonce]
+  })
+  if (!state) return undefined
+  // Public RPCs bound log queries; an authorization is only valid for minutes, so a recent window suffices.
+  const latest = await client.getBlockNumber()
+  const fromBlock = options.fromBlock ?? (latest > LOOKBACK_BLOCKS ? latest - LOOKBACK_BLOCKS : 0n)
   const used = await client.getContractEvents({
     address: asset,
     abi: eip3009EventsAbi,
     eventName: 'AuthorizationUsed',
     args: { authorizer: authorization.from, nonce: authorization.nonce },
-    fromBlock: options.fromBlock ?? 0n,
+    fromBlock,
+    toBlock: latest,
     strict: true
   })
   const hit = used[0]
