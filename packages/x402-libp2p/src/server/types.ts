@@ -81,7 +81,7 @@ export interface X402ServerInit {
   recordTtlMs?: number
   /** Unpaid challenges one peer may hold per challenge lifetime. @default 64 */
   maxChallengesPerPeer?: number
-  /** Requests per peer per second. @default 200 */
+  /** Requests per peer per second. @default 1000 */
   rateLimitPerSecond?: number
   /** @default 64 */
   maxInboundStreams?: number
