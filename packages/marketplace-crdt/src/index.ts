@@ -1,0 +1,42 @@
+/**
+ * @packageDocumentation
+ *
+ * The Betar marketplace: every agent for sale as a listing signed by its seller's libp2p key, replicated as a Yjs
+ * document in which a peer can only create, update and delete its own entries — enforced on every remote update
+ * before it is applied (see docs/marketplace-threat-model.md).
+ *
+ * @example
+ * ```ts
+ * import { MarketplaceDoc } from '@betar/marketplace-crdt'
+ *
+ * const market = new MarketplaceDoc({ peerId: node.peerId.toString(), privateKey })
+ * market.addEventListener('update', (e) => broadcast(e.detail.update))
+ * await market.publish({ id: 'summarizer', name: 'Summarizer', … })
+ * market.applyRemote(updateFromAPeer) // throws RejectedUpdateError on a forged write
+ * ```
+ */
+
+export { clientIdOf } from './core/client-id.ts'
+export { canonical, MAX_ENVELOPE_SIZE, type SignedRecord, signRecord, verifyRecord } from './core/envelope.ts'
+export {
+  type Delisting,
+  DelistingSchema,
+  LISTING_SCHEMA_VERSION,
+  type Listing,
+  type ListingPrice,
+  ListingPriceSchema,
+  type ListingRecord,
+  ListingSchema,
+  listingKey,
+  MAX_LISTING_TTL_MS
+} from './core/listing.ts'
+export {
+  DEFAULT_VALIDATION,
+  type ListingInput,
+  MarketplaceDoc,
+  type MarketplaceDocEvents,
+  type MarketplaceDocInit,
+  REMOTE
+} from './core/marketplace-doc.ts'
+export { LISTINGS_MAP, type ValidatedUpdate, type ValidationOptions, validateUpdate } from './core/validate.ts'
+export { InvalidListingError, RejectedUpdateError } from './errors.ts'

@@ -1,0 +1,261 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { beforeEach, describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import {
+  canonical,
+  clientIdOf,
+  LISTINGS_MAP,
+  type ListingInput,
+  MarketplaceDoc,
+  RejectedUpdateError,
+  signRecord
+} from '../src/index.ts'
+
+interface Peer {
+  key: PrivateKey
+  id: string
+  market: MarketplaceDoc
+  /** Updates this peer emitted for its own writes. */
+  out: Uint8Array[]
+}
+
+let clock = 1_700_000_000_000
+const now = () => clock
+
+async function peer(): Promise<Peer> {
+  const key = await generateKeyPair('Ed25519')
+  const id = peerIdFromPrivateKey(key).toString()
+  const market = new MarketplaceDoc({ peerId: id, privateKey: key, now })
+  const out: Uint8Array[] = []
+  market.addEventListener('update', (e) => {
+    if (e.detail.local) out.push(e.detail.update)
+  })
+  return { key, id, market, out }
+}
+
+function input(id: string, extra: Partial<ListingInput> = {}): ListingInput {
+  return {
+    id,
+    multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
+    protocols: ['/x402/libp2p/2.0.0'],
+    resource: id,
+    name: `Agent ${id}`,
+    description: 'does things',
+    capabilities: ['summarize'],
+    price: {
+      scheme: 'exact',
+      network: 'eip155:31337',
+      amount: '10000',
+      asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
+      payTo: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+      maxTimeoutSeconds: 60,
+      extra: { name: 'USD Coin', version: '2' }
+    },
+    ...extra
+  }
+}
+
+/** A hostile peer's own Y.Doc that writes with whatever client id it likes, starting from the victim's state. */
+function forge(from: MarketplaceDoc, clientId: number, write: (map: Y.Map<Uint8Array>) => void): Uint8Array {
+  const doc = new Y.Doc()
+  Y.applyUpdate(doc, from.diff())
+  doc.clientID = clientId
+  const sv = Y.encodeStateVector(doc)
+  write(doc.getMap<Uint8Array>(LISTINGS_MAP))
+  return Y.encodeStateAsUpdate(doc, sv)
+}
+
+function rejects(market: MarketplaceDoc, update: Uint8Array, pattern: RegExp): void {
+  const before = Y.encodeStateAsUpdate(market.doc)
+  expect(() => market.applyRemote(update)).toThrow(RejectedUpdateError)
+  expect(() => market.applyRemote(update)).toThrow(pattern)
+  expect(Y.encodeStateAsUpdate(market.doc)).toEqual(before) // nothing applied
+}
+
+describe('ownership enforced on remote updates', () => {
+  let seller: Peer
+  let honest: Peer
+  let attacker: Peer
+
+  beforeEach(async () => {
+    clock = 1_700_000_000_000
+    ;[seller, honest, attacker] = await Promise.all([peer(), peer(), peer()])
+    await seller.market.publish(input('summarizer'))
+    for (const u of seller.out) honest.market.applyRemote(u)
+  })
+
+  const key = () => `${seller.id}/summarizer`
+
+  it('accepts the owner publishing, updating and delisting', async () => {
+    expect(honest.market.get(key())?.name).toBe('Agent summarizer')
+    seller.out.length = 0
+    clock += 1000
+    await seller.market.publish(input('summarizer', { name: 'Summarizer v2' }))
+    honest.market.applyRemote(seller.out[0]!)
+    expect(honest.market.get(key())?.name).toBe('Summarizer v2')
+    clock += 1000
+    await seller.market.delist('summarizer')
+    honest.market.applyRemote(seller.out[1]!)
+    expect(honest.market.get(key())).toBeUndefined()
+    expect(honest.market.listings()).toEqual([])
+  })
+
+  it("rejects overwriting another seller's listing with the attacker's own client id", () => {
+    const update = forge(honest.market, clientIdOf(attacker.id), (m) => m.set(key(), new Uint8Array([1])))
+    rejects(honest.market, update, /may not write|own client's chain/)
+  })
+
+  it("rejects a write under the victim's client id with content the victim did not sign", async () => {
+    const fake = await signRecord(
+      {
+        ...honest.market.get(key())!,
+        price: { ...honest.market.get(key())!.price, payTo: '0x000000000000000000000000000000000000dEaD' },
+        seller: attacker.id
+      },
+      attacker.key
+    )
+    const update = forge(honest.market, clientIdOf(seller.id), (m) => m.set(key(), fake.bytes))
+    rejects(honest.market, update, /holds a record of|may not write/)
+  })
+
+  it("rejects changing the victim's price or payTo: the signature no longer verifies", () => {
+    const bytes = honest.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!
+    const envelope = JSON.parse(new TextDecoder().decode(bytes))
+    const payload = JSON.parse(envelope.p)
+    payload.updatedAt += 1 // newer, so only the signature can stop it
+    payload.price.payTo = '0x000000000000000000000000000000000000dEaD'
+    envelope.p = canonical(payload)
+    const tampered = new TextEncoder().encode(JSON.stringify(envelope))
+    const update = forge(honest.market, clientIdOf(seller.id), (m) => m.set(key(), tampered))
+    rejects(honest.market, update, /signature does not verify/)
+  })
+
+  it("rejects deleting another seller's live listing", () => {
+    const update = forge(honest.market, clientIdOf(attacker.id), (m) => m.delete(key()))
+    rejects(honest.market, update, /deletes the live entry/)
+  })
+
+  it('rejects a replayed older version of the listing (rollback)', async () => {
+    const old = honest.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!
+    clock += 1000
+    seller.out.length = 0
+    await seller.market.publish(input('summarizer', { name: 'newer' }))
+    honest.market.applyRemote(seller.out[0]!)
+    const update = forge(honest.market, clientIdOf(seller.id), (m) => m.set(key(), old))
+    rejects(honest.market, update, /not newer/)
+    expect(honest.market.get(key())?.name).toBe('newer')
+  })
+
+  it('rejects a forged signature, garbage bytes, oversized updates and foreign structures', () => {
+    const env = JSON.parse(new TextDecoder().decode(honest.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!))
+    env.s = `${env.s.slice(0, -4)}AAAA`
+    const forged = forge(honest.market, clientIdOf(seller.id), (m) =>
+      m.set(key(), new TextEncoder().encode(JSON.stringify(env)))
+    )
+    rejects(honest.market, forged, /signature|malformed/)
+    rejects(honest.market, new Uint8Array([0xff, 0x01, 0x02, 0x03]), /undecodable|jumps|only items/)
+    rejects(honest.market, new Uint8Array(1024 * 1024 + 1), /exceeds/)
+    const other = forge(honest.market, clientIdOf(attacker.id), () => undefined)
+    void other
+    const doc = new Y.Doc()
+    doc.clientID = clientIdOf(attacker.id)
+    doc.getArray('spam').push(['x'])
+    rejects(honest.market, Y.encodeStateAsUpdate(doc), /listings map/)
+  })
+
+  it('rejects a listing long expired (past collection and one more grace), or one that lives longer than 24 h', async () => {
+    const mallory = await peer()
+    const sign = (updatedAt: number, expiresAt: number) =>
+      signRecord(
+        { ...input('x'), v: 1, kind: 'listing', seller: mallory.id, createdAt: updatedAt, updatedAt, expiresAt },
+        mallory.key
+      )
+    const stale = await sign(clock - 60 * 60_000, clock - 11 * 60_000) // expired 11 min ago: > 2 × 5 min grace
+    rejects(
+      honest.market,
+      forge(honest.market, clientIdOf(mallory.id), (m) => m.set(`${mallory.id}/x`, stale.bytes)),
+      /expired/
+    )
+    const immortal = await sign(clock, clock + 25 * 60 * 60_000)
+    rejects(
+      honest.market,
+      forge(honest.market, clientIdOf(mallory.id), (m) => m.set(`${mallory.id}/x`, immortal.bytes)),
+      /lives longer/
+    )
+    const recent = await sign(clock - 20 * 60_000, clock - 60_000) // just expired: still accepted, so sync works
+    expect(() =>
+      honest.market.applyRemote(
+        forge(honest.market, clientIdOf(mallory.id), (m) => m.set(`${mallory.id}/x`, recent.bytes))
+      )
+    ).not.toThrow()
+    expect(honest.market.get(`${mallory.id}/x`)).toBeUndefined() // but never shown
+  })
+
+  it('asks for a sync, rather than guessing, when an earlier update is missing', async () => {
+    seller.out.length = 0
+    clock += 1000
+    await seller.market.publish(input('summarizer', { name: 'v2' }))
+    clock += 1000
+    await seller.market.publish(input('summarizer', { name: 'v3' }))
+    let err: unknown
+    try {
+      honest.market.applyRemote(seller.out[1]!)
+    } catch (e) {
+      err = e
+    }
+    expect(err).toMatchObject({ name: 'RejectedUpdateError', needsSync: true })
+    honest.market.applyRemote(seller.market.diff(honest.market.stateVector()))
+    expect(honest.market.get(key())?.name).toBe('v3')
+  })
+
+  it('a late joiner accepts the full state of a document with history, delistings and many sellers', async () => {
+    const others = await Promise.all([peer(), peer()])
+    for (const p of others) {
+      await p.market.publish(input('a'))
+      clock += 10
+      await p.market.publish(input('a', { name: 'a2' }))
+      await p.market.publish(input('b'))
+      await p.market.delist('b')
+      for (const u of p.out) honest.market.applyRemote(u)
+    }
+    const late = await peer()
+    late.market.applyRemote(honest.market.diff())
+    expect(
+      late.market
+        .listings()
+        .map((l) => l.name)
+        .sort()
+    ).toEqual(['Agent summarizer', 'a2', 'a2'])
+  })
+
+  it('anyone may collect an expired listing once the grace period has passed, and the deletion is accepted', () => {
+    const third = new MarketplaceDoc({ peerId: attacker.id, now })
+    third.applyRemote(seller.market.diff())
+    clock += 10 * 60_000 + 5 * 60_000 + 1 // past the 10 min TTL and the 5 min grace
+    expect(honest.market.listings()).toEqual([])
+    const deletions: Uint8Array[] = []
+    honest.market.addEventListener('update', (e) => deletions.push(e.detail.update))
+    expect(honest.market.collectGarbage()).toBe(1)
+    third.applyRemote(deletions[0]!)
+    expect(third.doc.getMap(LISTINGS_MAP).size).toBe(0)
+    // …and the collected version cannot be replayed under the seller's client id.
+    const replay = forge(honest.market, clientIdOf(seller.id), (m) =>
+      m.set(key(), seller.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!)
+    )
+    rejects(honest.market, replay, /expired|already collected/)
+  })
+
+  it('rejects the collection of a listing that has not expired yet', () => {
+    let skewed = clock
+    const early = new MarketplaceDoc({ peerId: attacker.id, now: () => skewed })
+    early.applyRemote(seller.market.diff())
+    skewed = clock + 60 * 60_000 // this node's clock runs an hour fast
+    const deletions: Uint8Array[] = []
+    early.addEventListener('update', (e) => deletions.push(e.detail.update))
+    expect(early.collectGarbage()).toBe(1)
+    rejects(honest.market, deletions[0]!, /before it expired/)
+    expect(honest.market.get(key())).toBeDefined()
+  })
+})
