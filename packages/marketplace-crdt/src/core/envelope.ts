@@ -1,6 +1,6 @@
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { fromString, toString } from 'uint8arrays'
+import { fromString as fromBase64url, toString as toBase64url } from 'uint8arrays'
 import { z } from 'zod'
 import { InvalidListingError } from '../errors.ts'
 import { type ListingRecord, ListingRecordSchema } from './listing.ts'
@@ -41,7 +41,7 @@ export async function signRecord(record: ListingRecord, key: PrivateKey): Promis
   const parsed = ListingRecordSchema.parse(record)
   const payload = canonical(parsed)
   const signature = await key.sign(signedBytes(payload))
-  const bytes = new TextEncoder().encode(JSON.stringify({ p: payload, s: toString(signature, 'base64url') }))
+  const bytes = new TextEncoder().encode(JSON.stringify({ p: payload, s: toBase64url(signature, 'base64url') }))
   if (bytes.byteLength > MAX_ENVELOPE_SIZE)
     throw new InvalidListingError(`signed listing over ${MAX_ENVELOPE_SIZE} bytes`)
   return { record: parsed, bytes }
@@ -69,7 +69,7 @@ export function verifyRecord(bytes: Uint8Array): SignedRecord {
     key = undefined
   }
   if (key == null) throw new InvalidListingError('seller is not a peer id with an embedded public key')
-  const signature = fromString(envelope.s, 'base64url')
+  const signature = fromBase64url(envelope.s, 'base64url')
   const valid = key.verify(signedBytes(envelope.p), signature)
   if (valid !== true) throw new InvalidListingError('listing signature does not verify for its seller')
   return { record, bytes }
