@@ -40,3 +40,6 @@ export {
 } from './core/marketplace-doc.ts'
 export { LISTINGS_MAP, type ValidatedUpdate, type ValidationOptions, validateUpdate } from './core/validate.ts'
 export { InvalidListingError, RejectedUpdateError } from './errors.ts'
+export { CAPABILITY_NAMESPACE, capabilityCid } from './service/capability.ts'
+export { marketplace } from './service/index.ts'
+export type * from './service/types.ts'

@@ -129,9 +129,14 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     return result
   }
 
-  /** Applies state this node persisted itself (trusted; still re-verified entry by entry). */
-  restore(update: Uint8Array): void {
-    Y.applyUpdate(this.doc, update, REMOTE)
+  /** A compact snapshot of the whole document (Yjs update format v2), for persistence. */
+  snapshot(): Uint8Array {
+    return Y.encodeStateAsUpdateV2(this.doc)
+  }
+
+  /** Restores a {@link snapshot} this node persisted itself (entries are re-verified as they appear). */
+  restore(snapshot: Uint8Array): void {
+    Y.applyUpdateV2(this.doc, snapshot, REMOTE)
   }
 
   /** The state vector, for sync. */

@@ -1,0 +1,286 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import {
+  type AbortOptions,
+  type Connection,
+  type Logger,
+  type PeerId,
+  type Stream,
+  serviceCapabilities,
+  serviceDependencies,
+  TypedEventEmitter
+} from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { Key } from 'interface-datastore'
+import type { Listing } from '../core/listing.ts'
+import { listingKey } from '../core/listing.ts'
+import { type ListingInput, MarketplaceDoc } from '../core/marketplace-doc.ts'
+import { RejectedUpdateError } from '../errors.ts'
+import { capabilityCid } from './capability.ts'
+import type {
+  FindOptions,
+  Marketplace,
+  MarketplaceComponents,
+  MarketplaceEvents,
+  MarketplaceInit,
+  PublishInput
+} from './types.ts'
+
+const SNAPSHOT_KEY = new Key('/betar/marketplace/snapshot')
+const DEFAULT_PROTOCOLS = ['/x402/libp2p/2.0.0', '/x402/libp2p/1.0.0']
+
+/** @internal — use the {@link marketplace} factory. */
+export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> implements Marketplace {
+  readonly [Symbol.toStringTag] = '@betar/marketplace'
+  readonly [serviceCapabilities]: string[] = ['@betar/marketplace']
+  readonly [serviceDependencies]: string[] = ['@libp2p/pubsub']
+
+  readonly doc: MarketplaceDoc
+  private readonly components: MarketplaceComponents
+  private readonly log: Logger
+  private readonly topic: string
+  private readonly protocol: string
+  private readonly ttlMs: number
+  private readonly gcIntervalMs: number
+  private readonly maxSyncSize: number
+  private readonly syncTimeoutMs: number
+  private readonly provideRecords: boolean
+  /** This node's listings as published, re-signed on every heartbeat. */
+  private readonly own = new Map<string, ListingInput>()
+  private timers: Array<ReturnType<typeof setInterval>> = []
+  private persistTimer: ReturnType<typeof setTimeout> | undefined
+  private syncing = new Map<string, Promise<void>>()
+  private running = false
+
+  constructor(components: MarketplaceComponents, init: MarketplaceInit = {}) {
+    super()
+    this.components = components
+    this.log = components.logger.forComponent('betar:marketplace')
+    this.topic = init.topic ?? 'betar/marketplace/crdt/1'
+    this.protocol = init.syncProtocol ?? '/betar/marketplace/sync/1.0.0'
+    this.ttlMs = init.listingTtlMs ?? 10 * 60_000
+    this.gcIntervalMs = init.gcIntervalMs ?? 60_000
+    this.maxSyncSize = init.maxSyncSize ?? 64 * 1024 * 1024
+    this.syncTimeoutMs = init.syncTimeoutMs ?? 15_000
+    this.provideRecords = init.provide ?? true
+    this.doc = new MarketplaceDoc({
+      peerId: components.peerId.toString(),
+      privateKey: components.privateKey,
+      validation: { maxUpdateSize: init.maxUpdateSize ?? 1024 * 1024 }
+    })
+    for (const type of ['listing:added', 'listing:updated', 'listing:removed'] as const) {
+      this.doc.addEventListener(type, (e) => this.safeDispatchEvent(type, { detail: e.detail } as never))
+    }
+    this.doc.addEventListener('update', (e) => {
+      if (e.detail.local) this.broadcast(e.detail.update)
+      this.schedulePersist()
+    })
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return
+    this.running = true
+    if (await this.components.datastore.has(SNAPSHOT_KEY)) {
+      this.doc.restore(await this.components.datastore.get(SNAPSHOT_KEY))
+    }
+  }
+
+  /** After every service started: GossipSub is running, so subscribe and start serving sync. */
+  async afterStart(): Promise<void> {
+    this.components.pubsub.topicValidators.set(this.topic, (peer, message) => this.validate(peer, message.data))
+    this.components.pubsub.subscribe(this.topic)
+    await this.components.registrar.handle(this.protocol, (stream, connection) => this.onSync(stream, connection), {
+      maxInboundStreams: 8
+    })
+    this.components.events.addEventListener('connection:open', this.onConnection)
+    this.timers.push(setInterval(() => this.heartbeat(), Math.max(1_000, this.ttlMs / 2)))
+    this.timers.push(setInterval(() => this.doc.collectGarbage(), this.gcIntervalMs))
+    for (const t of this.timers) t.unref?.()
+  }
+
+  /** Before GossipSub stops: leave the topic and stop serving sync. */
+  async beforeStop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    for (const t of this.timers) clearInterval(t)
+    this.timers = []
+    this.components.events.removeEventListener('connection:open', this.onConnection)
+    this.components.pubsub.unsubscribe(this.topic)
+    this.components.pubsub.topicValidators.delete(this.topic)
+    await this.components.registrar.unhandle(this.protocol)
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.persistTimer)
+    this.persistTimer = undefined
+    await this.persist()
+  }
+
+  async publish(input: PublishInput, options: AbortOptions = {}): Promise<Listing> {
+    const full: ListingInput = {
+      ...input,
+      ttlMs: input.ttlMs ?? this.ttlMs,
+      multiaddrs: input.multiaddrs ?? this.components.addressManager.getAddresses().map((a) => a.toString()),
+      protocols: input.protocols ?? DEFAULT_PROTOCOLS
+    }
+    const listing = await this.doc.publish(full)
+    this.own.set(input.id, full)
+    if (this.provideRecords) {
+      for (const capability of listing.capabilities) {
+        this.components.contentRouting
+          .provide(await capabilityCid(capability), options)
+          .catch((err: unknown) => this.log('could not provide %s - %e', capability, err))
+      }
+    }
+    return listing
+  }
+
+  async delist(id: string): Promise<void> {
+    this.own.delete(id)
+    await this.doc.delist(id)
+  }
+
+  get(key: string): Listing | undefined {
+    return this.doc.get(key)
+  }
+
+  find(options: FindOptions = {}): Listing[] {
+    const text = options.text?.toLowerCase()
+    const sellers = options.sellers != null ? new Set(options.sellers) : undefined
+    return this.doc
+      .listings()
+      .filter(
+        (l) =>
+          (options.capability == null || l.capabilities.includes(options.capability)) &&
+          (options.maxPrice == null || BigInt(l.price.amount) <= options.maxPrice) &&
+          (sellers == null || sellers.has(l.seller)) &&
+          (text == null || `${l.name}\n${l.description}`.toLowerCase().includes(text))
+      )
+      .sort((a, b) => (BigInt(a.price.amount) < BigInt(b.price.amount) ? -1 : 1))
+      .slice(0, options.limit ?? 100)
+  }
+
+  async findSellers(capability: string, options: FindOptions = {}): Promise<Listing[]> {
+    const signal = options.signal ?? AbortSignal.timeout(this.syncTimeoutMs)
+    const cid = await capabilityCid(capability)
+    const syncs: Array<Promise<void>> = []
+    for await (const provider of this.components.contentRouting.findProviders(cid, { signal })) {
+      if (provider.id.equals(this.components.peerId)) continue
+      syncs.push(
+        this.components.connectionManager
+          .openConnection(provider.id, { signal })
+          .then(() => this.sync(provider.id, { signal }))
+          .catch((err: unknown) => this.log('sync with provider %p failed - %e', provider.id, err))
+      )
+    }
+    await Promise.all(syncs)
+    return this.find({ ...options, capability })
+  }
+
+  /** Two-way state sync: send our state vector, apply their diff, answer theirs (y-protocols' sync steps 1–2). */
+  sync(peer: PeerId, options: AbortOptions = {}): Promise<void> {
+    const id = peer.toString()
+    const running = this.syncing.get(id)
+    if (running != null) return running
+    const task = this.runSync(peer, options).finally(() => this.syncing.delete(id))
+    this.syncing.set(id, task)
+    return task
+  }
+
+  private async runSync(peer: PeerId, options: AbortOptions): Promise<void> {
+    const signal = options.signal ?? AbortSignal.timeout(this.syncTimeoutMs)
+    const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
+    const lp = lpStream(stream, { maxDataLength: this.maxSyncSize })
+    try {
+      await lp.write(this.doc.stateVector(), { signal })
+      const theirDiff = (await lp.read({ signal })).subarray()
+      const theirVector = (await lp.read({ signal })).subarray()
+      this.applyFrom(peer, theirDiff)
+      await lp.write(this.doc.diff(theirVector), { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  private async onSync(stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(this.syncTimeoutMs)
+    const lp = lpStream(stream, { maxDataLength: this.maxSyncSize })
+    try {
+      const theirVector = (await lp.read({ signal })).subarray()
+      await lp.write(this.doc.diff(theirVector), { signal })
+      await lp.write(this.doc.stateVector(), { signal })
+      const theirDiff = (await lp.read({ signal })).subarray()
+      this.applyFrom(connection.remotePeer, theirDiff)
+      await stream.close({ signal })
+    } catch (err) {
+      this.log('sync from %p failed - %e', connection.remotePeer, err)
+      stream.abort(err as Error)
+    }
+  }
+
+  private applyFrom(peer: PeerId, update: Uint8Array): void {
+    try {
+      this.doc.applyRemote(update)
+    } catch (err) {
+      if (err instanceof RejectedUpdateError) {
+        this.log('rejected state from %p - %s', peer, err.message)
+        return
+      }
+      throw err
+    }
+  }
+
+  /** GossipSub topic validator: apply a valid update (it is then forwarded); reject a forged one (never forwarded). */
+  private validate(peer: PeerId, data: Uint8Array): TopicValidatorResult {
+    try {
+      this.doc.applyRemote(data)
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      if (err instanceof RejectedUpdateError && err.needsSync) {
+        void this.sync(peer).catch((e: unknown) => this.log('catch-up sync with %p failed - %e', peer, e))
+        return TopicValidatorResult.Ignore
+      }
+      this.log('rejected update via %p - %s', peer, (err as Error).message)
+      return TopicValidatorResult.Reject
+    }
+  }
+
+  private readonly onConnection = (event: CustomEvent<Connection>): void => {
+    const peer = event.detail.remotePeer
+    // Let identify finish first, so the peer's protocols are known.
+    setTimeout(() => {
+      if (!this.running) return
+      this.sync(peer).catch((err: unknown) => this.log('sync on connect with %p failed - %e', peer, err))
+    }, 50)
+  }
+
+  private broadcast(update: Uint8Array): void {
+    this.components.pubsub
+      .publish(this.topic, update)
+      .catch((err: unknown) => this.log('publish failed (peers will sync on connect) - %e', err))
+  }
+
+  private heartbeat(): void {
+    for (const input of this.own.values()) {
+      this.doc.publish(input).catch((err: unknown) => this.log.error('refreshing %s failed - %e', input.id, err))
+    }
+  }
+
+  private schedulePersist(): void {
+    if (this.persistTimer != null) return
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined
+      this.persist().catch((err: unknown) => this.log.error('persisting the marketplace failed - %e', err))
+    }, 200)
+  }
+
+  private async persist(): Promise<void> {
+    await this.components.datastore.put(SNAPSHOT_KEY, this.doc.snapshot())
+  }
+
+  /** Keys of this node's own listings. */
+  ownKeys(): string[] {
+    return [...this.own.keys()].map((id) => listingKey(this.components.peerId.toString(), id))
+  }
+}
