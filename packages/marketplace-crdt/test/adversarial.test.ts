@@ -11,7 +11,7 @@ import { canonical, clientIdOf, LISTINGS_MAP } from '../src/index.ts'
 import { createMarketNode, eventually, listingInput, type MarketNode } from './fixtures/nodes.ts'
 
 const TOPIC = 'betar/marketplace/crdt/1'
-const stops: Array<() => Promise<void>> = []
+const stops: Array<() => unknown> = []
 afterEach(async () => {
   await Promise.all(stops.splice(0).map((s) => s()))
 })
