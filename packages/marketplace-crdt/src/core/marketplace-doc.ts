@@ -2,8 +2,9 @@ import { type PrivateKey, TypedEventEmitter } from '@libp2p/interface'
 import * as Y from 'yjs'
 import { InvalidListingError } from '../errors.ts'
 import { clientIdOf } from './client-id.ts'
-import { type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
+import { clearPreverified, preverify, type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
 import { LISTING_SCHEMA_VERSION, type Listing, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
+import { binaryEntries } from './parallel-verify.ts'
 import {
   collectionTime,
   LISTINGS_MAP,
@@ -81,24 +82,36 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
 
   /** Signs and publishes (or refreshes) one of this node's listings. */
   async publish(input: ListingInput): Promise<Listing> {
+    const [listing] = await this.publishMany([input])
+    return listing as Listing
+  }
+
+  /** Signs and publishes several of this node's listings as one update (one message on the wire). */
+  async publishMany(inputs: readonly ListingInput[]): Promise<Listing[]> {
     const key = this.requireKey()
-    const now = this.nextVersion(listingKey(this.peerId, input.id))
-    const { ttlMs, ...fields } = input
-    const ttl = ttlMs ?? 10 * 60_000
-    if (ttl <= 0 || ttl > MAX_LISTING_TTL_MS)
-      throw new InvalidListingError(`ttlMs must be in (0, ${MAX_LISTING_TTL_MS}]`)
-    const previous = this.records.get(listingKey(this.peerId, input.id))?.record
-    const listing: Listing = {
-      ...fields,
-      v: LISTING_SCHEMA_VERSION,
-      kind: 'listing',
-      seller: this.peerId,
-      createdAt: previous?.kind === 'listing' ? previous.createdAt : now,
-      updatedAt: now,
-      expiresAt: now + ttl
+    const signed: SignedRecord[] = []
+    for (const input of inputs) {
+      const now = this.nextVersion(listingKey(this.peerId, input.id))
+      const { ttlMs, ...fields } = input
+      const ttl = ttlMs ?? 10 * 60_000
+      if (ttl <= 0 || ttl > MAX_LISTING_TTL_MS)
+        throw new InvalidListingError(`ttlMs must be in (0, ${MAX_LISTING_TTL_MS}]`)
+      const previous = this.records.get(listingKey(this.peerId, input.id))?.record
+      const listing: Listing = {
+        ...fields,
+        v: LISTING_SCHEMA_VERSION,
+        kind: 'listing',
+        seller: this.peerId,
+        createdAt: previous?.kind === 'listing' ? previous.createdAt : now,
+        updatedAt: now,
+        expiresAt: now + ttl
+      }
+      signed.push(await signRecord(listing, key))
     }
-    this.write(await signRecord(listing, key))
-    return listing
+    this.doc.transact(() => {
+      for (const s of signed) this.write(s)
+    })
+    return signed.map((s) => s.record as Listing)
   }
 
   /** Withdraws one of this node's listings immediately (a signed delisting replaces it). */
@@ -112,11 +125,15 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
 
   /**
    * Validates, then applies, an update from the network. Throws `RejectedUpdateError` and leaves the document untouched
-   * when the update breaks a rule.
+   * when the update breaks a rule. `limits` raise the size bounds for a full-state sync.
    */
-  applyRemote(update: Uint8Array): ValidatedUpdate {
+  applyRemote(
+    update: Uint8Array,
+    limits: Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs'>> = {}
+  ): ValidatedUpdate {
     const result = validateUpdate(this.doc, update, {
       ...this.options,
+      ...limits,
       now: this.now(),
       knownVersion: (key) => this.collected.get(key)?.version
     })
@@ -127,6 +144,24 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       this.incoming.clear()
     }
     return result
+  }
+
+  /**
+   * {@link applyRemote} for large updates (a full-state sync): signatures are first verified on two cores. Same rules,
+   * same errors.
+   */
+  async applyRemoteBulk(
+    update: Uint8Array,
+    limits: Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs'>> = {}
+  ): Promise<ValidatedUpdate> {
+    if (update.byteLength > (limits.maxUpdateSize ?? this.options.maxUpdateSize))
+      return this.applyRemote(update, limits)
+    await preverify(binaryEntries(update))
+    try {
+      return this.applyRemote(update, limits)
+    } finally {
+      clearPreverified()
+    }
   }
 
   /** A compact snapshot of the whole document (Yjs update format v2), for persistence. */

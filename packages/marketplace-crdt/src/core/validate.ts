@@ -180,20 +180,26 @@ export function validateUpdate(doc: Y.Doc, update: Uint8Array, o: ValidationOpti
     newIds.push({ client, clock, length: item.length, key })
   }
 
-  for (const [key, state] of keys) {
-    if (newIds.some((n) => n.key === key) && !state.live) reject(`${key}: an update must not end a key with a deletion`)
+  const extended = new Set(newIds.map((n) => n.key))
+  for (const key of extended) {
+    if (keys.get(key)?.live !== true) reject(`${key}: an update must not end a key with a deletion`)
   }
 
   // Deletions: only of entries this update supersedes, or of expired ones.
-  const extended = new Set(newIds.map((n) => n.key))
+  const newByClient = new Map<number, typeof newIds>()
+  for (const n of newIds) {
+    const list = newByClient.get(n.client)
+    if (list == null) newByClient.set(n.client, [n])
+    else list.push(n)
+  }
   const removed = new Set<string>()
   for (const [client, ranges] of decoded.ds.clients) {
     for (const { clock, len } of ranges) {
       const end = clock + len
-      for (const n of newIds) {
+      for (const n of newByClient.get(client) ?? []) {
         const tail = keys.get(n.key)?.tail
         const isTail = tail != null && tail.client === n.client && tail.clock === n.clock + n.length - 1
-        if (n.client !== client || !isTail || n.clock >= end || n.clock + n.length <= clock) continue
+        if (!isTail || n.clock >= end || n.clock + n.length <= clock) continue
         if (!collectable(records.get(n.key), o)) reject(`${n.key}: the update deletes its own new entry`)
         records.delete(n.key)
         removed.add(n.key)

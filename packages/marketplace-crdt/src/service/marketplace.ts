@@ -116,22 +116,28 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   }
 
   async publish(input: PublishInput, options: AbortOptions = {}): Promise<Listing> {
-    const full: ListingInput = {
+    const [listing] = await this.publishMany([input], options)
+    return listing as Listing
+  }
+
+  async publishMany(inputs: readonly PublishInput[], options: AbortOptions = {}): Promise<Listing[]> {
+    const addresses = this.components.addressManager.getAddresses().map((a) => a.toString())
+    const full: ListingInput[] = inputs.map((input) => ({
       ...input,
       ttlMs: input.ttlMs ?? this.ttlMs,
-      multiaddrs: input.multiaddrs ?? this.components.addressManager.getAddresses().map((a) => a.toString()),
+      multiaddrs: input.multiaddrs ?? addresses,
       protocols: input.protocols ?? DEFAULT_PROTOCOLS
-    }
-    const listing = await this.doc.publish(full)
-    this.own.set(input.id, full)
+    }))
+    const listings = await this.doc.publishMany(full)
+    for (const input of full) this.own.set(input.id, input)
     if (this.provideRecords) {
-      for (const capability of listing.capabilities) {
+      for (const capability of new Set(listings.flatMap((l) => l.capabilities))) {
         this.components.contentRouting
           .provide(await capabilityCid(capability), options)
           .catch((err: unknown) => this.log('could not provide %s - %e', capability, err))
       }
     }
-    return listing
+    return listings
   }
 
   async delist(id: string): Promise<void> {
@@ -194,7 +200,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       await lp.write(this.doc.stateVector(), { signal })
       const theirDiff = (await lp.read({ signal })).subarray()
       const theirVector = (await lp.read({ signal })).subarray()
-      this.applyFrom(peer, theirDiff)
+      await this.applyFrom(peer, theirDiff)
       await lp.write(this.doc.diff(theirVector), { signal })
       await stream.close({ signal })
     } catch (err) {
@@ -211,7 +217,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       await lp.write(this.doc.diff(theirVector), { signal })
       await lp.write(this.doc.stateVector(), { signal })
       const theirDiff = (await lp.read({ signal })).subarray()
-      this.applyFrom(connection.remotePeer, theirDiff)
+      await this.applyFrom(connection.remotePeer, theirDiff)
       await stream.close({ signal })
     } catch (err) {
       this.log('sync from %p failed - %e', connection.remotePeer, err)
@@ -219,9 +225,13 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     }
   }
 
-  private applyFrom(peer: PeerId, update: Uint8Array): void {
+  private async applyFrom(peer: PeerId, update: Uint8Array): Promise<void> {
     try {
-      this.doc.applyRemote(update)
+      // A sync carries whole state: bounded by the sync limit, and by structs proportionate to its size.
+      await this.doc.applyRemoteBulk(update, {
+        maxUpdateSize: this.maxSyncSize,
+        maxStructs: Math.ceil(this.maxSyncSize / 64)
+      })
     } catch (err) {
       if (err instanceof RejectedUpdateError) {
         this.log('rejected state from %p - %s', peer, err.message)
@@ -232,9 +242,9 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   }
 
   /** GossipSub topic validator: apply a valid update (it is then forwarded); reject a forged one (never forwarded). */
-  private validate(peer: PeerId, data: Uint8Array): TopicValidatorResult {
+  private async validate(peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
     try {
-      this.doc.applyRemote(data)
+      await this.doc.applyRemoteBulk(data)
       return TopicValidatorResult.Accept
     } catch (err) {
       if (err instanceof RejectedUpdateError && err.needsSync) {
@@ -262,9 +272,10 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   }
 
   private heartbeat(): void {
-    for (const input of this.own.values()) {
-      this.doc.publish(input).catch((err: unknown) => this.log.error('refreshing %s failed - %e', input.id, err))
-    }
+    if (this.own.size === 0) return
+    this.doc
+      .publishMany([...this.own.values()])
+      .catch((err: unknown) => this.log.error('refreshing listings failed - %e', err))
   }
 
   private schedulePersist(): void {

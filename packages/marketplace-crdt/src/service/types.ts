@@ -74,6 +74,8 @@ export type MarketplaceEvents = Pick<MarketplaceDocEvents, 'listing:added' | 'li
 export interface Marketplace extends TypedEventTarget<MarketplaceEvents>, Startable {
   /** Signs, publishes and keeps refreshing one of this node's listings; provides its capabilities on the DHT. */
   publish(input: PublishInput, options?: AbortOptions): Promise<Listing>
+  /** Publishes several listings as one update (one GossipSub message). */
+  publishMany(inputs: readonly PublishInput[], options?: AbortOptions): Promise<Listing[]>
   /** Withdraws one of this node's listings now. */
   delist(id: string, options?: AbortOptions): Promise<void>
   /** Live listings matching the filters, cheapest first. */
