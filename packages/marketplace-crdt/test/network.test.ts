@@ -63,6 +63,18 @@ describe('marketplace over real libp2p nodes (GossipSub + sync on connect)', () 
     await eventually(() => late!.services.market.find().length === 20, 10_000, 'late joiner sync')
   })
 
+  it('a listing whose seller stops refreshing it expires on every node', async () => {
+    const all = await start(4)
+    await line(all)
+    const [seller] = all
+    const key = `${seller!.peerId}/short-lived`
+    await seller!.services.market.publish(listingInput('short-lived', { ttlMs: 1_500 }))
+    await eventually(() => all.every((n) => n.services.market.get(key) != null), 5_000, 'published')
+    await seller!.stop() // no more heartbeats
+    await eventually(() => all.slice(1).every((n) => n.services.market.get(key) == null), 5_000, 'expired everywhere')
+    expect(all[3]!.services.market.find({ capability: 'summarize' })).toEqual([])
+  })
+
   it('finds sellers of a capability through the DHT and syncs with them', async () => {
     const [seller, middle, buyer] = await start(3)
     await middle!.dial(seller!.getMultiaddrs())
