@@ -46,12 +46,16 @@ function ed25519Spki(raw: Uint8Array): Uint8Array {
  * 10,000 listings verifies 10,000 signatures, and `@libp2p/crypto` re-imports the raw key on every call (≈ 2× slower,
  * measured in bench/). Other key types use `@libp2p/crypto`.
  */
-function verifySignature(seller: string, data: Uint8Array, signature: Uint8Array, signatureText?: string): boolean {
-  if (signatureText != null && preverified.has(`${seller}\n${signatureText}\n${data.byteLength}`)) {
-    // Checked moments ago in parallel (see preverify); the key binds seller, signature and payload length, and the
-    // signature itself binds the payload.
-    return preverified.get(`${seller}\n${signatureText}\n${data.byteLength}`) === data.byteLength
-  }
+function verifySignature(
+  seller: string,
+  data: Uint8Array,
+  signature: Uint8Array,
+  signatureText?: string,
+  checked?: PreverifiedSignatures
+): boolean {
+  // Checked moments ago in parallel (see preverify): only for exactly the same signed bytes.
+  const known = signatureText != null ? checked?.get(`${seller}\n${signatureText}`) : undefined
+  if (known != null && equalBytes(known, data)) return true
   let verify = verifiers.get(seller)
   if (verify == null) {
     let key: PublicKey | undefined
@@ -97,31 +101,39 @@ export async function signRecord(record: ListingRecord, key: PrivateKey): Promis
  * Decodes and verifies a signed record from the network: size, JSON shape, schema, and an Ed25519/secp256k1/RSA
  * signature by the public key embedded in `record.seller`'s peer id. Throws {@link InvalidListingError}.
  */
-export function verifyRecord(bytes: Uint8Array): SignedRecord {
+export function verifyRecord(bytes: Uint8Array, checked?: PreverifiedSignatures): SignedRecord {
   if (bytes.byteLength > MAX_ENVELOPE_SIZE) throw new InvalidListingError('signed listing too large')
   let envelope: z.infer<typeof EnvelopeSchema>
   let record: ListingRecord
+  let signature: Uint8Array
   try {
     envelope = EnvelopeSchema.parse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)))
     record = ListingRecordSchema.parse(JSON.parse(envelope.p))
+    signature = fromBase64url(envelope.s, 'base64url')
   } catch (err) {
     throw new InvalidListingError(`malformed listing: ${(err as Error).message.slice(0, 200)}`)
   }
-  const signature = fromBase64url(envelope.s, 'base64url')
-  if (!verifySignature(record.seller, signedBytes(envelope.p), signature, envelope.s)) {
+  if (!verifySignature(record.seller, signedBytes(envelope.p), signature, envelope.s, checked)) {
     throw new InvalidListingError('listing signature does not verify for its seller')
   }
   return { record, bytes }
 }
 
-/** Signatures verified by {@link preverify}, until {@link clearPreverified}. */
-const preverified = new Map<string, number>()
+/** Signatures a {@link preverify} call checked: `seller\nsignature` → the exact bytes that were signed. */
+export type PreverifiedSignatures = Map<string, Uint8Array>
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}
 
 /**
- * Verifies the Ed25519 signatures of many signed records at once on two cores (a full-state sync), so that the
- * validation that follows finds them already checked. Records that do not parse are left for validation to reject.
+ * Verifies the Ed25519 signatures of many signed records at once on two cores (a full-state sync). The result is
+ * passed to validation, which then skips the check only for byte-identical signed data. Records that do not parse
+ * are left for validation to reject.
  */
-export async function preverify(entries: Uint8Array[]): Promise<void> {
+export async function preverify(entries: Uint8Array[]): Promise<PreverifiedSignatures> {
   const jobs: Array<SignatureJob & { cacheKey: string; seller: string }> = []
   const spkis = new Map<string, Uint8Array | null>()
   const decoder = new TextDecoder('utf-8', { fatal: true })
@@ -139,8 +151,13 @@ export async function preverify(entries: Uint8Array[]): Promise<void> {
       }
       if (spki == null) continue
       const data = signedBytes(envelope.p)
-      const cacheKey = `${seller}\n${envelope.s}\n${data.byteLength}`
-      jobs.push({ spki, data, signature: fromBase64url(envelope.s, 'base64url'), cacheKey, seller })
+      jobs.push({
+        spki,
+        data,
+        signature: fromBase64url(envelope.s, 'base64url'),
+        cacheKey: `${seller}\n${envelope.s}`,
+        seller
+      })
     } catch {
       // malformed: validation reports it
     }
@@ -152,13 +169,10 @@ export async function preverify(entries: Uint8Array[]): Promise<void> {
       return false
     }
   })
+  const checked: PreverifiedSignatures = new Map()
   verdicts.forEach((ok, i) => {
     const job = jobs[i]
-    if (ok && job != null) preverified.set(job.cacheKey, job.data.byteLength)
+    if (ok && job != null) checked.set(job.cacheKey, job.data)
   })
-}
-
-/** Forgets what {@link preverify} checked. */
-export function clearPreverified(): void {
-  preverified.clear()
+  return checked
 }

@@ -2,7 +2,7 @@ import { type PrivateKey, TypedEventEmitter } from '@libp2p/interface'
 import * as Y from 'yjs'
 import { InvalidListingError } from '../errors.ts'
 import { clientIdOf } from './client-id.ts'
-import { clearPreverified, preverify, type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
+import { preverify, type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
 import { LISTING_SCHEMA_VERSION, type Listing, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
 import { binaryEntries } from './parallel-verify.ts'
 import {
@@ -129,7 +129,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
    */
   applyRemote(
     update: Uint8Array,
-    limits: Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs'>> = {}
+    limits: Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs' | 'preverified'>> = {}
   ): ValidatedUpdate {
     const result = validateUpdate(this.doc, update, {
       ...this.options,
@@ -154,14 +154,11 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     update: Uint8Array,
     limits: Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs'>> = {}
   ): Promise<ValidatedUpdate> {
-    if (update.byteLength > (limits.maxUpdateSize ?? this.options.maxUpdateSize))
+    if (update.byteLength > (limits.maxUpdateSize ?? this.options.maxUpdateSize)) {
       return this.applyRemote(update, limits)
-    await preverify(binaryEntries(update))
-    try {
-      return this.applyRemote(update, limits)
-    } finally {
-      clearPreverified()
     }
+    const preverified = await preverify(binaryEntries(update))
+    return this.applyRemote(update, { ...limits, preverified })
   }
 
   /** A compact snapshot of the whole document (Yjs update format v2), for persistence. */

@@ -1,7 +1,7 @@
 import * as Y from 'yjs'
 import { type InvalidListingError, RejectedUpdateError } from '../errors.ts'
 import { clientIdOf } from './client-id.ts'
-import { type SignedRecord, verifyRecord } from './envelope.ts'
+import { type PreverifiedSignatures, type SignedRecord, verifyRecord } from './envelope.ts'
 import { type ListingRecord, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
 
 /** Name of the root Y.Map holding every listing, keyed `<seller peer id>/<listing id>`. */
@@ -21,6 +21,8 @@ export interface ValidationOptions {
   graceMs: number
   /** The version of a key this node collected (deleted) recently, so a replay of it is refused. */
   knownVersion?: (key: string) => number | undefined
+  /** Signatures already checked for exactly these bytes (a parallel pre-check of a large sync). */
+  preverified?: PreverifiedSignatures
 }
 
 /** What an accepted update changes. */
@@ -151,7 +153,7 @@ export function validateUpdate(doc: Y.Doc, update: Uint8Array, o: ValidationOpti
     if (item.content instanceof Y.ContentBinary) {
       let signed: SignedRecord
       try {
-        signed = verifyRecord(item.content.content)
+        signed = verifyRecord(item.content.content, o.preverified)
       } catch (err) {
         return reject(`${key}: ${(err as InvalidListingError).message}`)
       }
