@@ -71,7 +71,12 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     this.key = init.privateKey
     this.now = init.now ?? Date.now
     this.options = { ...DEFAULT_VALIDATION, ...init.validation }
-    this.doc = new Y.Doc({ gc: true })
+    // Keep the signed content of each key's last entry even once it is deleted (collected): a replica that missed the
+    // entry can still receive it, signed, in a sync, and its version keeps stale copies out. Older versions are trimmed.
+    this.doc = new Y.Doc({
+      gc: true,
+      gcFilter: (item) => !(item.parentSub != null && item.right == null && item.content instanceof Y.ContentBinary)
+    })
     this.doc.clientID = clientIdOf(init.peerId)
     this.map = this.doc.getMap<Uint8Array>(LISTINGS_MAP)
     this.map.observe((event) => this.onChange(event))
@@ -143,6 +148,9 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     } finally {
       this.incoming.clear()
     }
+    // Collect what arrived already collectable now, rather than relaying it for up to one GC interval more.
+    const now = this.now()
+    if ([...result.records.values()].some((r) => collectionTime(r.record, this.options) < now)) this.collectGarbage(now)
     return result
   }
 

@@ -165,9 +165,12 @@ export function validateUpdate(doc: Y.Doc, update: Uint8Array, o: ValidationOpti
       if (r.kind === 'listing' && r.expiresAt > r.updatedAt + MAX_LISTING_TTL_MS)
         reject(`${key}: lives longer than allowed`)
       // Entries past their collection time are refused (a stale copy must not come back), with one more grace period
-      // of slack so that a peer that has not collected yet can still sync its state to us.
-      if (collectionTime(r, o) + o.graceMs <= o.now) reject(`${key}: expired`)
-      if (r.updatedAt <= (o.knownVersion?.(key) ?? -1)) reject(`${key}: version ${r.updatedAt} was already collected`)
+      // of slack so that a peer that has not collected yet can still sync its state to us. An entry that arrives
+      // already deleted (a peer's collected history) never becomes visible, so only its signature and version matter.
+      if (!Y.isDeleted(decoded.ds, item.id)) {
+        if (collectionTime(r, o) + o.graceMs <= o.now) reject(`${key}: expired`)
+        if (r.updatedAt <= (o.knownVersion?.(key) ?? -1)) reject(`${key}: version ${r.updatedAt} was already collected`)
+      }
       state.version = r.updatedAt
       state.live = true
       records.set(key, signed)
