@@ -4,6 +4,7 @@ import {
   type Connection,
   type Logger,
   type PeerId,
+  type PeerInfo,
   type Stream,
   serviceCapabilities,
   serviceDependencies,
@@ -44,6 +45,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   private readonly maxSyncSize: number
   private readonly syncTimeoutMs: number
   private readonly provideRecords: boolean
+  private readonly dialDiscovered: boolean
   /** This node's listings as published, re-signed on every heartbeat. */
   private readonly own = new Map<string, ListingInput>()
   private timers: Array<ReturnType<typeof setInterval>> = []
@@ -62,6 +64,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     this.maxSyncSize = init.maxSyncSize ?? 64 * 1024 * 1024
     this.syncTimeoutMs = init.syncTimeoutMs ?? 15_000
     this.provideRecords = init.provide ?? true
+    this.dialDiscovered = init.dialDiscovered ?? true
     this.doc = new MarketplaceDoc({
       peerId: components.peerId.toString(),
       privateKey: components.privateKey,
@@ -92,6 +95,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       maxInboundStreams: 8
     })
     this.components.events.addEventListener('connection:open', this.onConnection)
+    if (this.dialDiscovered) this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.timers.push(setInterval(() => this.heartbeat(), Math.max(1_000, this.ttlMs / 2)))
     this.timers.push(setInterval(() => this.doc.collectGarbage(), this.gcIntervalMs))
     for (const t of this.timers) t.unref?.()
@@ -104,6 +108,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     for (const t of this.timers) clearInterval(t)
     this.timers = []
     this.components.events.removeEventListener('connection:open', this.onConnection)
+    this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
     this.components.pubsub.unsubscribe(this.topic)
     this.components.pubsub.topicValidators.delete(this.topic)
     await this.components.registrar.unhandle(this.protocol)
@@ -263,6 +268,15 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       if (!this.running) return
       this.sync(peer).catch((err: unknown) => this.log('sync on connect with %p failed - %e', peer, err))
     }, 50)
+  }
+
+  private readonly onDiscovery = (event: CustomEvent<PeerInfo>): void => {
+    const { id } = event.detail
+    if (!this.running || id.equals(this.components.peerId)) return
+    if (this.components.connectionManager.getConnections(id).length > 0) return
+    this.components.connectionManager
+      .openConnection(id, { signal: AbortSignal.timeout(this.syncTimeoutMs) })
+      .catch((err: unknown) => this.log('could not dial discovered peer %p - %e', id, err))
   }
 
   private broadcast(update: Uint8Array): void {

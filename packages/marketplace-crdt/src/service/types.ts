@@ -34,6 +34,11 @@ export interface MarketplaceInit {
   syncTimeoutMs?: number
   /** Provide capability records on the DHT (needs a content router). @default true */
   provide?: boolean
+  /**
+   * Dial peers that peer discovery (e.g. mDNS on the LAN) reports, so the marketplace syncs with them — libp2p does not
+   * dial discovered peers by itself. @default true
+   */
+  dialDiscovered?: boolean
 }
 
 export interface MarketplaceComponents {
