@@ -104,7 +104,17 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
   })
   createInterface({ input: child.stderr }).on('line', remember)
 
-  const exited = new Promise<void>((res) => child.once('exit', () => res()))
+  // Never leave an orphan node behind if this process exits without calling stop().
+  const killOnExit = (): void => {
+    child.kill('SIGKILL')
+  }
+  process.once('exit', killOnExit)
+  const exited = new Promise<void>((res) =>
+    child.once('exit', () => {
+      process.removeListener('exit', killOnExit)
+      res()
+    })
+  )
   child.once('error', (err) => reject(new AnvilStartError(`could not spawn anvil: ${err.message}`, tail, err)))
   child.once('exit', (code, sig) => reject(new AnvilExitedError(code, sig, tail)))
 

@@ -36,6 +36,11 @@ function printHuman(devnet: Devnet, ms: number): void {
   for (const a of s.accounts) out.write(`  #${String(a.index).padEnd(3)} ${a.address}  ${a.privateKey}\n`)
 }
 
+// A closed pipe (`betar-devnet | head`) is a normal way to stop reading: exit quietly, stopping the chain.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0)
+})
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
