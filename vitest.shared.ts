@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url'
 import { defineProject } from 'vitest/config'
 
 /** Conditions that resolve workspace packages to their TypeScript sources, so tests never need a build. */
@@ -16,6 +17,7 @@ export function betarProject(root: string, overrides: { testTimeout?: number; ho
       environment: 'node',
       include: ['test/**/*.test.ts'],
       pool: 'forks',
+      setupFiles: [fileURLToPath(new URL('./tools/polyfills.ts', import.meta.url))],
       testTimeout: overrides.testTimeout ?? 30_000,
       hookTimeout: overrides.hookTimeout ?? 30_000
     }

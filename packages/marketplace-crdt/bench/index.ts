@@ -1,3 +1,4 @@
+import '../../../tools/polyfills.ts'
 /**
  * Marketplace benchmarks (issue 4), one run on loopback:
  *  1. 1,000 listings published across 10 nodes until every node has all of them (target < 2 s);
@@ -5,7 +6,6 @@
  *  3. memory per listing in a replica (target ≤ 2 KB);
  *  4. bytes of the update for one listing change.
  */
-import '../test/fixtures/polyfill.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MarketplaceDoc } from '../src/index.ts'

@@ -1,4 +1,3 @@
-import './fixtures/polyfill.ts'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'

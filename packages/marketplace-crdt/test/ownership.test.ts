@@ -3,15 +3,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import {
-  canonical,
-  clientIdOf,
-  LISTINGS_MAP,
-  type ListingInput,
-  MarketplaceDoc,
-  RejectedUpdateError,
-  signRecord
-} from '../src/index.ts'
+import { canonical, clientIdOf, LISTINGS_MAP, MarketplaceDoc, RejectedUpdateError, signRecord } from '../src/index.ts'
+import { listingInput } from './fixtures/listing.ts'
 
 interface Peer {
   key: PrivateKey
@@ -35,27 +28,7 @@ async function peer(): Promise<Peer> {
   return { key, id, market, out }
 }
 
-function input(id: string, extra: Partial<ListingInput> = {}): ListingInput {
-  return {
-    id,
-    multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
-    protocols: ['/x402/libp2p/2.0.0'],
-    resource: id,
-    name: `Agent ${id}`,
-    description: 'does things',
-    capabilities: ['summarize'],
-    price: {
-      scheme: 'exact',
-      network: 'eip155:31337',
-      amount: '10000',
-      asset: '0x5FbDB2315678afecb367f032d93F642f64180aa3',
-      payTo: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
-      maxTimeoutSeconds: 60,
-      extra: { name: 'USD Coin', version: '2' }
-    },
-    ...extra
-  }
-}
+const input = listingInput
 
 /** A hostile peer's own Y.Doc that writes with whatever client id it likes, starting from the victim's state. */
 function forge(from: MarketplaceDoc, clientId: number, write: (map: Y.Map<Uint8Array>) => void): Uint8Array {

@@ -1,3 +1,4 @@
+import '../../../tools/polyfills.ts'
 /**
  * Paid calls per second and latency: x402 over libp2p (2-trip and 1-trip, TCP and QUIC) against the official HTTP
  * x402 stack (`@x402/hono` + `@x402/fetch`), on loopback with a real devnet. Every paid call settles on-chain, and
@@ -8,7 +9,6 @@
  *
  * Targets: libp2p throughput ≥ 2× HTTP x402, 1-trip p50 ≤ 0.5× HTTP x402. Run: `pnpm bench` in this package.
  */
-import '../test/fixtures/polyfill.ts'
 import { startDevnet } from '@betar/devnet'
 import { startHttp } from './http.ts'
 import { startLibp2p } from './libp2p.ts'

@@ -1,4 +1,3 @@
-import './fixtures/polyfill.ts'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONFORMANCE_CASES, type ConformanceReport, runConformance } from '../src/conformance/index.ts'

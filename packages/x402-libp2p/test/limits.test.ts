@@ -1,4 +1,3 @@
-import './fixtures/polyfill.ts'
 import { MemoryDatastore } from 'datastore-core'
 import { toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

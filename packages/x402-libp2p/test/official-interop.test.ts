@@ -1,4 +1,3 @@
-import './fixtures/polyfill.ts'
 import { facilitatorSigner } from '@betar/devnet'
 import { x402Client as OfficialClient } from '@x402/core/client'
 import { validatePaymentPayload } from '@x402/core/schemas'

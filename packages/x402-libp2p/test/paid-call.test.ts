@@ -1,4 +1,3 @@
-import './fixtures/polyfill.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PaymentNotApprovedError } from '../src/index.ts'
 import { type Chain, startChain } from './fixtures/chain.ts'

@@ -1,4 +1,3 @@
-import './fixtures/polyfill.ts'
 import { DEVNET_MNEMONIC, deriveAccount, type FacilitatorServer, startDevnetFacilitator } from '@betar/devnet'
 import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

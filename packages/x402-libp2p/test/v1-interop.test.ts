@@ -1,4 +1,3 @@
-import './fixtures/polyfill.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { X402_PROTOCOL, X402_PROTOCOL_V1, X402Error } from '../src/index.ts'
 import { type Chain, startChain } from './fixtures/chain.ts'

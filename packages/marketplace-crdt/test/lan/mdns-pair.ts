@@ -1,8 +1,8 @@
+import '../../../../tools/polyfills.ts'
 /**
  * Runs inside its own network namespace (see mdns.test.ts): two marketplace nodes that only find each other by mDNS
  * on the namespace's loopback. Prints one JSON line with what the second node saw.
  */
-import '../fixtures/polyfill.ts'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'

@@ -1,4 +1,3 @@
-import './polyfill.ts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
