@@ -9,7 +9,8 @@ import * as Y from 'yjs'
 import { canonical, clientIdOf, LISTINGS_MAP } from '../src/index.ts'
 import { createMarketNode, eventually, listingInput, type MarketNode } from './fixtures/nodes.ts'
 
-const TOPIC = 'betar/marketplace/crdt/1'
+// The current epoch's topic (epochs are 24 h by default).
+const TOPIC = `betar/marketplace/crdt/1/${Math.floor(Date.now() / 86_400_000)}`
 const stops: Array<() => unknown> = []
 afterEach(async () => {
   await Promise.all(stops.splice(0).map((s) => s()))
@@ -63,7 +64,12 @@ describe('a hostile peer on the GossipSub topic', () => {
     const original = honest.services.market.get(key)
 
     // Craft attacks against the honest node's current state.
-    const state = (honest.services.market as unknown as { doc: { diff(): Uint8Array } }).doc.diff()
+    const service = honest.services.market as unknown as {
+      market: { epochOf(): number; doc(epoch: number): { diff(): Uint8Array } }
+      topicOf(epoch: number): string
+    }
+    const epoch = service.market.epochOf()
+    const state = service.market.doc(epoch).diff()
     const craft = (clientId: number, write: (m: Y.Map<Uint8Array>) => void): Uint8Array => {
       const doc = new Y.Doc()
       Y.applyUpdate(doc, state)

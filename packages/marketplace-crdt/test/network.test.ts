@@ -119,3 +119,30 @@ describe('persistence', () => {
     }
   })
 })
+
+describe('epochs bound the state', () => {
+  it('keeps live listings across epoch changes while dropping old epochs (only two are ever held)', async () => {
+    const market = { epochMs: 2_000, listingTtlMs: 1_500, gcIntervalMs: 250 }
+    const [seller, peer] = await Promise.all([createMarketNode({ market }), createMarketNode({ market })])
+    nodes.push(seller, peer)
+    await peer.dial(seller.getMultiaddrs())
+    const key = `${seller.peerId}/rolling`
+    await seller.services.market.publish(listingInput('rolling', { ttlMs: 1_500 }))
+    await seller.services.market.publish(listingInput('gone', { ttlMs: 1_500 }))
+    await eventually(() => peer.services.market.get(key) != null, 5_000, 'replicated')
+    await seller.services.market.delist('gone')
+    await eventually(() => peer.services.market.get(`${seller.peerId}/gone`) == null, 5_000, 'delisted')
+
+    const held = (n: MarketNode) => (n.services.market as unknown as { market: { epochs(): number[] } }).market.epochs()
+    const seen = new Set<number>()
+    const until = Date.now() + 6_500 // more than three epochs
+    while (Date.now() < until) {
+      for (const e of held(peer)) seen.add(e)
+      expect(held(peer).length).toBeLessThanOrEqual(2)
+      expect(peer.services.market.get(`${seller.peerId}/gone`)).toBeUndefined()
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(3) // it really rotated
+    await eventually(() => peer.services.market.get(key) != null, 2_000, 'still listed after rotation')
+  })
+})

@@ -3,7 +3,7 @@ import * as Y from 'yjs'
 import { InvalidListingError } from '../errors.ts'
 import { clientIdOf } from './client-id.ts'
 import { preverify, type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
-import { LISTING_SCHEMA_VERSION, type Listing, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
+import { LISTING_SCHEMA_VERSION, type Listing, type ListingRecord, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
 import { binaryEntries } from './parallel-verify.ts'
 import {
   collectionTime,
@@ -34,6 +34,8 @@ export interface MarketplaceDocEvents {
   'listing:added': CustomEvent<Listing>
   'listing:updated': CustomEvent<Listing>
   'listing:removed': CustomEvent<{ key: string; seller: string; id: string }>
+  /** Any change of a key's record (listing, delisting, collection), for views built on several documents. */
+  'record:changed': CustomEvent<{ key: string }>
   /** A change to broadcast: `local` is true for this node's own writes. */
   update: CustomEvent<{ update: Uint8Array; local: boolean }>
 }
@@ -46,6 +48,8 @@ export interface MarketplaceDocInit {
   validation?: Partial<Omit<ValidationOptions, 'now'>>
   /** Clock, for tests. @default Date.now */
   now?: () => number
+  /** A version every remote value of `key` must exceed (what another copy of the marketplace already holds). */
+  versionFloor?: (key: string) => number | undefined
 }
 
 /**
@@ -59,6 +63,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   private readonly map: Y.Map<Uint8Array>
   private readonly options: Omit<ValidationOptions, 'now'>
   private readonly now: () => number
+  private readonly versionFloor: ((key: string) => number | undefined) | undefined
   /** Verified records by key (signatures are checked once, when an entry arrives). */
   private readonly records = new Map<string, SignedRecord>()
   private readonly incoming = new Map<string, SignedRecord>()
@@ -70,6 +75,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     this.peerId = init.peerId
     this.key = init.privateKey
     this.now = init.now ?? Date.now
+    this.versionFloor = init.versionFloor
     this.options = { ...DEFAULT_VALIDATION, ...init.validation }
     // Keep the signed content of each key's last entry even once it is deleted (collected): a replica that missed the
     // entry can still receive it, signed, in a sync, and its version keeps stale copies out. Older versions are trimmed.
@@ -99,8 +105,8 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       const now = this.nextVersion(listingKey(this.peerId, input.id))
       const { ttlMs, ...fields } = input
       const ttl = ttlMs ?? 10 * 60_000
-      if (ttl <= 0 || ttl > MAX_LISTING_TTL_MS)
-        throw new InvalidListingError(`ttlMs must be in (0, ${MAX_LISTING_TTL_MS}]`)
+      const maxTtl = this.options.maxTtlMs ?? MAX_LISTING_TTL_MS
+      if (ttl <= 0 || ttl > maxTtl) throw new InvalidListingError(`ttlMs must be in (0, ${maxTtl}]`)
       const previous = this.records.get(listingKey(this.peerId, input.id))?.record
       const listing: Listing = {
         ...fields,
@@ -140,7 +146,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       ...this.options,
       ...limits,
       now: this.now(),
-      knownVersion: (key) => this.collected.get(key)?.version
+      knownVersion: (key) => Math.max(this.collected.get(key)?.version ?? -1, this.versionFloor?.(key) ?? -1)
     })
     for (const [key, signed] of result.records) this.incoming.set(key, signed)
     try {
@@ -198,6 +204,19 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     return out
   }
 
+  /** The current signed record (listing or delisting, expired or not) of a key. */
+  record(key: string): ListingRecord | undefined {
+    return this.records.get(key)?.record
+  }
+
+  /** Every current record (listings and delistings, expired or not). */
+  allRecords(): IterableIterator<[string, ListingRecord]> {
+    const entries = this.records.entries()
+    return (function* () {
+      for (const [key, signed] of entries) yield [key, signed.record] as [string, ListingRecord]
+    })()
+  }
+
   /** One live listing by key (`<seller>/<id>`). */
   get(key: string, now = this.now()): Listing | undefined {
     const record = this.records.get(key)?.record
@@ -245,6 +264,14 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   }
 
   private onChange(event: Y.YMapEvent<Uint8Array>): void {
+    try {
+      this.applyChanges(event)
+    } finally {
+      for (const [key] of event.changes.keys) this.safeDispatchEvent('record:changed', { detail: { key } })
+    }
+  }
+
+  private applyChanges(event: Y.YMapEvent<Uint8Array>): void {
     for (const [key, change] of event.changes.keys) {
       const seller = key.slice(0, key.indexOf('/'))
       const id = key.slice(key.indexOf('/') + 1)

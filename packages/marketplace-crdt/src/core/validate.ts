@@ -21,6 +21,8 @@ export interface ValidationOptions {
   graceMs: number
   /** The version of a key this node collected (deleted) recently, so a replay of it is refused. */
   knownVersion?: (key: string) => number | undefined
+  /** Longest a listing may live. @default 24 h */
+  maxTtlMs?: number
   /** Signatures already checked for exactly these bytes (a parallel pre-check of a large sync). */
   preverified?: PreverifiedSignatures
 }
@@ -48,8 +50,8 @@ const reject = (message: string, needsSync = false): never => {
 }
 
 /** How long a delisting tombstone is kept: past it, any replay of the withdrawn listing has expired anyway. */
-export function delistingRetentionMs(graceMs: number): number {
-  return MAX_LISTING_TTL_MS + graceMs
+export function delistingRetentionMs(o: Pick<ValidationOptions, 'graceMs' | 'maxTtlMs'>): number {
+  return (o.maxTtlMs ?? MAX_LISTING_TTL_MS) + o.graceMs
 }
 
 function recordOf(item: Y.Item): SignedRecord | undefined {
@@ -62,8 +64,8 @@ function recordOf(item: Y.Item): SignedRecord | undefined {
 }
 
 /** When anyone may delete an entry: a listing once expired for a grace period, a delisting after its retention. */
-export function collectionTime(record: ListingRecord, o: Pick<ValidationOptions, 'graceMs'>): number {
-  return record.kind === 'listing' ? record.expiresAt + o.graceMs : record.updatedAt + delistingRetentionMs(o.graceMs)
+export function collectionTime(record: ListingRecord, o: Pick<ValidationOptions, 'graceMs' | 'maxTtlMs'>): number {
+  return record.kind === 'listing' ? record.expiresAt + o.graceMs : record.updatedAt + delistingRetentionMs(o)
 }
 
 /** Whether an entry may be deleted by anyone now. */
@@ -162,7 +164,7 @@ export function validateUpdate(doc: Y.Doc, update: Uint8Array, o: ValidationOpti
         reject(`${key} holds a record of ${listingKey(r.seller, r.id)}`)
       if (r.updatedAt <= state.version) reject(`${key}: version ${r.updatedAt} is not newer than ${state.version}`)
       if (r.updatedAt > o.now + o.maxSkewMs) reject(`${key}: version is in the future`)
-      if (r.kind === 'listing' && r.expiresAt > r.updatedAt + MAX_LISTING_TTL_MS)
+      if (r.kind === 'listing' && r.expiresAt > r.updatedAt + (o.maxTtlMs ?? MAX_LISTING_TTL_MS))
         reject(`${key}: lives longer than allowed`)
       // Entries past their collection time are refused (a stale copy must not come back), with one more grace period
       // of slack so that a peer that has not collected yet can still sync its state to us. An entry that arrives

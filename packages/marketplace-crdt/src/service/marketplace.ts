@@ -12,9 +12,10 @@ import {
 } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { Key } from 'interface-datastore'
+import { EpochedMarketplace } from '../core/epochs.ts'
 import type { Listing } from '../core/listing.ts'
 import { listingKey } from '../core/listing.ts'
-import { type ListingInput, MarketplaceDoc } from '../core/marketplace-doc.ts'
+import type { ListingInput, MarketplaceDoc } from '../core/marketplace-doc.ts'
 import { RejectedUpdateError } from '../errors.ts'
 import { capabilityCid } from './capability.ts'
 import type {
@@ -26,7 +27,8 @@ import type {
   PublishInput
 } from './types.ts'
 
-const SNAPSHOT_KEY = new Key('/betar/marketplace/snapshot')
+const EPOCH_PREFIX = '/betar/marketplace/epoch'
+const epochKey = (epoch: number): Key => new Key(`${EPOCH_PREFIX}/${epoch}`)
 const DEFAULT_PROTOCOLS = ['/x402/libp2p/2.0.0', '/x402/libp2p/1.0.0']
 
 /** @internal — use the {@link marketplace} factory. */
@@ -35,7 +37,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   readonly [serviceCapabilities]: string[] = ['@betar/marketplace']
   readonly [serviceDependencies]: string[] = ['@libp2p/pubsub']
 
-  readonly doc: MarketplaceDoc
+  readonly market: EpochedMarketplace
   private readonly components: MarketplaceComponents
   private readonly log: Logger
   private readonly topic: string
@@ -65,43 +67,54 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     this.syncTimeoutMs = init.syncTimeoutMs ?? 15_000
     this.provideRecords = init.provide ?? true
     this.dialDiscovered = init.dialDiscovered ?? true
-    this.doc = new MarketplaceDoc({
+    this.market = new EpochedMarketplace({
       peerId: components.peerId.toString(),
       privateKey: components.privateKey,
+      ...(init.epochMs != null ? { epochMs: init.epochMs } : {}),
       validation: { maxUpdateSize: init.maxUpdateSize ?? 1024 * 1024 }
     })
     for (const type of ['listing:added', 'listing:updated', 'listing:removed'] as const) {
-      this.doc.addEventListener(type, (e) => this.safeDispatchEvent(type, { detail: e.detail } as never))
+      this.market.addEventListener(type, (e) => this.safeDispatchEvent(type, { detail: e.detail } as never))
     }
-    this.doc.addEventListener('update', (e) => {
-      if (e.detail.local) this.broadcast(e.detail.update)
+    this.market.addEventListener('update', (e) => {
+      if (e.detail.local) this.broadcast(e.detail.epoch, e.detail.update)
       this.schedulePersist()
+    })
+    this.market.addEventListener('epoch:open', (e) => {
+      if (this.running) this.join(e.detail)
+    })
+    this.market.addEventListener('epoch:drop', (e) => {
+      this.leave(e.detail)
+      Promise.resolve(this.components.datastore.delete(epochKey(e.detail))).catch(() => undefined)
     })
   }
 
   async start(): Promise<void> {
     if (this.running) return
-    this.running = true
-    if (await this.components.datastore.has(SNAPSHOT_KEY)) {
-      this.doc.restore(await this.components.datastore.get(SNAPSHOT_KEY))
+    for await (const { key, value } of this.components.datastore.query({ prefix: EPOCH_PREFIX })) {
+      const epoch = Number(key.baseNamespace())
+      const doc = Number.isInteger(epoch) ? this.market.doc(epoch) : undefined
+      if (doc == null)
+        await this.components.datastore.delete(key) // an epoch too old to keep
+      else doc.restore(value)
     }
   }
 
   /** After every service started: GossipSub is running, so subscribe and start serving sync. */
   async afterStart(): Promise<void> {
-    this.components.pubsub.topicValidators.set(this.topic, (peer, message) => this.validate(peer, message.data))
-    this.components.pubsub.subscribe(this.topic)
+    this.running = true
+    for (const epoch of this.market.epochs()) this.join(epoch)
     await this.components.registrar.handle(this.protocol, (stream, connection) => this.onSync(stream, connection), {
       maxInboundStreams: 8
     })
     this.components.events.addEventListener('connection:open', this.onConnection)
     if (this.dialDiscovered) this.components.events.addEventListener('peer:discovery', this.onDiscovery)
     this.timers.push(setInterval(() => this.heartbeat(), Math.max(1_000, this.ttlMs / 2)))
-    this.timers.push(setInterval(() => this.doc.collectGarbage(), this.gcIntervalMs))
+    this.timers.push(setInterval(() => this.market.collectGarbage(), this.gcIntervalMs))
     for (const t of this.timers) t.unref?.()
   }
 
-  /** Before GossipSub stops: leave the topic and stop serving sync. */
+  /** Before GossipSub stops: leave the topics and stop serving sync. */
   async beforeStop(): Promise<void> {
     if (!this.running) return
     this.running = false
@@ -109,8 +122,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     this.timers = []
     this.components.events.removeEventListener('connection:open', this.onConnection)
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
-    this.components.pubsub.unsubscribe(this.topic)
-    this.components.pubsub.topicValidators.delete(this.topic)
+    for (const epoch of this.market.epochs()) this.leave(epoch)
     await this.components.registrar.unhandle(this.protocol)
   }
 
@@ -118,6 +130,28 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     clearTimeout(this.persistTimer)
     this.persistTimer = undefined
     await this.persist()
+  }
+
+  /** The GossipSub topic of one epoch. */
+  topicOf(epoch: number): string {
+    return `${this.topic}/${epoch}`
+  }
+
+  private join(epoch: number): void {
+    const topic = this.topicOf(epoch)
+    if (this.components.pubsub.topicValidators.has(topic)) return
+    this.components.pubsub.topicValidators.set(topic, (peer, message) => this.validate(epoch, peer, message.data))
+    this.components.pubsub.subscribe(topic)
+  }
+
+  private leave(epoch: number): void {
+    const topic = this.topicOf(epoch)
+    this.components.pubsub.topicValidators.delete(topic)
+    try {
+      this.components.pubsub.unsubscribe(topic)
+    } catch {
+      // already stopped
+    }
   }
 
   async publish(input: PublishInput, options: AbortOptions = {}): Promise<Listing> {
@@ -133,7 +167,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       multiaddrs: input.multiaddrs ?? addresses,
       protocols: input.protocols ?? DEFAULT_PROTOCOLS
     }))
-    const listings = await this.doc.publishMany(full)
+    const listings = await this.market.publishMany(full)
     for (const input of full) this.own.set(input.id, input)
     if (this.provideRecords) {
       for (const capability of new Set(listings.flatMap((l) => l.capabilities))) {
@@ -147,17 +181,17 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
 
   async delist(id: string): Promise<void> {
     this.own.delete(id)
-    await this.doc.delist(id)
+    await this.market.delist(id)
   }
 
   get(key: string): Listing | undefined {
-    return this.doc.get(key)
+    return this.market.get(key)
   }
 
   find(options: FindOptions = {}): Listing[] {
     const text = options.text?.toLowerCase()
     const sellers = options.sellers != null ? new Set(options.sellers) : undefined
-    return this.doc
+    return this.market
       .listings()
       .filter(
         (l) =>
@@ -197,16 +231,27 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     return task
   }
 
+  /**
+   * Per held epoch: `epoch`, our state vector → their diff, their state vector → our diff; an empty frame ends it.
+   * The responder answers empty frames for an epoch it does not keep.
+   */
   private async runSync(peer: PeerId, options: AbortOptions): Promise<void> {
     const signal = options.signal ?? AbortSignal.timeout(this.syncTimeoutMs)
     const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
     const lp = lpStream(stream, { maxDataLength: this.maxSyncSize })
     try {
-      await lp.write(this.doc.stateVector(), { signal })
-      const theirDiff = (await lp.read({ signal })).subarray()
-      const theirVector = (await lp.read({ signal })).subarray()
-      await this.applyFrom(peer, theirDiff)
-      await lp.write(this.doc.diff(theirVector), { signal })
+      for (const epoch of this.market.epochs()) {
+        const doc = this.market.doc(epoch)
+        if (doc == null) continue
+        await lp.write(new TextEncoder().encode(String(epoch)), { signal })
+        await lp.write(doc.stateVector(), { signal })
+        const theirDiff = (await lp.read({ signal })).subarray()
+        const theirVector = (await lp.read({ signal })).subarray()
+        if (theirVector.byteLength === 0) continue // they do not keep this epoch
+        await this.applyFrom(doc, peer, theirDiff)
+        await lp.write(doc.diff(theirVector), { signal })
+      }
+      await lp.write(new Uint8Array(0), { signal })
       await stream.close({ signal })
     } catch (err) {
       stream.abort(err as Error)
@@ -218,11 +263,21 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     const signal = AbortSignal.timeout(this.syncTimeoutMs)
     const lp = lpStream(stream, { maxDataLength: this.maxSyncSize })
     try {
-      const theirVector = (await lp.read({ signal })).subarray()
-      await lp.write(this.doc.diff(theirVector), { signal })
-      await lp.write(this.doc.stateVector(), { signal })
-      const theirDiff = (await lp.read({ signal })).subarray()
-      await this.applyFrom(connection.remotePeer, theirDiff)
+      for (let round = 0; round < 4; round++) {
+        const head = (await lp.read({ signal })).subarray()
+        if (head.byteLength === 0) break
+        const epoch = Number(new TextDecoder().decode(head))
+        const theirVector = (await lp.read({ signal })).subarray()
+        const doc = Number.isInteger(epoch) ? this.market.doc(epoch) : undefined
+        if (doc == null) {
+          await lp.write(new Uint8Array(0), { signal })
+          await lp.write(new Uint8Array(0), { signal })
+          continue
+        }
+        await lp.write(doc.diff(theirVector), { signal })
+        await lp.write(doc.stateVector(), { signal })
+        await this.applyFrom(doc, connection.remotePeer, (await lp.read({ signal })).subarray())
+      }
       await stream.close({ signal })
     } catch (err) {
       this.log('sync from %p failed - %e', connection.remotePeer, err)
@@ -230,10 +285,10 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     }
   }
 
-  private async applyFrom(peer: PeerId, update: Uint8Array): Promise<void> {
+  private async applyFrom(doc: MarketplaceDoc, peer: PeerId, update: Uint8Array): Promise<void> {
     try {
       // A sync carries whole state: bounded by the sync limit, and by structs proportionate to its size.
-      await this.doc.applyRemoteBulk(update, {
+      await doc.applyRemoteBulk(update, {
         maxUpdateSize: this.maxSyncSize,
         maxStructs: Math.ceil(this.maxSyncSize / 64)
       })
@@ -247,9 +302,11 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   }
 
   /** GossipSub topic validator: apply a valid update (it is then forwarded); reject a forged one (never forwarded). */
-  private async validate(peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
+  private async validate(epoch: number, peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
+    const doc = this.market.doc(epoch)
+    if (doc == null) return TopicValidatorResult.Ignore // an epoch this node no longer keeps
     try {
-      await this.doc.applyRemoteBulk(data)
+      await doc.applyRemoteBulk(data)
       return TopicValidatorResult.Accept
     } catch (err) {
       if (err instanceof RejectedUpdateError && err.needsSync) {
@@ -279,15 +336,15 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       .catch((err: unknown) => this.log('could not dial discovered peer %p - %e', id, err))
   }
 
-  private broadcast(update: Uint8Array): void {
+  private broadcast(epoch: number, update: Uint8Array): void {
     this.components.pubsub
-      .publish(this.topic, update)
+      .publish(this.topicOf(epoch), update)
       .catch((err: unknown) => this.log('publish failed (peers will sync on connect) - %e', err))
   }
 
   private heartbeat(): void {
     if (this.own.size === 0) return
-    this.doc
+    this.market
       .publishMany([...this.own.values()])
       .catch((err: unknown) => this.log.error('refreshing listings failed - %e', err))
   }
@@ -301,7 +358,10 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   }
 
   private async persist(): Promise<void> {
-    await this.components.datastore.put(SNAPSHOT_KEY, this.doc.snapshot())
+    for (const epoch of this.market.epochs()) {
+      const doc = this.market.doc(epoch)
+      if (doc != null) await this.components.datastore.put(epochKey(epoch), doc.snapshot())
+    }
   }
 
   /** Keys of this node's own listings. */

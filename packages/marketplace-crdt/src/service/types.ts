@@ -18,8 +18,13 @@ import type { ListingInput, MarketplaceDocEvents } from '../core/marketplace-doc
 export type MarketplacePubSub = Pick<GossipSub, 'topicValidators' | 'subscribe' | 'unsubscribe' | 'publish'>
 
 export interface MarketplaceInit {
-  /** GossipSub topic carrying CRDT updates. @default 'betar/marketplace/crdt/1' */
+  /** GossipSub topic prefix carrying CRDT updates; the epoch number is appended. @default 'betar/marketplace/crdt/1' */
   topic?: string
+  /**
+   * Length of a marketplace epoch, which is also the longest a listing may live. A node keeps only the current and the
+   * previous epoch, which bounds its state. Every node of one marketplace must use the same value. @default 24 h
+   */
+  epochMs?: number
   /** Stream protocol for state sync on connect. @default '/betar/marketplace/sync/1.0.0' */
   syncProtocol?: string
   /** Lifetime of this node's listings; they are refreshed at half of it. @default 10 minutes */
