@@ -95,6 +95,7 @@ export function validateUpdate(doc: Y.Doc, update: Uint8Array, o: ValidationOpti
   const stateOf = (key: string): KeyState => {
     let state = keys.get(key)
     if (state == null) {
+      // Y.Map's public API gives values only; `_map` (key → rightmost Item) is the structure a new item must extend.
       const current = (map as unknown as { _map: Map<string, Y.Item> })._map.get(key)
       const record = current != null ? recordOf(current) : undefined
       state = {
