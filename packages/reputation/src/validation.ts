@@ -1,0 +1,110 @@
+import { validationRegistryAbi } from '@betar/contracts'
+import { type Address, type Hash, type Hex, type PublicClient, zeroHash } from 'viem'
+import type { WriteClients } from './clients.ts'
+import { writeAndWait } from './write-contract.ts'
+
+/** Parameters of {@link requestValidation}. */
+export interface RequestValidationParameters extends WriteClients {
+  validationRegistry: Address
+  validatorAddress: Address
+  agentId: bigint
+  /** Where the validator finds the request payload. */
+  requestURI: string
+  /** keccak256 of the request payload (mandatory in the spec; it identifies the request). */
+  requestHash: Hex
+}
+
+/**
+ * Calls `validationRequest(validatorAddress, agentId, requestURI, requestHash)`. Must be sent by the agent's owner or
+ * an approved operator, otherwise throws {@link NotAuthorizedError}.
+ */
+export async function requestValidation(params: RequestValidationParameters): Promise<{ txHash: Hash }> {
+  const { walletClient, publicClient } = params
+  const call = {
+    address: params.validationRegistry,
+    abi: validationRegistryAbi,
+    functionName: 'validationRequest',
+    args: [params.validatorAddress, params.agentId, params.requestURI, params.requestHash],
+    account: walletClient.account
+  } as const
+  const { txHash } = await writeAndWait(
+    params,
+    {
+      simulate: () => publicClient.simulateContract(call),
+      send: () => walletClient.writeContract({ ...call, chain: walletClient.chain ?? null })
+    },
+    'validationRequest'
+  )
+  return { txHash }
+}
+
+/** Parameters of {@link respondValidation}. */
+export interface RespondValidationParameters extends WriteClients {
+  validationRegistry: Address
+  requestHash: Hex
+  /** 0–100 (0 = failed, 100 = passed). */
+  response: number
+  responseURI?: string
+  /** @default zero hash */
+  responseHash?: Hex
+  tag?: string
+}
+
+/**
+ * Calls `validationResponse(requestHash, response, responseURI, responseHash, tag)`. Must be sent by the request's
+ * validator, otherwise throws {@link NotValidatorError}. A later response overwrites an earlier one.
+ */
+export async function respondValidation(params: RespondValidationParameters): Promise<{ txHash: Hash }> {
+  const { walletClient, publicClient } = params
+  if (!Number.isInteger(params.response) || params.response < 0 || params.response > 100) {
+    throw new RangeError('response must be an integer 0–100')
+  }
+  const call = {
+    address: params.validationRegistry,
+    abi: validationRegistryAbi,
+    functionName: 'validationResponse',
+    args: [
+      params.requestHash,
+      params.response,
+      params.responseURI ?? '',
+      params.responseHash ?? zeroHash,
+      params.tag ?? ''
+    ],
+    account: walletClient.account
+  } as const
+  const { txHash } = await writeAndWait(
+    params,
+    {
+      simulate: () => publicClient.simulateContract(call),
+      send: () => walletClient.writeContract({ ...call, chain: walletClient.chain ?? null })
+    },
+    'validationResponse'
+  )
+  return { txHash }
+}
+
+/** The on-chain status of a validation request. */
+export interface ValidationStatus {
+  validatorAddress: Address
+  agentId: bigint
+  response: number
+  responseHash: Hex
+  tag: string
+  /** Block timestamp of the request or of the last response. */
+  lastUpdate: bigint
+}
+
+/** Reads `getValidationStatus(requestHash)`. */
+export async function getValidationStatus(params: {
+  publicClient: PublicClient
+  validationRegistry: Address
+  requestHash: Hex
+}): Promise<ValidationStatus> {
+  const [validatorAddress, agentId, response, responseHash, tag, lastUpdate] = await params.publicClient.readContract({
+    address: params.validationRegistry,
+    abi: validationRegistryAbi,
+    functionName: 'getValidationStatus',
+    args: [params.requestHash]
+  })
+  return { validatorAddress, agentId, response, responseHash, tag, lastUpdate }
+}
