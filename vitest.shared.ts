@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { defineProject } from 'vitest/config'
 
 /** Conditions that resolve workspace packages to their TypeScript sources, so tests never need a build. */
-const conditions = ['@betar/source', 'import', 'module', 'node', 'default']
+const conditions = ['@betar/source', 'import', 'node', 'default']
 
 /**
  * The settings every package's vitest project shares. Packages call `betarProject(import.meta.dirname)`.
