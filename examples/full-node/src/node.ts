@@ -1,0 +1,137 @@
+import { join } from 'node:path'
+import type { BetarNetwork } from '@betar/devnet'
+import type { MarketplaceInit } from '@betar/marketplace-crdt'
+import { createReputation, ipfsFeedbackStorage, type Reputation } from '@betar/reputation'
+import type { BudgetInit } from '@betar/x402-libp2p'
+import { quic } from '@chainsafe/libp2p-quic'
+import { withBitswap } from '@helia/bitswap'
+import { withLibp2pLight } from '@helia/libp2p'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { yamux } from '@libp2p/yamux'
+import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { MemoryBlockstore } from 'blockstore-core'
+import { MemoryDatastore } from 'datastore-core'
+import { LevelDatastore } from 'datastore-level'
+import { createHeliaLight, type Helia } from 'helia'
+import * as jsonCodec from 'multiformats/codecs/json'
+import type { Chain, LocalAccount } from 'viem'
+import { createClients, type NodeClients } from './clients.ts'
+import { type BetarServices, betarServices } from './services.ts'
+import { usdcBalance } from './usdc.ts'
+
+/** Options of {@link createBetarNode}. */
+export interface BetarNodeInit {
+  /** Where the node keeps its LevelDB datastore (peer identity, DHT, x402 records, reputation index). In memory when absent. */
+  dataDir?: string
+  /** The node's libp2p identity. Loaded from (or created in) the datastore when absent. */
+  privateKey?: PrivateKey
+  /** Chain, USDC and ERC-8004 registries the node trades on. */
+  network: BetarNetwork
+  rpcUrl: string
+  chain: Chain
+  /** Pays as a buyer, settles and receives as a seller, owns the agents it sells. */
+  wallet: LocalAccount
+  /** @default ['/ip4/127.0.0.1/tcp/0'] (add a `/udp/…/quic-v1` address to enable QUIC) */
+  listen?: string[]
+  /** Peers dialled once started. */
+  bootstrap?: string[]
+  /** Discover peers on the LAN with mDNS. @default false */
+  mdns?: boolean
+  /** Marketplace options (topic, TTLs). */
+  market?: MarketplaceInit
+  /** Client-wide x402 spending cap. */
+  budget?: BudgetInit
+}
+
+/** A running Betar full node: one libp2p host carrying every Betar protocol and Helia. */
+export interface BetarNode {
+  libp2p: Libp2p<BetarServices>
+  helia: Helia
+  services: BetarServices
+  network: BetarNetwork
+  wallet: LocalAccount
+  clients: NodeClients
+  /** The ERC-8004 reputation index and scorer (feedback files loaded through Helia). */
+  reputation: Reputation
+  /** Where feedback files go: raw blocks on this node's Helia, served over bitswap. */
+  feedbackStorage: ReturnType<typeof ipfsFeedbackStorage>
+  peerId: string
+  multiaddrs(): Multiaddr[]
+  /** Connects to a peer by multiaddr(s). */
+  dial(addresses: ReadonlyArray<string | Multiaddr>): Promise<void>
+  /** The on-chain USDC balance of `address` (default: this node's wallet). */
+  usdcBalance(address?: `0x${string}`): Promise<bigint>
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a Betar full node: TCP (+ QUIC), Noise, Yamux, identify, ping, the Betar Kademlia DHT, GossipSub, the
+ * marketplace, the x402 server (settling with the node's wallet) and client, and Helia with bitswap — all on one
+ * libp2p host, with no public bootstrap, relays or gateways.
+ */
+export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
+  const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0']
+  const clients = createClients(init.rpcUrl, init.chain, init.wallet)
+  let datastore: MemoryDatastore | LevelDatastore
+  if (init.dataDir != null) {
+    const level = new LevelDatastore(join(init.dataDir, 'datastore'))
+    await level.open()
+    datastore = level
+  } else {
+    datastore = new MemoryDatastore()
+  }
+  const helia = withBitswap(
+    withLibp2pLight(createHeliaLight({ blockstore: new MemoryBlockstore(), datastore, codecs: [jsonCodec] }), {
+      ...(init.privateKey != null ? { privateKey: init.privateKey } : {}),
+      addresses: { listen },
+      transports: listen.some((a) => a.includes('/quic')) ? [tcp(), quic()] : [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      peerDiscovery: init.mdns === true ? [mdns()] : [],
+      services: betarServices({
+        network: init.network,
+        wallet: init.wallet,
+        clients,
+        market: init.market,
+        budget: init.budget
+      })
+    })
+  )
+  await helia.start()
+  const libp2p = helia.libp2p as unknown as Libp2p<BetarServices>
+  const feedbackStorage = ipfsFeedbackStorage(helia.blockstore)
+  const reputation = createReputation({
+    publicClient: clients.publicClient,
+    identityRegistry: init.network.erc8004.identityRegistry,
+    reputationRegistry: init.network.erc8004.reputationRegistry,
+    asset: init.network.usdc.address,
+    assetDecimals: init.network.usdc.decimals,
+    datastore,
+    load: feedbackStorage.load
+  })
+  const dial = async (addresses: ReadonlyArray<string | Multiaddr>) => {
+    await libp2p.dial(addresses.map((a) => (typeof a === 'string' ? multiaddr(a) : a)))
+  }
+  for (const address of init.bootstrap ?? []) await dial([address])
+  return {
+    libp2p,
+    helia,
+    services: libp2p.services,
+    network: init.network,
+    wallet: init.wallet,
+    clients,
+    reputation,
+    feedbackStorage,
+    peerId: libp2p.peerId.toString(),
+    multiaddrs: () => libp2p.getMultiaddrs(),
+    dial,
+    usdcBalance: (address = init.wallet.address) => usdcBalance(clients.publicClient, init.network, address),
+    async stop() {
+      await helia.stop()
+      if (datastore instanceof LevelDatastore) await datastore.close()
+    }
+  }
+}

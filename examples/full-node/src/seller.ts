@@ -1,0 +1,101 @@
+import { type AgentConfig, type CreateExecutorOptions, createExecutor, toX402Handler } from '@betar/executor'
+import { bindAgentWallet, buildRegistrationFile, type RegisteredAgent, registerAgent } from '@betar/identity'
+import type { Listing } from '@betar/marketplace-crdt'
+import type { Address, Hash } from 'viem'
+import type { BetarNode } from './node.ts'
+
+/** Options of {@link sellAgent}. */
+export interface SellAgentOptions {
+  /** @default the node network's Identity Registry */
+  identityRegistry?: Address
+  /** Where buyers rate the agent (returned for them). @default the node network's Reputation Registry */
+  reputationRegistry?: Address
+  /** Passed to `createExecutor` (e.g. an offline ADK model, or registered functions). */
+  executor?: CreateExecutorOptions
+  /** Longest authorization the listing accepts. @default 300 */
+  maxTimeoutSeconds?: number
+}
+
+/** Everything {@link sellAgent} did, step by step. */
+export interface SoldAgent {
+  /** The ERC-8004 registration: agentId, agentRegistry, the file's CID on Helia and its transactions. */
+  registration: RegisteredAgent
+  /** The agentWallet binding (the node's wallet). */
+  wallet: { wallet: Address; deadline: bigint; transactionHash: Hash }
+  /** The x402 resource name served on `/x402/libp2p/2.0.0`. */
+  resource: string
+  /** The signed marketplace listing. */
+  listing: Listing
+  /** Where the agent's feedback goes. */
+  reputationRegistry: Address
+}
+
+/**
+ * Puts an agent on sale from this node: registers it on the ERC-8004 Identity Registry (registration file on Helia),
+ * binds the node's wallet as its agentWallet, serves it as a paid x402 resource run by its executor, and publishes
+ * the signed listing (paid to the agent wallet, with its ERC-8004 identity) on the marketplace.
+ */
+export async function sellAgent(
+  node: BetarNode,
+  agent: AgentConfig,
+  options: SellAgentOptions = {}
+): Promise<SoldAgent> {
+  const identityRegistry = options.identityRegistry ?? node.network.erc8004.identityRegistry
+  const reputationRegistry = options.reputationRegistry ?? node.network.erc8004.reputationRegistry
+  const { walletClient, publicClient } = node.clients
+  const file = buildRegistrationFile({
+    name: agent.name,
+    description: agent.description,
+    x402Support: true,
+    peerId: node.libp2p.peerId,
+    multiaddrs: node.multiaddrs(),
+    supportedTrust: ['reputation']
+  })
+  const registration = await registerAgent({ walletClient, publicClient, identityRegistry, file, helia: node.helia })
+  const wallet = await bindAgentWallet({
+    walletClient,
+    publicClient,
+    identityRegistry,
+    agentId: registration.agentId,
+    wallet: node.wallet
+  })
+
+  const handler = toX402Handler({
+    executor: createExecutor(agent, options.executor),
+    inputSchema: agent.inputSchema,
+    outputSchema: agent.outputSchema,
+    timeoutMs: agent.timeoutMs
+  })
+  node.services.x402.register(agent.name, {
+    price: { amount: BigInt(agent.price.amount), payTo: wallet.wallet },
+    handler,
+    description: agent.description,
+    mimeType: 'application/json'
+  })
+
+  const { usdc, caip2 } = node.network
+  const listing = await node.services.market.publish({
+    id: agent.name,
+    resource: agent.name,
+    name: agent.name,
+    description: agent.description,
+    capabilities: agent.capabilities,
+    ...(isObject(agent.inputSchema) ? { inputSchema: agent.inputSchema } : {}),
+    ...(isObject(agent.outputSchema) ? { outputSchema: agent.outputSchema } : {}),
+    price: {
+      scheme: 'exact',
+      network: caip2,
+      amount: agent.price.amount,
+      asset: usdc.address,
+      payTo: wallet.wallet,
+      maxTimeoutSeconds: options.maxTimeoutSeconds ?? 300,
+      extra: { name: usdc.name, version: usdc.version }
+    },
+    erc8004: { agentId: registration.agentId.toString(), agentRegistry: registration.agentRegistry }
+  })
+  return { registration, wallet, resource: agent.name, listing, reputationRegistry }
+}
+
+function isObject(schema: AgentConfig['inputSchema']): schema is Record<string, unknown> {
+  return schema != null && typeof schema === 'object'
+}

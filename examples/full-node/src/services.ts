@@ -1,0 +1,67 @@
+import type { BetarNetwork } from '@betar/devnet'
+import { type Marketplace, type MarketplaceInit, marketplace } from '@betar/marketplace-crdt'
+import {
+  type BudgetInit,
+  localSettler,
+  type PaymentAsset,
+  type X402Client,
+  type X402Server,
+  x402Client,
+  x402Server
+} from '@betar/x402-libp2p'
+import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import { type Identify, identify } from '@libp2p/identify'
+import { type KadDHT, kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { type Ping, ping } from '@libp2p/ping'
+import type { LocalAccount } from 'viem'
+import type { NodeClients } from './clients.ts'
+
+/** The Kademlia protocol of the Betar network (a private DHT, separate from the public IPFS one). */
+export const BETAR_KAD_PROTOCOL = '/betar/kad/1.0.0'
+
+/** The libp2p services every Betar node runs. */
+// A type alias, not an interface: libp2p's ServiceMap needs an implicit index signature.
+export type BetarServices = {
+  identify: Identify
+  ping: Ping
+  dht: KadDHT
+  pubsub: GossipSub
+  market: Marketplace
+  x402: X402Server
+  x402Client: X402Client
+}
+
+/** The USDC of a network as the x402 payment asset. */
+export function paymentAsset(network: BetarNetwork): PaymentAsset {
+  const { address, name, version } = network.usdc
+  return { network: network.caip2, address, name, version }
+}
+
+export interface ServicesInit {
+  network: BetarNetwork
+  wallet: LocalAccount
+  clients: NodeClients
+  market?: MarketplaceInit | undefined
+  budget?: BudgetInit | undefined
+}
+
+/** The service factories of a Betar node (passed to `createLibp2p`). */
+export function betarServices(init: ServicesInit) {
+  const asset = paymentAsset(init.network)
+  return {
+    identify: identify(),
+    ping: ping(),
+    dht: kadDHT({ protocol: BETAR_KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
+    pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+    market: marketplace(init.market),
+    x402: x402Server({
+      settler: localSettler({ walletClient: init.clients.walletClient, publicClient: init.clients.publicClient }),
+      asset
+    }),
+    x402Client: x402Client({
+      signer: init.wallet,
+      asset,
+      ...(init.budget != null ? { budget: init.budget } : {})
+    })
+  }
+}

@@ -1,0 +1,110 @@
+import type { Devnet } from '@betar/devnet'
+import { analyzeText } from '@betar/executor'
+import { STARRED_TAG } from '@betar/reputation'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type BetarNode, buyService, ListingVerificationError, type SoldAgent, sellAgent } from '../src/index.ts'
+import { nodeOn, startDevnet, textStatsAgent } from './fixtures.ts'
+
+const PRICE = 250_000n
+const TEXT = 'Betar lets agents sell work to other agents. Payments settle in USDC over libp2p streams.'
+
+describe('full node: seller and buyer on loopback + devnet', () => {
+  let devnet: Devnet
+  let seller: BetarNode
+  let buyer: BetarNode
+  let sold: SoldAgent
+
+  beforeAll(async () => {
+    devnet = await startDevnet({ accounts: 2 })
+    seller = await nodeOn(devnet, 0)
+    buyer = await nodeOn(devnet, 1, { bootstrap: seller.multiaddrs().map(String) })
+    sold = await sellAgent(seller, textStatsAgent)
+  }, 60_000)
+
+  afterAll(async () => {
+    await buyer?.stop()
+    await seller?.stop()
+    await devnet?.stop()
+  })
+
+  it('sells: registers the agent, binds the wallet, serves the resource and publishes the listing', async () => {
+    expect(sold.registration.agentId).toBeGreaterThanOrEqual(0n)
+    expect(sold.registration.uri).toMatch(/^ipfs:\/\//)
+    expect(sold.wallet.wallet).toBe(seller.wallet.address)
+    expect(seller.services.x402.resources()).toContain(textStatsAgent.name)
+    expect(sold.listing).toMatchObject({
+      seller: seller.peerId,
+      resource: textStatsAgent.name,
+      capabilities: ['text-analysis'],
+      price: { amount: PRICE.toString(), payTo: seller.wallet.address, network: devnet.network.caip2 },
+      erc8004: { agentId: sold.registration.agentId.toString(), agentRegistry: sold.registration.agentRegistry }
+    })
+  })
+
+  it('buys: discovers, verifies, pays on-chain, gets the real output and rates the agent', async () => {
+    const buyerBefore = await buyer.usdcBalance()
+    const sellerBefore = await seller.usdcBalance()
+
+    const purchase = await buyService(buyer, 'text-analysis', TEXT, { maxPrice: PRICE, rating: 95 })
+
+    // discovery
+    expect(purchase.discovered.map((l) => l.seller)).toContain(seller.peerId)
+    expect(purchase.listing.seller).toBe(seller.peerId)
+    // identity
+    expect(purchase.verification.ok).toBe(true)
+    expect(purchase.reputation[STARRED_TAG]?.count ?? 0).toBe(0)
+    // payment, checked on-chain
+    expect(purchase.call.amount).toBe(PRICE)
+    expect(purchase.call.settlement?.success).toBe(true)
+    const receipt = await buyer.clients.publicClient.getTransactionReceipt({
+      hash: purchase.proof.txHash as `0x${string}`
+    })
+    expect(receipt.status).toBe('success')
+    expect(await buyer.usdcBalance()).toBe(buyerBefore - PRICE)
+    expect(await seller.usdcBalance()).toBe(sellerBefore + PRICE)
+    expect(purchase.proof).toMatchObject({
+      fromAddress: buyer.wallet.address,
+      toAddress: seller.wallet.address,
+      amount: PRICE.toString(),
+      asset: devnet.network.usdc.address,
+      correlationId: purchase.call.correlationId
+    })
+    // the executor's real output
+    expect(purchase.output).toEqual(analyzeText(TEXT))
+    // feedback, stored on the buyer's Helia and counted for the agent
+    expect(purchase.feedback.feedbackURI).toMatch(/^ipfs:\/\//)
+    expect(purchase.feedback.feedbackIndex).toBe(1n)
+    const agentId = sold.registration.agentId
+    const seenByBuyer = await buyer.reputation.summary(agentId)
+    expect(seenByBuyer[STARRED_TAG]).toMatchObject({ count: 1, entries: 1, paidVolume: PRICE })
+    // the seller's node loads the feedback file from the buyer over bitswap and scores it the same way
+    const seenBySeller = await seller.reputation.summary(agentId)
+    expect(seenBySeller[STARRED_TAG]).toMatchObject({ count: 1, paidVolume: PRICE })
+  }, 60_000)
+
+  it('refuses a listing whose payee is not the agent wallet, with the reasons', async () => {
+    const { usdc, caip2 } = devnet.network
+    await seller.services.market.publish({
+      id: 'forged',
+      resource: textStatsAgent.name,
+      name: 'forged',
+      description: 'claims the agent but is paid elsewhere',
+      capabilities: ['forged-payee'],
+      price: {
+        scheme: 'exact',
+        network: caip2,
+        amount: '1000',
+        asset: usdc.address,
+        payTo: buyer.wallet.address,
+        maxTimeoutSeconds: 300,
+        extra: { name: usdc.name, version: usdc.version }
+      },
+      erc8004: { agentId: sold.registration.agentId.toString(), agentRegistry: sold.registration.agentRegistry }
+    })
+    const before = await buyer.usdcBalance()
+    const error = await buyService(buyer, 'forged-payee', TEXT, { maxPrice: PRICE }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ListingVerificationError)
+    expect((error as ListingVerificationError).reasons.map((r) => r.code)).toContain('PAYTO_NOT_AGENT_WALLET')
+    expect(await buyer.usdcBalance()).toBe(before)
+  }, 30_000)
+})

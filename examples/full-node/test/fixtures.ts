@@ -1,0 +1,40 @@
+import { type Devnet, startDevnet } from '@betar/devnet'
+import type { AgentConfig } from '@betar/executor'
+import { type BetarNode, type BetarNodeInit, createBetarNode } from '../src/index.ts'
+
+/** The deterministic offline agent the tests sell: 0.25 USDC per job. */
+export const textStatsAgent: AgentConfig = {
+  name: 'text-stats',
+  description: 'Counts words, characters and sentences, extracts keywords and a one-line summary',
+  capabilities: ['text-analysis'],
+  price: { amount: '250000' },
+  executor: { kind: 'echo' }
+}
+
+/** A Betar node on the devnet, paying and settling with devnet account `index`. */
+export function nodeOn(
+  devnet: Devnet,
+  index: number,
+  init: Partial<Omit<BetarNodeInit, 'network' | 'rpcUrl' | 'chain' | 'wallet'>> = {}
+): Promise<BetarNode> {
+  const account = devnet.accounts[index]
+  if (account == null) throw new Error(`devnet has no account ${index}`)
+  return createBetarNode({
+    network: devnet.network,
+    rpcUrl: devnet.rpcUrl,
+    chain: devnet.chain,
+    wallet: account.account,
+    ...init
+  })
+}
+
+export { startDevnet }
+
+/** Polls until `check` passes. */
+export async function eventually(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
