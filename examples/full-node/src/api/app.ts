@@ -1,0 +1,60 @@
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { BetarNode } from '../node.ts'
+import { bearerAuth } from './auth.ts'
+import { CallStore } from './calls.ts'
+import { toHttpError } from './errors.ts'
+import { hostPolicy, LOOPBACK_HOSTNAMES } from './host.ts'
+import { errorBody, sendJson } from './json.ts'
+import { registerMarketRoutes } from './market-routes.ts'
+import { type LocalAgents, registerNodeRoutes } from './node-routes.ts'
+import { openApiDocument } from './openapi.ts'
+import { originPolicy } from './origin.ts'
+
+/** Largest request body accepted (413 above). */
+export const MAX_BODY_BYTES = 64 * 1024
+
+/** Options of {@link createApi}. */
+export interface ApiOptions {
+  /** The bearer token every route but `GET /health` requires (see `createApiToken()`). */
+  token: string
+  /** Local agents sold by this node (name → listing / registration info), read live on each `GET /agents`. */
+  agents?: LocalAgents
+  /** Browser origins allowed to call the API (exact, e.g. `http://localhost:5173`). None by default. */
+  allowedOrigins?: string[]
+  /** Host names accepted in the `Host` header (DNS-rebinding guard). @default ['127.0.0.1', 'localhost', '[::1]'] */
+  allowedHosts?: string[]
+  /** How many call results `GET /calls/:correlationId` remembers (least recently used dropped). @default 1000 */
+  maxStoredCalls?: number
+}
+
+/**
+ * The node's local REST API as a Hono app: bearer-token auth (constant-time) on everything but `GET /health`, no
+ * wildcard CORS (only `allowedOrigins`; any other `Origin` is refused with 403), a Host check against DNS rebinding,
+ * zod-validated input (400), 64 KiB bodies (413) and JSON errors `{ error: { name, message } }`.
+ */
+export function createApi(node: BetarNode, options: ApiOptions): Hono {
+  const app = new Hono()
+  const calls = new CallStore(options.maxStoredCalls)
+
+  app.use(hostPolicy(options.allowedHosts ?? LOOPBACK_HOSTNAMES))
+  app.use(originPolicy(options.allowedOrigins ?? []))
+  app.use(bearerAuth(options.token))
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody('PayloadTooLarge', `request body exceeds ${MAX_BODY_BYTES} bytes`), 413)
+    })
+  )
+
+  registerNodeRoutes(app, node, options.agents ?? new Map())
+  registerMarketRoutes(app, node, calls)
+  app.get('/openapi.json', (c) => sendJson(c, openApiDocument))
+
+  app.notFound((c) => c.json(errorBody('NotFound', `no route ${c.req.method} ${c.req.path}`), 404))
+  app.onError((err, c) => {
+    const { status, body } = toHttpError(err)
+    return sendJson(c, body, status)
+  })
+  return app
+}

@@ -1,0 +1,332 @@
+/**
+ * The OpenAPI 3.1 description of the local API, written by hand. Every route of `createApi` appears here and nothing
+ * else (a test compares both).
+ */
+
+const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } })
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+const ok = (description: string, schema: Record<string, unknown>) => ({ description, ...json(schema) })
+const error = (description: string) => ({ description, ...json(ref('Error')) })
+
+const authErrors = {
+  '401': error('Missing or invalid bearer token'),
+  '403': error('Foreign Origin or Host')
+}
+const bodyErrors = {
+  '400': error('Invalid JSON or input (with zod `issues`)'),
+  '413': error('Body larger than 64 KiB')
+}
+
+const Amount = { type: 'string', pattern: '^\\d+$', description: 'Atomic USDC units (6 decimals)' }
+const AmountInput = {
+  oneOf: [Amount, { type: 'integer', minimum: 0 }],
+  description: 'Atomic USDC units, as a decimal string or an integer'
+}
+
+/** The OpenAPI 3.1 document served at `GET /openapi.json`. */
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'Betar full node local API',
+    version: '1.0.0',
+    description:
+      'REST API for apps on the same machine. Loopback only by default; every route but GET /health needs ' +
+      '`Authorization: Bearer <token>`; browser origins must be allow-listed.'
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/health': {
+      get: {
+        operationId: 'health',
+        summary: 'Liveness (no token needed)',
+        security: [],
+        responses: { '200': ok('Alive', { type: 'object', properties: { ok: { const: true } }, required: ['ok'] }) }
+      }
+    },
+    '/status': {
+      get: {
+        operationId: 'status',
+        summary: 'Peer id, listen addresses, network and wallet',
+        responses: { '200': ok('Node status', ref('Status')), ...authErrors }
+      }
+    },
+    '/peers': {
+      get: {
+        operationId: 'peers',
+        summary: 'Connected peers',
+        responses: {
+          '200': ok('Connected peers', {
+            type: 'object',
+            properties: { peers: { type: 'array', items: ref('Peer') } },
+            required: ['peers']
+          }),
+          ...authErrors
+        }
+      }
+    },
+    '/agents': {
+      get: {
+        operationId: 'agents',
+        summary: 'Agents sold by this node',
+        responses: {
+          '200': ok('Local agents', {
+            type: 'object',
+            properties: {
+              agents: {
+                type: 'array',
+                items: { type: 'object', properties: { name: { type: 'string' }, info: {} }, required: ['name'] }
+              }
+            },
+            required: ['agents']
+          }),
+          ...authErrors
+        }
+      }
+    },
+    '/listings': {
+      get: {
+        operationId: 'listings',
+        summary: 'Live marketplace listings known to this node, cheapest first',
+        parameters: [
+          { name: 'capability', in: 'query', schema: { type: 'string', maxLength: 128 } },
+          { name: 'maxPrice', in: 'query', schema: Amount },
+          { name: 'text', in: 'query', schema: { type: 'string', maxLength: 256 } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }
+        ],
+        responses: { '200': ok('Listings', ref('Listings')), '400': bodyErrors['400'], ...authErrors }
+      }
+    },
+    '/discover': {
+      post: {
+        operationId: 'discover',
+        summary: 'Finds sellers of a capability through the DHT and syncs their listings',
+        requestBody: {
+          required: true,
+          ...json({
+            type: 'object',
+            properties: { capability: { type: 'string', minLength: 1, maxLength: 128 } },
+            required: ['capability'],
+            additionalProperties: false
+          })
+        },
+        responses: { '200': ok('Listings of other sellers', ref('Listings')), ...bodyErrors, ...authErrors }
+      }
+    },
+    '/calls': {
+      post: {
+        operationId: 'call',
+        summary: 'Buys one job: discover, verify, pay over x402, run, rate',
+        requestBody: {
+          required: true,
+          ...json({
+            type: 'object',
+            properties: {
+              capability: { type: 'string', minLength: 1, maxLength: 128 },
+              input: { description: "The agent's input (any JSON value)" },
+              maxPrice: AmountInput,
+              rating: { type: 'integer', minimum: 0, maximum: 100, default: 100 },
+              minScore: { type: 'number', minimum: 0, maximum: 100 }
+            },
+            required: ['capability', 'input', 'maxPrice'],
+            additionalProperties: false
+          })
+        },
+        responses: {
+          '201': ok('Paid and completed call', ref('Call')),
+          ...bodyErrors,
+          ...authErrors,
+          '402': error('Payment not approved or over budget'),
+          '404': error('No seller offers the capability within maxPrice'),
+          '409': error("The agent's reputation is below minScore"),
+          '422': error('The listing failed ERC-8004 verification (with `reasons`)'),
+          '502': error('x402 protocol error (with `codeName`) or missing settlement')
+        }
+      }
+    },
+    '/calls/{correlationId}': {
+      get: {
+        operationId: 'getCall',
+        summary: 'A completed call made through this API (kept in memory, least recently used dropped)',
+        parameters: [{ name: 'correlationId', in: 'path', required: true, schema: { type: 'string', maxLength: 128 } }],
+        responses: { '200': ok('The call', ref('Call')), '404': error('Unknown call'), ...authErrors }
+      }
+    },
+    '/wallet': {
+      get: {
+        operationId: 'wallet',
+        summary: "The node wallet's address and USDC balance",
+        responses: {
+          '200': ok('Wallet', {
+            type: 'object',
+            properties: {
+              address: { type: 'string' },
+              usdc: {
+                type: 'object',
+                properties: {
+                  asset: { type: 'string' },
+                  decimals: { type: 'integer' },
+                  balance: Amount,
+                  formatted: { type: 'string' }
+                },
+                required: ['asset', 'decimals', 'balance', 'formatted']
+              }
+            },
+            required: ['address', 'usdc']
+          }),
+          ...authErrors
+        }
+      }
+    },
+    '/reputation/{agentId}': {
+      get: {
+        operationId: 'reputation',
+        summary: "An ERC-8004 agent's reputation, per tag",
+        parameters: [{ name: 'agentId', in: 'path', required: true, schema: { type: 'string', pattern: '^\\d+$' } }],
+        responses: {
+          '200': ok('Reputation summary', {
+            type: 'object',
+            properties: {
+              agentId: { type: 'string' },
+              summary: { type: 'object', additionalProperties: ref('TagSummary') }
+            },
+            required: ['agentId', 'summary']
+          }),
+          '400': bodyErrors['400'],
+          ...authErrors
+        }
+      }
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'openapi',
+        summary: 'This document',
+        responses: { '200': ok('OpenAPI 3.1 document', { type: 'object' }), ...authErrors }
+      }
+    }
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        properties: {
+          error: {
+            type: 'object',
+            properties: { name: { type: 'string' }, message: { type: 'string' } },
+            required: ['name', 'message'],
+            additionalProperties: true
+          }
+        },
+        required: ['error']
+      },
+      Status: {
+        type: 'object',
+        properties: {
+          peerId: { type: 'string' },
+          multiaddrs: { type: 'array', items: { type: 'string' } },
+          network: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              chainId: { type: 'integer' },
+              caip2: { type: 'string' },
+              usdc: { type: 'string' }
+            }
+          },
+          wallet: { type: 'string' }
+        },
+        required: ['peerId', 'multiaddrs', 'network', 'wallet']
+      },
+      Peer: {
+        type: 'object',
+        properties: {
+          peerId: { type: 'string' },
+          connections: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                remoteAddr: { type: 'string' },
+                direction: { enum: ['inbound', 'outbound'] },
+                status: { type: 'string' }
+              }
+            }
+          }
+        },
+        required: ['peerId', 'connections']
+      },
+      Listing: {
+        type: 'object',
+        description: 'A signed marketplace listing (see @betar/marketplace-crdt)',
+        properties: {
+          id: { type: 'string' },
+          seller: { type: 'string' },
+          multiaddrs: { type: 'array', items: { type: 'string' } },
+          resource: { type: 'string' },
+          name: { type: 'string' },
+          description: { type: 'string' },
+          capabilities: { type: 'array', items: { type: 'string' } },
+          price: {
+            type: 'object',
+            properties: { amount: Amount, asset: { type: 'string' }, payTo: { type: 'string' } }
+          },
+          erc8004: { type: 'object', properties: { agentId: { type: 'string' }, agentRegistry: { type: 'string' } } }
+        },
+        required: ['id', 'seller', 'resource', 'capabilities', 'price']
+      },
+      Listings: {
+        type: 'object',
+        properties: { listings: { type: 'array', items: ref('Listing') } },
+        required: ['listings']
+      },
+      Call: {
+        type: 'object',
+        properties: {
+          correlationId: { type: 'string' },
+          capability: { type: 'string' },
+          completedAt: { type: 'integer', description: 'ms since epoch' },
+          listing: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              seller: { type: 'string' },
+              resource: { type: 'string' },
+              name: { type: 'string' },
+              agentId: { type: ['string', 'null'] }
+            }
+          },
+          output: { description: "The agent's output" },
+          amount: Amount,
+          settlement: {
+            type: 'object',
+            properties: {
+              transaction: { type: 'string' },
+              network: { type: 'string' },
+              payer: { type: ['string', 'null'] }
+            }
+          },
+          feedback: {
+            type: 'object',
+            properties: {
+              transaction: { type: 'string' },
+              feedbackURI: { type: 'string' },
+              feedbackIndex: { type: 'string' }
+            }
+          }
+        },
+        required: ['correlationId', 'capability', 'listing', 'output', 'amount', 'settlement', 'feedback']
+      },
+      TagSummary: {
+        type: 'object',
+        properties: {
+          score: { type: ['number', 'null'] },
+          count: { type: 'integer' },
+          entries: { type: 'integer' },
+          paidVolume: Amount,
+          weight: { type: 'number' },
+          confidence: { type: 'number' }
+        }
+      }
+    }
+  }
+} as const

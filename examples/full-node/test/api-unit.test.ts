@@ -1,0 +1,75 @@
+import { PaymentNotApprovedError, X402Error } from '@betar/x402-libp2p'
+import { Hono } from 'hono'
+import { describe, expect, it } from 'vitest'
+import { type CallRecord, CallStore, createApiToken, isLoopbackHost, startApi, toHttpError } from '../src/api/index.ts'
+import { ListingVerificationError, NoSellerError } from '../src/errors.ts'
+
+function record(correlationId: string): CallRecord {
+  return {
+    correlationId,
+    capability: 'c',
+    completedAt: 0,
+    listing: { id: 'a', seller: 'p', resource: 'a', name: 'a', agentId: null },
+    output: null,
+    amount: '0',
+    settlement: { transaction: '0x', network: 'eip155:1', payer: null },
+    feedback: { transaction: '0x', feedbackURI: '', feedbackIndex: '1' }
+  }
+}
+
+describe('api building blocks', () => {
+  it('creates 32-byte base64url tokens', () => {
+    const a = createApiToken()
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(Buffer.from(a, 'base64url')).toHaveLength(32)
+    expect(createApiToken()).not.toBe(a)
+  })
+
+  it('keeps call records in a bounded LRU', () => {
+    const store = new CallStore(2)
+    store.add(record('a'))
+    store.add(record('b'))
+    expect(store.get('a')?.correlationId).toBe('a') // a is now the most recent
+    store.add(record('c'))
+    expect(store.get('b')).toBeUndefined()
+    expect(store.get('a')).toBeDefined()
+    expect(store.get('c')).toBeDefined()
+    expect(store.size).toBe(2)
+  })
+
+  it('tells loopback hosts apart', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', '::ffff:127.0.0.1']) {
+      expect(isLoopbackHost(h), h).toBe(true)
+    }
+    for (const h of ['0.0.0.0', '::', '192.168.1.10', 'example.com', '10.0.0.1', '128.0.0.1']) {
+      expect(isLoopbackHost(h), h).toBe(false)
+    }
+  })
+
+  it('refuses to listen on a non-loopback host unless allowRemote is set', async () => {
+    const app = new Hono()
+    await expect(startApi(app, { host: '0.0.0.0' })).rejects.toThrow(/non-loopback/)
+    await expect(startApi(app, { host: '192.168.1.10', port: 8080 })).rejects.toThrow(/allowRemote/)
+    const api = await startApi(app, { host: 'localhost' })
+    expect(api.url).toMatch(/^http:\/\/(127\.0\.0\.1|\[::1\]):\d+$/)
+    await api.close()
+  })
+
+  it('maps errors to status codes', () => {
+    expect(toHttpError(new PaymentNotApprovedError(['too expensive']))).toMatchObject({
+      status: 402,
+      body: { error: { name: 'PaymentNotApprovedError', violations: ['too expensive'] } }
+    })
+    expect(toHttpError(new NoSellerError('none')).status).toBe(404)
+    const reasons = [{ code: 'NOT_REGISTERED' as const, message: 'no' }]
+    expect(toHttpError(new ListingVerificationError(reasons))).toMatchObject({
+      status: 422,
+      body: { error: { name: 'ListingVerificationError', reasons } }
+    })
+    expect(toHttpError(X402Error.of('NONCE_USED', 'used'))).toMatchObject({
+      status: 502,
+      body: { error: { name: 'X402Error', codeName: 'NONCE_USED', message: 'used' } }
+    })
+    expect(toHttpError(new Error('boom'))).toMatchObject({ status: 500, body: { error: { message: 'boom' } } })
+  })
+})
