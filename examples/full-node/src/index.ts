@@ -5,6 +5,7 @@
  * x402 over libp2p and Helia, plus the seller and buyer flows that tie identity, payments and reputation together.
  */
 
+export * from './api/index.ts'
 export { type BuyServiceOptions, buyService, type Purchase } from './buyer.ts'
 export { createClients, type NodeClients } from './clients.ts'
 export { ListingVerificationError, MissingSettlementError, NoSellerError, ReputationTooLowError } from './errors.ts'
@@ -12,4 +13,3 @@ export { type BetarNode, type BetarNodeInit, createBetarNode } from './node.ts'
 export { type SellAgentOptions, type SoldAgent, sellAgent } from './seller.ts'
 export { BETAR_KAD_PROTOCOL, type BetarServices, betarServices, paymentAsset } from './services.ts'
 export { formatUsdc, usdcBalance } from './usdc.ts'
-export * from './api/index.ts'

@@ -1,0 +1,91 @@
+import type { SoldAgent } from '../../seller.ts'
+import { sellAgent } from '../../seller.ts'
+import { formatUsdc } from '../../usdc.ts'
+import { GLOBAL_HELP, parseCommand } from '../args.ts'
+import type { Command } from '../command.ts'
+import { out, outJson, progress } from '../output.ts'
+import { withNode } from '../session.ts'
+import { loadAgents } from './agents.ts'
+
+const USAGE = 'betar start [--agents <config.yaml>] [--listen <ma>]... [--bootstrap <ma>]... [options]'
+const HELP = `Usage: ${USAGE}
+
+Starts the node (libp2p identity kept in <data-dir>/datastore), registers and sells the configured agents,
+prints its multiaddrs and runs until SIGINT/SIGTERM, then stops cleanly.
+
+  --agents <file>      agents to sell (YAML or JSON)
+  --listen <ma>        listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
+  --bootstrap <ma>     peer to dial at start, repeatable
+  --mdns               discover peers on the LAN
+
+${GLOBAL_HELP}`
+
+/** `betar start`. */
+export const startCommand: Command = {
+  name: 'start',
+  summary: 'run the node and sell the configured agents until Ctrl-C',
+  async run(argv) {
+    const { values, globals, help } = parseCommand(
+      argv,
+      {
+        agents: { type: 'string' },
+        listen: { type: 'string', multiple: true },
+        bootstrap: { type: 'string', multiple: true },
+        mdns: { type: 'boolean', default: false }
+      },
+      { min: 0, max: 0, usage: USAGE }
+    )
+    if (help) return out(HELP)
+    const agents = values.agents != null ? await loadAgents(values.agents) : []
+    const stopped = new Promise<string>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'))
+      process.once('SIGTERM', () => resolve('SIGTERM'))
+    })
+    await withNode(
+      globals,
+      {
+        persistent: true,
+        mdns: values.mdns === true,
+        ...(values.listen != null ? { listen: values.listen } : {}),
+        ...(values.bootstrap != null ? { bootstrap: values.bootstrap } : {})
+      },
+      async (node) => {
+        const sold: SoldAgent[] = []
+        for (const agent of agents) {
+          progress(`registering and listing "${agent.name}"…`)
+          sold.push(await sellAgent(node, agent))
+        }
+        const multiaddrs = node.multiaddrs().map(String)
+        if (globals.json) {
+          outJson({
+            peerId: node.peerId,
+            wallet: node.wallet.address,
+            multiaddrs,
+            agents: sold.map((s) => ({
+              name: s.resource,
+              agentId: s.registration.agentId,
+              agentRegistry: s.registration.agentRegistry,
+              uri: s.registration.uri,
+              price: s.listing.price.amount,
+              capabilities: s.listing.capabilities
+            }))
+          })
+        } else {
+          out(`Betar node ${node.peerId} (wallet ${node.wallet.address}) on ${node.network.name}`)
+          out('Listening on')
+          for (const ma of multiaddrs) out(`  ${ma}`)
+          for (const s of sold) {
+            out(
+              `Selling "${s.resource}" (ERC-8004 agentId ${s.registration.agentId}) at ` +
+                `${formatUsdc(BigInt(s.listing.price.amount))} for [${s.listing.capabilities.join(', ')}]`
+            )
+          }
+          out('Ready. Press Ctrl-C to stop.')
+        }
+        const signal = await stopped
+        progress(`${signal}: stopping…`)
+      }
+    )
+    progress('stopped')
+  }
+}

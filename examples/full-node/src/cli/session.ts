@@ -1,0 +1,79 @@
+import { mkdir } from 'node:fs/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { type BetarNode, createBetarNode } from '../node.ts'
+import type { GlobalFlags } from './args.ts'
+import { CliError } from './errors.ts'
+import { resolveNetwork } from './network.ts'
+import { progress } from './output.ts'
+import { loadWallet } from './wallet.ts'
+
+/** Options of {@link withNode}. */
+export interface NodeSessionOptions {
+  /** Keep the libp2p identity and datastore in `<data-dir>/datastore` (one process at a time). Else in memory. */
+  persistent: boolean
+  listen?: string[]
+  /** Peers to dial (each within `dialTimeoutMs`). */
+  bootstrap?: string[]
+  /** @default 10000 */
+  dialTimeoutMs?: number
+  /** Discover LAN peers with mDNS. @default false */
+  mdns?: boolean
+}
+
+/**
+ * Starts a Betar node for one command, dials its bootstrap peers (failing with a clear error when one is
+ * unreachable), runs `fn` and always stops the node.
+ */
+export async function withNode<T>(
+  flags: GlobalFlags,
+  options: NodeSessionOptions,
+  fn: (node: BetarNode) => Promise<T>
+): Promise<T> {
+  const { network, chain, rpcUrl } = await resolveNetwork(flags)
+  const wallet = await loadWallet(flags)
+  if (options.persistent) await mkdir(flags.dataDir, { recursive: true })
+  progress('starting the node…')
+  let node: BetarNode
+  try {
+    node = await createBetarNode({
+      network,
+      chain,
+      rpcUrl,
+      wallet,
+      ...(options.persistent ? { dataDir: flags.dataDir } : {}),
+      ...(options.listen != null ? { listen: options.listen } : {}),
+      mdns: options.mdns === true
+    })
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    if (/lock/i.test(message)) {
+      throw new CliError(`the data dir ${flags.dataDir} is in use by another betar process`)
+    }
+    throw err
+  }
+  try {
+    await dialAll(node, options.bootstrap ?? [], options.dialTimeoutMs ?? 10_000)
+    return await fn(node)
+  } finally {
+    await node.stop()
+  }
+}
+
+async function dialAll(node: BetarNode, addresses: string[], timeoutMs: number): Promise<void> {
+  for (const address of addresses) {
+    let ma: ReturnType<typeof multiaddr>
+    try {
+      ma = multiaddr(address)
+    } catch {
+      throw new CliError(`--bootstrap: not a multiaddr: "${address}"`)
+    }
+    progress(`dialling ${address}…`)
+    try {
+      const connection = await node.libp2p.dial(ma, { signal: AbortSignal.timeout(timeoutMs) })
+      await node.services.market.sync(connection.remotePeer, { signal: AbortSignal.timeout(timeoutMs) })
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err)
+      throw new CliError(`cannot reach peer ${address} within ${timeoutMs} ms: ${message}`)
+    }
+  }
+}
