@@ -25,6 +25,11 @@ export interface BuyServiceOptions {
   identityRegistry?: Address
   /** @default the node network's Reputation Registry */
   reputationRegistry?: Address
+  /**
+   * Where the feedback file goes. @default this node's Helia (served over bitswap while the node runs); a one-shot
+   * process that exits right after should pass `storeAsDataUri` from `@betar/reputation` (the file travels on-chain).
+   */
+  storeFeedback?: (bytes: Uint8Array) => Promise<string>
   /** Registration file retrieval timeout. @default 10000 */
   verifyTimeoutMs?: number
   signal?: AbortSignal
@@ -133,7 +138,7 @@ export async function buyService(
     value: options.rating ?? 100,
     endpoint: `/p2p/${listing.seller}/x402/${listing.resource}`,
     proof,
-    store: node.feedbackStorage.store,
+    store: options.storeFeedback ?? node.feedbackStorage.store,
     ...signalOpt
   })
   return { discovered, listing, verification, reputation, call, output, proof, feedback }

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import type { BetarNetwork } from '@betar/devnet'
 import type { MarketplaceInit } from '@betar/marketplace-crdt'
-import { createReputation, ipfsFeedbackStorage, type Reputation } from '@betar/reputation'
+import { createReputation, ipfsFeedbackStorage, type Reputation, withDataUriSupport } from '@betar/reputation'
 import type { BudgetInit } from '@betar/x402-libp2p'
 import { quic } from '@chainsafe/libp2p-quic'
 import { withBitswap } from '@helia/bitswap'
@@ -13,6 +13,7 @@ import { tcp } from '@libp2p/tcp'
 import { yamux } from '@libp2p/yamux'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { MemoryBlockstore } from 'blockstore-core'
+import { LevelBlockstore } from 'blockstore-level'
 import { MemoryDatastore } from 'datastore-core'
 import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
@@ -76,15 +77,22 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
   const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0']
   const clients = createClients(init.rpcUrl, init.chain, init.wallet)
   let datastore: MemoryDatastore | LevelDatastore
+  let blockstore: MemoryBlockstore | LevelBlockstore
   if (init.dataDir != null) {
+    // On disk: the libp2p key, marketplace, x402 records and reputation index (datastore), and the registration and
+    // feedback files this node serves over bitswap (blockstore).
     const level = new LevelDatastore(join(init.dataDir, 'datastore'))
     await level.open()
     datastore = level
+    const blocks = new LevelBlockstore(join(init.dataDir, 'blocks'))
+    await blocks.open()
+    blockstore = blocks
   } else {
     datastore = new MemoryDatastore()
+    blockstore = new MemoryBlockstore()
   }
   const helia = withBitswap(
-    withLibp2pLight(createHeliaLight({ blockstore: new MemoryBlockstore(), datastore, codecs: [jsonCodec] }), {
+    withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [jsonCodec] }), {
       ...(init.privateKey != null ? { privateKey: init.privateKey } : {}),
       addresses: { listen },
       transports: listen.some((a) => a.includes('/quic')) ? [tcp(), quic()] : [tcp()],
@@ -110,7 +118,7 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     asset: init.network.usdc.address,
     assetDecimals: init.network.usdc.decimals,
     datastore,
-    load: feedbackStorage.load
+    load: withDataUriSupport(feedbackStorage.load)
   })
   const dial = async (addresses: ReadonlyArray<string | Multiaddr>) => {
     await libp2p.dial(addresses.map((a) => (typeof a === 'string' ? multiaddr(a) : a)))
@@ -132,6 +140,7 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     async stop() {
       await helia.stop()
       if (datastore instanceof LevelDatastore) await datastore.close()
+      if (blockstore instanceof LevelBlockstore) await blockstore.close()
     }
   }
 }

@@ -217,8 +217,13 @@ describe('betar CLI', () => {
 
       const rep = await cli(['reputation', agentId ?? '', '--json', '--load-timeout', '500'], buyer)
       expect(rep.code).toBe(0)
-      const { feedback } = JSON.parse(rep.stdout) as { feedback: Array<{ client: string; tag: string; value: number }> }
-      expect(feedback).toContainEqual(expect.objectContaining({ client: buyerAddress, tag: 'starred', value: 100 }))
+      const { feedback } = JSON.parse(rep.stdout) as {
+        feedback: Array<{ client: string; tag: string; value: number; counted: boolean; reason: string | null }>
+      }
+      // The one-shot `call` stored its feedback file as a data: URI, so it still verifies after that process exited.
+      expect(feedback).toContainEqual(
+        expect.objectContaining({ client: buyerAddress, tag: 'starred', value: 100, counted: true, reason: null })
+      )
 
       const tooCheap = await cli(['call', 'text-analysis', 'hi', '--max-price', '0.1', ...common], buyer)
       expect(tooCheap.code).toBe(1)

@@ -1,3 +1,4 @@
+import { storeAsDataUri } from '@betar/reputation'
 import { buyService, type Purchase } from '../../buyer.ts'
 import { NoSellerError } from '../../errors.ts'
 import { formatUsdc } from '../../usdc.ts'
@@ -72,7 +73,8 @@ export const callCommand: Command = {
         }
         progress('verifying, paying and calling…')
         try {
-          return await buyService(node, capability, input, { maxPrice, rating })
+          // This process exits right after: a data: URI keeps the feedback file readable by everyone afterwards.
+          return await buyService(node, capability, input, { maxPrice, rating, storeFeedback: storeAsDataUri })
         } catch (err) {
           if (err instanceof NoSellerError) throw new CliError(err.message)
           throw err
