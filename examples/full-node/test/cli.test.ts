@@ -193,6 +193,20 @@ describe('betar CLI', () => {
       expect(address).toBeDefined()
       const agentId = /ERC-8004 agentId (\d+)/.exec(seller.stdout)?.[1]
       expect(agentId).toBeDefined()
+
+      // The running node serves the REST API on loopback, behind the token it generated into its data dir.
+      const apiUrl = /REST API on (http:\/\/127\.0\.0\.1:\d+)/.exec(seller.stdout)?.[1]
+      expect(apiUrl).toBeDefined()
+      const token = (await readFile(join(dir, 'seller', 'api-token'), 'utf8')).trim()
+      expect(seller.stdout).not.toContain(token)
+      const status = await fetch(`${apiUrl}/status`, { headers: { authorization: `Bearer ${token}` } })
+      expect(status.status).toBe(200)
+      expect(((await status.json()) as { peerId: string }).peerId).toBe(address?.split('/p2p/')[1])
+      expect((await fetch(`${apiUrl}/status`)).status).toBe(401)
+      const agentsRes = await fetch(`${apiUrl}/agents`, { headers: { authorization: `Bearer ${token}` } })
+      expect(((await agentsRes.json()) as { agents: Array<{ name: string }> }).agents.map((a) => a.name)).toEqual([
+        'text-stats'
+      ])
       const buyer = { BETAR_WALLET_KEY: buyerKey }
       const common = ['--bootstrap', address ?? '', '--data-dir', join(dir, 'buyer')]
 

@@ -1,8 +1,12 @@
+import { join } from 'node:path'
+import { createApi, startApi } from '../../api/index.ts'
 import type { SoldAgent } from '../../seller.ts'
 import { sellAgent } from '../../seller.ts'
 import { formatUsdc } from '../../usdc.ts'
+import { apiToken } from '../api-token.ts'
 import { GLOBAL_HELP, parseCommand } from '../args.ts'
 import type { Command } from '../command.ts'
+import { CliError } from '../errors.ts'
 import { out, outJson, progress } from '../output.ts'
 import { withNode } from '../session.ts'
 import { loadAgents } from './agents.ts'
@@ -17,6 +21,10 @@ prints its multiaddrs and runs until SIGINT/SIGTERM, then stops cleanly.
   --listen <ma>        listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
   --bootstrap <ma>     peer to dial at start, repeatable
   --mdns               discover peers on the LAN
+  --api-port <port>    serve the local REST API on 127.0.0.1:<port> (0 = any free port)
+  --no-api             do not serve the REST API
+
+The REST API needs a bearer token: BETAR_API_TOKEN, or one generated into <data-dir>/api-token (mode 0600).
 
 ${GLOBAL_HELP}`
 
@@ -31,12 +39,15 @@ export const startCommand: Command = {
         agents: { type: 'string' },
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
-        mdns: { type: 'boolean', default: false }
+        mdns: { type: 'boolean', default: false },
+        'api-port': { type: 'string' },
+        'no-api': { type: 'boolean', default: false }
       },
       { min: 0, max: 0, usage: USAGE }
     )
     if (help) return out(HELP)
     const agents = values.agents != null ? await loadAgents(values.agents) : []
+    const apiPort = values['api-port'] != null ? parsePort(values['api-port']) : 0
     const stopped = new Promise<string>((resolve) => {
       process.once('SIGINT', () => resolve('SIGINT'))
       process.once('SIGTERM', () => resolve('SIGTERM'))
@@ -56,11 +67,24 @@ export const startCommand: Command = {
           sold.push(await sellAgent(node, agent))
         }
         const multiaddrs = node.multiaddrs().map(String)
+        const api =
+          values['no-api'] === true
+            ? undefined
+            : await startApi(
+                createApi(node, {
+                  token: await apiToken(globals.dataDir),
+                  agents: new Map(
+                    sold.map((s) => [s.resource, { agentId: String(s.registration.agentId), listing: s.listing }])
+                  )
+                }),
+                { port: apiPort }
+              )
         if (globals.json) {
           outJson({
             peerId: node.peerId,
             wallet: node.wallet.address,
             multiaddrs,
+            ...(api != null ? { api: api.url } : {}),
             agents: sold.map((s) => ({
               name: s.resource,
               agentId: s.registration.agentId,
@@ -80,12 +104,22 @@ export const startCommand: Command = {
                 `${formatUsdc(BigInt(s.listing.price.amount))} for [${s.listing.capabilities.join(', ')}]`
             )
           }
+          if (api != null)
+            out(`REST API on ${api.url} (bearer token in BETAR_API_TOKEN or ${join(globals.dataDir, 'api-token')})`)
           out('Ready. Press Ctrl-C to stop.')
         }
         const signal = await stopped
         progress(`${signal}: stopping…`)
+        await api?.close()
       }
     )
     progress('stopped')
   }
+}
+
+function parsePort(value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new CliError(`--api-port must be 0…65535, got "${value}"`)
+  return port
 }
