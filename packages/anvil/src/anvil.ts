@@ -116,7 +116,8 @@ export async function startAnvil(options: StartAnvilOptions = {}): Promise<Anvil
     })
   )
   child.once('error', (err) => reject(new AnvilStartError(`could not spawn anvil: ${err.message}`, tail, err)))
-  child.once('exit', (code, sig) => reject(new AnvilExitedError(code, sig, tail)))
+  // 'close' (not 'exit') fires after stdout/stderr are drained, so the error carries anvil's last words.
+  child.once('close', (code, sig) => reject(new AnvilExitedError(code, sig, tail)))
 
   let stopped = false
   const stop = async (): Promise<void> => {
