@@ -6,6 +6,7 @@ import type { BudgetInit } from '@betar/x402-libp2p'
 import { quic } from '@chainsafe/libp2p-quic'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
@@ -45,6 +46,11 @@ export interface BetarNodeInit {
   market?: MarketplaceInit
   /** Client-wide x402 spending cap. */
   budget?: BudgetInit
+  /**
+   * Act as a circuit relay (v2) for peers that cannot be dialled directly. Every node can already listen through a
+   * relay (add `/p2p-circuit` to `listen`) and dial relayed addresses. @default false
+   */
+  relayServer?: boolean
 }
 
 /** A running Betar full node: one libp2p host carrying every Betar protocol and Helia. */
@@ -95,17 +101,23 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [jsonCodec] }), {
       ...(init.privateKey != null ? { privateKey: init.privateKey } : {}),
       addresses: { listen },
-      transports: listen.some((a) => a.includes('/quic')) ? [tcp(), quic()] : [tcp()],
+      transports: [tcp(), ...(listen.some((a) => a.includes('/quic')) ? [quic()] : []), circuitRelayTransport()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       peerDiscovery: init.mdns === true ? [mdns()] : [],
-      services: betarServices({
-        network: init.network,
-        wallet: init.wallet,
-        clients,
-        market: init.market,
-        budget: init.budget
-      })
+      services: {
+        ...betarServices({
+          network: init.network,
+          wallet: init.wallet,
+          clients,
+          market: init.market,
+          budget: init.budget
+        }),
+        // Relayed connections carry whole paid calls (and bitswap), so they are not data- or time-limited.
+        ...(init.relayServer === true
+          ? { relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }) }
+          : {})
+      }
     })
   )
   await helia.start()
