@@ -6,7 +6,7 @@ import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CallRecord, createApi, createApiToken, type RunningApi, startApi } from '../src/api/index.ts'
 import { type BetarNode, type SoldAgent, sellAgent } from '../src/index.ts'
-import { nodeOn, startDevnet, textStatsAgent } from './fixtures.ts'
+import { nodeOn, publishForgedPayeeListing, startDevnet, textStatsAgent } from './fixtures.ts'
 
 const PRICE = 250_000n
 const TEXT = 'The local API lets apps buy agent work. Calls pay in USDC and settle on-chain.'
@@ -176,24 +176,7 @@ describe('local REST API on a real node (devnet + loopback HTTP)', () => {
     expect(none.status).toBe(404)
     expect(await none.json()).toMatchObject({ error: { name: 'NoSellerError' } })
 
-    const { usdc, caip2 } = devnet.network
-    await seller.services.market.publish({
-      id: 'forged',
-      resource: textStatsAgent.name,
-      name: 'forged',
-      description: 'claims the agent but is paid elsewhere',
-      capabilities: ['forged-payee'],
-      price: {
-        scheme: 'exact',
-        network: caip2,
-        amount: '1000',
-        asset: usdc.address,
-        payTo: buyer.wallet.address,
-        maxTimeoutSeconds: 300,
-        extra: { name: usdc.name, version: usdc.version }
-      },
-      erc8004: { agentId: sold.registration.agentId.toString(), agentRegistry: sold.registration.agentRegistry }
-    })
+    await publishForgedPayeeListing(seller, devnet, sold, buyer.wallet.address)
     const forged = await post('/calls', { capability: 'forged-payee', input: TEXT, maxPrice: '250000' })
     expect(forged.status).toBe(422)
     const body = (await forged.json()) as { error: { name: string; reasons: Array<{ code: string }> } }

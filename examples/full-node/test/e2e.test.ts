@@ -3,7 +3,7 @@ import { analyzeText } from '@betar/executor'
 import { STARRED_TAG } from '@betar/reputation'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type BetarNode, buyService, ListingVerificationError, type SoldAgent, sellAgent } from '../src/index.ts'
-import { nodeOn, startDevnet, textStatsAgent } from './fixtures.ts'
+import { nodeOn, publishForgedPayeeListing, startDevnet, textStatsAgent } from './fixtures.ts'
 
 const PRICE = 250_000n
 const TEXT = 'Betar lets agents sell work to other agents. Payments settle in USDC over libp2p streams.'
@@ -83,24 +83,7 @@ describe('full node: seller and buyer on loopback + devnet', () => {
   }, 60_000)
 
   it('refuses a listing whose payee is not the agent wallet, with the reasons', async () => {
-    const { usdc, caip2 } = devnet.network
-    await seller.services.market.publish({
-      id: 'forged',
-      resource: textStatsAgent.name,
-      name: 'forged',
-      description: 'claims the agent but is paid elsewhere',
-      capabilities: ['forged-payee'],
-      price: {
-        scheme: 'exact',
-        network: caip2,
-        amount: '1000',
-        asset: usdc.address,
-        payTo: buyer.wallet.address,
-        maxTimeoutSeconds: 300,
-        extra: { name: usdc.name, version: usdc.version }
-      },
-      erc8004: { agentId: sold.registration.agentId.toString(), agentRegistry: sold.registration.agentRegistry }
-    })
+    await publishForgedPayeeListing(seller, devnet, sold, buyer.wallet.address)
     const before = await buyer.usdcBalance()
     const error = await buyService(buyer, 'forged-payee', TEXT, { maxPrice: PRICE }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ListingVerificationError)

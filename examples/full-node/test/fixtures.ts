@@ -1,6 +1,6 @@
 import { type Devnet, startDevnet } from '@betar/devnet'
 import type { AgentConfig } from '@betar/executor'
-import { type BetarNode, type BetarNodeInit, createBetarNode } from '../src/index.ts'
+import { type BetarNode, type BetarNodeInit, createBetarNode, type SoldAgent } from '../src/index.ts'
 
 /** The deterministic offline agent the tests sell: 0.25 USDC per job. */
 export const textStatsAgent: AgentConfig = {
@@ -37,4 +37,34 @@ export async function eventually(check: () => boolean, timeoutMs = 10_000, what 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 25))
   }
+}
+
+/**
+ * Publishes, from the seller's node, a listing that claims the seller's ERC-8004 agent but asks to be paid at
+ * `payTo` (not the agent wallet): what a buyer must refuse with `PAYTO_NOT_AGENT_WALLET`.
+ */
+export async function publishForgedPayeeListing(
+  seller: BetarNode,
+  devnet: Devnet,
+  sold: SoldAgent,
+  payTo: `0x${string}`
+): Promise<void> {
+  const { usdc, caip2 } = devnet.network
+  await seller.services.market.publish({
+    id: 'forged',
+    resource: textStatsAgent.name,
+    name: 'forged',
+    description: 'claims the agent but is paid elsewhere',
+    capabilities: ['forged-payee'],
+    price: {
+      scheme: 'exact',
+      network: caip2,
+      amount: '1000',
+      asset: usdc.address,
+      payTo,
+      maxTimeoutSeconds: 300,
+      extra: { name: usdc.name, version: usdc.version }
+    },
+    erc8004: { agentId: sold.registration.agentId.toString(), agentRegistry: sold.registration.agentRegistry }
+  })
 }
