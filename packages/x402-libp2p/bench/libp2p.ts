@@ -41,9 +41,9 @@ export async function startLibp2p(chain: StackChain, transport: Transport, mode:
       clock.verifyEnd = performance.now()
       return verdict
     },
-    settle: async (payload, requirements, options) => {
+    settle: async (payload, requirements, attempt, options) => {
       profile.add('server: verify → settle', performance.now() - clock.verifyEnd)
-      const result = await profile.time('server: settle', () => local.settle(payload, requirements, options))
+      const result = await profile.time('server: settle', () => local.settle(payload, requirements, attempt, options))
       clock.settleEnd = performance.now()
       return result
     }

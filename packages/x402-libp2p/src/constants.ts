@@ -43,8 +43,53 @@ export const DEFAULT_CLIENT_MAX_TIMEOUT_SECONDS = 300
 /** How long call records (stored results) are kept (spec §7). */
 export const DEFAULT_RECORD_TTL_MS = 24 * 60 * 60 * 1000
 
-/** How long the server waits for a settlement receipt before answering SETTLEMENT_PENDING. */
+/** How long a challenge is kept after it expired, to answer NONCE_EXPIRED rather than treat the nonce as new (spec §7.4). */
+export const DEFAULT_CHALLENGE_RETENTION_MS = 5 * 60 * 1000
+
+/** Unpaid challenges stored at once across all peers; the oldest is evicted beyond it (spec §7.4, §10). */
+export const DEFAULT_MAX_UNPAID_CHALLENGES = 10_000
+
+/** Paid calls not yet terminal (reserved, settling, settled-not-executed) across all peers (spec §7.4, §10). */
+export const DEFAULT_MAX_PENDING_CALLS = 4_096
+
+/** How long the server waits for a settlement to confirm before answering SETTLEMENT_PENDING. */
 export const DEFAULT_SETTLEMENT_TIMEOUT_MS = 30_000
+
+/** First delay of the background resolver for a pending call; it doubles up to {@link MAX_RESOLVE_INTERVAL_MS}. */
+export const DEFAULT_RESOLVE_INTERVAL_MS = 1_000
+
+/** Longest delay between two resolutions of a pending call. */
+export const MAX_RESOLVE_INTERVAL_MS = 15_000
+
+/** Settlements the background resolver runs at once. */
+export const RESOLVER_CONCURRENCY = 8
+
+/**
+ * Gas limit of a settlement whose payer is an externally owned account. `transferWithAuthorization` on USDC uses about
+ * 60–90 k (86 k measured on FiatTokenV2_2, 103 k when the payee's balance was zero), so 150 k leaves room.
+ */
+export const DEFAULT_SETTLEMENT_GAS_LIMIT = 150_000n
+
+/** Extra gas allowed when the payer is a contract wallet: its ERC-1271 `isValidSignature` runs inside the transfer. */
+export const DEFAULT_CONTRACT_WALLET_EXTRA_GAS = 100_000n
+
+/** How long a payer whose settlement reverted on-chain is refused: at most one reverted seller transaction per window. */
+export const DEFAULT_PAYER_THROTTLE_MS = 10 * 60 * 1000
+
+/** Longest gap between a verification's simulation and the broadcast for the simulation to count as the pre-broadcast check. */
+export const DEFAULT_SIMULATION_REUSE_MS = 250
+
+/** A settlement next in line but unmined this long is replaced with higher fees. */
+export const DEFAULT_STUCK_AFTER_MS = 15_000
+
+/** Fee raise of a replacement transaction, in percent (geth and anvil require at least 10). */
+export const DEFAULT_FEE_BUMP_PERCENT = 25
+
+/** How long a nonce gap that no live settlement explains is left to its writer before it is filled. */
+export const DEFAULT_GAP_GRACE_MS = 5_000
+
+/** A facilitator `/settle` whose answer was lost is submitted again after this long if the authorization is unused. */
+export const DEFAULT_FACILITATOR_RESUBMIT_MS = 10_000
 
 /** Handler time limit. */
 export const DEFAULT_EXECUTION_TIMEOUT_MS = 60_000

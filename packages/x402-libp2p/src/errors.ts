@@ -20,7 +20,8 @@ export const ErrorCode = {
   SETTLEMENT_PENDING: 2012,
   INVALID_VALIDITY_WINDOW: 2013,
   EXECUTION_FAILED: 3000,
-  RATE_LIMITED: 4000
+  RATE_LIMITED: 4000,
+  SERVICE_UNAVAILABLE: 5000
 } as const
 
 export type ErrorCodeName = keyof typeof ErrorCode
@@ -45,7 +46,8 @@ export const RETRYABLE: Readonly<Record<ErrorCodeName, boolean>> = {
   SETTLEMENT_PENDING: true,
   INVALID_VALIDITY_WINDOW: false,
   EXECUTION_FAILED: false,
-  RATE_LIMITED: true
+  RATE_LIMITED: true,
+  SERVICE_UNAVAILABLE: true
 }
 
 const NAMES = new Map<number, ErrorCodeName>(

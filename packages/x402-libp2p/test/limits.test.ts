@@ -27,6 +27,7 @@ describe('stateless resources, rate limits and garbage collection', () => {
         maxChallengesPerPeer: 3,
         rateLimitPerSecond: 1000,
         challengeTtlSeconds: 1,
+        challengeRetentionMs: 500,
         recordTtlMs: 500
       }
     })

@@ -78,7 +78,7 @@ describe('a settlement that times out is SETTLEMENT_PENDING, then completes on r
   beforeAll(async () => {
     chain = await startChain()
     seller = await createNode({
-      server: { settler: chain.settlerFor(chain.devnet.accounts[0]!, 300), asset: chain.asset }
+      server: { settler: chain.settlerFor(chain.devnet.accounts[0]!), asset: chain.asset, confirmationTimeoutMs: 300 }
     })
     buyer = await createNode({
       client: { signer: chain.devnet.accounts[1]!.account, asset: chain.asset, reaskAttempts: 0 }
@@ -124,38 +124,53 @@ describe('a settlement that times out is SETTLEMENT_PENDING, then completes on r
   })
 })
 
-describe('a settlement that fails moves no money and is SETTLEMENT_FAILED', () => {
+describe('a seller that cannot pay gas refuses before anything is reserved', () => {
   let chain: Chain
   let seller: X402Node
   let buyer: X402Node
+  let ran = 0
 
   beforeAll(async () => {
     chain = await startChain()
-    // The seller settles from a wallet with no ETH for gas: verification passes, the transfer cannot be sent.
+    // The seller settles from a wallet with no ETH: the simulation with the real fees says it cannot pay for gas.
     const broke = deriveAccount(DEVNET_MNEMONIC, 88)
     seller = await createNode({
       server: { settler: chain.settlerFor(broke), asset: chain.asset, payTo: chain.devnet.accounts[0]!.address }
     })
     buyer = await createNode({
-      client: { signer: chain.devnet.accounts[1]!.account, asset: chain.asset, budget: { limit: PRICE } }
+      client: {
+        signer: chain.devnet.accounts[1]!.account,
+        asset: chain.asset,
+        budget: { limit: PRICE },
+        reaskAttempts: 2,
+        reaskDelayMs: 20
+      }
     })
-    seller.services.x402Server.register('job', { price: { amount: PRICE }, handler: () => text('never runs') })
+    seller.services.x402Server.register('job', {
+      price: { amount: PRICE },
+      handler: () => {
+        ran++
+        return text('never runs')
+      }
+    })
   })
   afterAll(async () => {
     await Promise.all([buyer?.stop(), seller?.stop()])
     await chain?.stop()
   })
 
-  it('reports SETTLEMENT_FAILED, does not run the handler, and gives the budget back', async () => {
+  it('answers the retryable SERVICE_UNAVAILABLE, reserves nothing, moves no money and runs nothing', async () => {
     const buyerWallet = chain.devnet.accounts[1]!.address
     const before = await chain.balance(buyerWallet)
     const err = await buyer.services.x402Client
       .call(seller.getMultiaddrs(), 'job', text('x'), { maxAmount: PRICE, payTo: chain.devnet.accounts[0]!.address })
       .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(X402Error)
-    expect(err).toMatchObject({ codeName: 'SETTLEMENT_FAILED', code: 2007, retryable: false })
+    expect(err).toMatchObject({ codeName: 'SERVICE_UNAVAILABLE', code: 5000, retryable: true })
+    expect((err as X402Error).message).toMatch(/cannot pay for gas/)
     expect(await chain.balance(buyerWallet)).toBe(before)
-    expect(buyer.services.x402Client.budgetRemaining()).toBe(PRICE)
+    expect(ran).toBe(0)
+    expect(seller.services.x402Server.stats().pendingCalls).toBe(0)
   })
 })
 
@@ -167,11 +182,12 @@ describe('recovery when the seller lost track of its own broadcast', () => {
     // Broadcasts and confirms for real, then reports the outcome as unknown — as a crash before the receipt would.
     const amnesic: Settler = {
       ...real,
-      settle: async (payload, requirements, options) => {
-        const result = await real.settle(payload, requirements, options)
-        if (!forget) return result
+      settle: async (payload, requirements, attempt, options) => {
+        if (!forget) return real.settle(payload, requirements, attempt, options)
         forget = false
-        return { success: false, errorReason: 'settlement_pending', transaction: '', network: result.network }
+        // Settles for real, but nothing it persisted survives: the server is told "pending" with an empty attempt.
+        await real.settle(payload, requirements, attempt, { ...options, persist: async () => {} })
+        return { status: 'pending', attempt: { transactions: [] } }
       }
     }
     const seller = await createNode({ server: { settler: amnesic, asset: chain.asset } })

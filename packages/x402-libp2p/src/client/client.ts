@@ -20,6 +20,7 @@ import {
 import { jsonBytes, parseJsonBytes } from '../json.ts'
 import { parsePaymentRequiredBytes, parsePaymentRequiredValue, parseSettleResponseBytes } from '../payment.ts'
 import type { PaymentAsset } from '../requirements.ts'
+import { sleep } from '../sleep.ts'
 import type { V1EvmPayload } from '../v1/types.ts'
 import type { WireError, WireMessage } from '../wire.ts'
 import { approve } from './approval.ts'
@@ -37,25 +38,21 @@ import { callV1, toV1Envelope, type V1CallContext } from './v1.ts'
 
 type Target = PeerId | Multiaddr | Multiaddr[]
 
+/**
+ * Answers after which the same signed payment is re-sent (spec §4.4, §8): the settlement is pending, or the seller
+ * could not check the payment now (its chain or facilitator was unreachable; nothing was reserved).
+ */
+const REASK = new Set<number>([ErrorCode.SETTLEMENT_PENDING, ErrorCode.SERVICE_UNAVAILABLE])
+
 /** Errors after which no money can have moved, so a budget reservation is released. */
 const NOTHING_MOVED = new Set<number>(
   Object.entries(ErrorCode)
-    .filter(([name]) => !['SETTLEMENT_PENDING', 'EXECUTION_FAILED'].includes(name))
+    .filter(([name]) => !['SETTLEMENT_PENDING', 'SERVICE_UNAVAILABLE', 'EXECUTION_FAILED'].includes(name))
     .map(([, code]) => code)
 )
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true }
-    )
-  })
+/** Longest pause a seller's `retryAfterMs` may impose between two re-asks. */
+const MAX_REASK_DELAY_MS = 10_000
 
 /** Turns an ERROR frame into the error the caller sees. */
 export function remoteError(e: WireError): X402Error {
@@ -281,10 +278,11 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     const attempts = this.init.reaskAttempts ?? 5
     let channel: Channel | undefined = first
     let lastError: unknown
+    let delay = this.init.reaskDelayMs ?? 500
     for (let attempt = 0; attempt <= attempts; attempt++) {
       try {
         if (channel == null) {
-          await sleep(this.init.reaskDelayMs ?? 500, signal)
+          await sleep(delay, signal)
           channel = (await this.open(peer, signal)).channel
         }
         await channel.write(paid, { signal })
@@ -305,8 +303,15 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         channel?.abort(err instanceof Error ? err : new Error(String(err)))
         channel = undefined
         if (signal.aborted) break
+        delay = this.init.reaskDelayMs ?? 500
         if (err instanceof X402Error) {
-          if (err.code === ErrorCode.SETTLEMENT_PENDING) continue // re-ask: same correlation id, same payment
+          if (REASK.has(err.code)) {
+            // Re-ask with the same correlation id and the same payment, after the pause the seller suggests.
+            const hint = err.details?.retryAfterMs
+            if (typeof hint === 'number' && Number.isFinite(hint) && hint > 0)
+              delay = Math.min(hint, MAX_REASK_DELAY_MS)
+            continue
+          }
           this.pending.delete(correlationId)
           if (NOTHING_MOVED.has(err.code)) release()
           throw err

@@ -1,12 +1,14 @@
 import type { PeerId } from '@libp2p/interface'
-import type { PaymentPayload, PaymentRequirements } from '@x402/core/types'
-import { type Address, getAddress } from 'viem'
+import type { PaymentRequirements } from '@x402/core/types'
+import { getAddress } from 'viem'
 import { ProtocolViolationError, X402Error } from '../errors.ts'
 import { parseExactPayment } from '../payment.ts'
 import { matchAccepted, requirementsHash } from '../requirements.ts'
-import { settleFailure, verifyFailure } from '../settlement/settler.ts'
-import type { CallRecord } from '../store/records.ts'
-import { collect } from './respond.ts'
+import { SettlerUnavailableError } from '../settlement/settler.ts'
+import { verifyFailure } from '../settlement/verdicts.ts'
+import type { CallRecord, ChallengeRecord } from '../store/records.ts'
+import { TERMINAL_STATES } from '../store/records.ts'
+import { CallRunner } from './call-runner.ts'
 import type { X402ServerImpl } from './server.ts'
 import type { PaymentEventDetail } from './types.ts'
 
@@ -20,29 +22,30 @@ export interface PaidCallInput {
   payment: Uint8Array
 }
 
-const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
 const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
 
 /**
- * The paid-call pipeline (spec §5): validate in order, reserve, settle and wait for the receipt, execute, store the
- * result, respond — and answer re-asks from the stored record (spec §4.4), finishing calls a restart interrupted.
+ * The paid-call pipeline (spec §5): validate in order, reserve, settle, execute, store the result, respond — and
+ * answer re-asks from the stored record (spec §4.4), finishing calls a restart or a fault interrupted.
  */
 export class PaidCalls {
   private readonly server: X402ServerImpl
+  private readonly runner: CallRunner
   /** Validations in progress by call key, so two frames with one correlation id never both pass validation. */
   private readonly validating = new Map<string, Promise<CallRecord>>()
   /** `(payer, nonce)` pairs being validated in this process: the persistent store only sees them at reservation. */
   private readonly inflight = new Set<string>()
-  /** Calls advancing in this process; re-asks wait on them. */
+  /** Calls advancing in this process; re-asks and the resolver share them. */
   private readonly running = new Map<string, Promise<CallRecord>>()
 
   constructor(server: X402ServerImpl) {
     this.server = server
+    this.runner = new CallRunner(server)
   }
 
   /**
    * Runs a paid request to its outcome (spec §5): validation errors are thrown as {@link X402Error}; otherwise the
-   * returned record is `done`, `failed` (stored outcome) or still `settling` (answer SETTLEMENT_PENDING).
+   * returned record is `done`, `failed`, `void` (stored outcome) or still pending (answer SETTLEMENT_PENDING).
    */
   async process(peer: PeerId, call: PaidCallInput): Promise<CallRecord> {
     const resource = this.server.resource(call.resource)
@@ -68,7 +71,17 @@ export class PaidCalls {
     } finally {
       this.validating.delete(key)
     }
-    return this.run(key, record, false)
+    return this.run(key, this.server.config.confirmationTimeoutMs, record)
+  }
+
+  /**
+   * Resumes a pending call from its stored record (the background resolver, spec §7.3). Resolves with the record as
+   * it now stands, or `undefined` when no record exists any more.
+   */
+  async resume(key: string, confirmationTimeoutMs: number): Promise<CallRecord | undefined> {
+    const record = await this.server.calls.get(key)
+    if (record == null || TERMINAL_STATES.has(record.state)) return record
+    return this.run(key, confirmationTimeoutMs)
   }
 
   /** Spec §5 steps 5–9. Throws the first failing check's error; on success the call is reserved on disk. */
@@ -89,6 +102,8 @@ export class PaidCalls {
       payer: authorization.from,
       ...(error != null ? { error: { codeName: error.codeName, message: error.message } } : {})
     })
+    let challenge: ChallengeRecord | undefined
+    let reserved = false
     try {
       if (authorization.to !== getAddress(requirements.payTo)) {
         throw X402Error.of('PAYEE_WRONG', `authorization pays ${authorization.to}, not ${requirements.payTo}`)
@@ -97,7 +112,8 @@ export class PaidCalls {
         throw X402Error.of('AMOUNT_WRONG', `authorization is for ${authorization.value}, not ${requirements.amount}`)
       }
       const now = Math.floor(Date.now() / 1000)
-      await this.checkChallenge(key, request.resource, requirements, authorization.nonce, now)
+      challenge = await this.server.challenges.get(key)
+      if (challenge != null) this.checkChallenge(challenge, request.resource, requirements, authorization.nonce, now)
 
       const nonceKey = `${authorization.from.toLowerCase()}/${authorization.nonce}`
       if (this.inflight.has(nonceKey)) throw X402Error.of('NONCE_USED', 'this authorization is already being processed')
@@ -109,13 +125,25 @@ export class PaidCalls {
         this.checkWindow(authorization.validAfter, authorization.validBefore, requirements, now)
         const settler = this.server.settler
         if (settler == null) throw X402Error.of('PAYMENT_INVALID', 'this server cannot take payments')
-        const verdict = await settler.verify(payload, requirements, { signal: this.server.stopSignal })
+        if (!this.server.pending.hasRoom()) {
+          throw X402Error.of('SERVICE_UNAVAILABLE', 'too many paid calls in progress; retry later', {
+            retryAfterMs: this.server.config.confirmationTimeoutMs
+          })
+        }
+        let verdict: Awaited<ReturnType<typeof settler.verify>>
+        try {
+          verdict = await settler.verify(payload, requirements, { signal: this.server.stopSignal })
+        } catch (err) {
+          if (!(err instanceof SettlerUnavailableError)) throw err
+          // Infrastructure, not a verdict: nothing was reserved and the challenge stays usable (spec §8).
+          throw X402Error.of('SERVICE_UNAVAILABLE', `payment could not be verified now: ${err.message}`, {
+            retryAfterMs: 1_000
+          })
+        }
         if (!verdict.isValid) throw verifyFailure(verdict)
 
-        const expiresAt = Math.max(
-          Date.now() + this.server.config.recordTtlMs,
-          Number(authorization.validBefore) * 1000
-        )
+        const validBefore = Number(authorization.validBefore) * 1000
+        const expiresAt = Math.max(Date.now() + this.server.config.recordTtlMs, validBefore)
         const record: CallRecord = {
           peer: peer.toString(),
           correlationId,
@@ -128,43 +156,49 @@ export class PaidCalls {
           contentType: request.contentType,
           updatedAt: Date.now()
         }
-        // One atomic batch: the nonce is used and the call reserved, or neither.
+        // One atomic batch: the challenge consumed, the nonce used, the call reserved and listed as pending — or none.
         const batch = this.server.datastore.batch()
         batch.put(
           this.server.nonces.key(nonceKey),
           this.server.nonces.encode({ peer: peer.toString(), correlationId }, expiresAt)
         )
         batch.put(this.server.calls.key(key), this.server.calls.encode(record, expiresAt))
-        await batch.commit()
+        this.server.pending.addInto(batch, key, validBefore, expiresAt)
+        if (challenge != null) this.server.challenges.consumeInto(batch, key, challenge)
+        try {
+          await batch.commit()
+        } catch (err) {
+          settler.release?.(payload)
+          throw err
+        }
+        reserved = true
+        this.server.pending.added(key, validBefore)
+        if (challenge != null) this.server.challengeAnswered(challenge.peer)
         this.server.safeDispatchEvent('payment:verified', { detail: detail() })
         return record
       } finally {
         this.inflight.delete(nonceKey)
       }
     } catch (err) {
+      // One attempt per challenge (spec §5 step 8a) — unless the answer is "could not check now".
+      if (challenge != null && !reserved && !(err instanceof X402Error && err.codeName === 'SERVICE_UNAVAILABLE')) {
+        await this.server.challenges.consume(key, challenge).catch(() => {})
+        this.server.challengeAnswered(challenge.peer)
+      }
       if (err instanceof X402Error) this.server.safeDispatchEvent('payment:failed', { detail: detail(err) })
       throw err
     }
   }
 
-  /** Spec §5 step 8a: challenge mode when the server issued one for this call, else preemptive (step 8b). */
-  private async checkChallenge(
-    key: string,
+  /** Spec §5 step 8a: the payment answers this challenge, which is unconsumed, unexpired and bound to this offer. */
+  private checkChallenge(
+    challenge: ChallengeRecord,
     resource: string,
     requirements: PaymentRequirements,
     nonce: string,
     now: number
-  ): Promise<void> {
-    const challenge = await this.server.challenges.get(key)
-    if (challenge == null) return
+  ): void {
     if (challenge.consumed) throw X402Error.of('NONCE_USED', 'challenge already used')
-    // One consumption attempt per challenge, whatever the outcome.
-    this.server.challengeAnswered(challenge.peer)
-    await this.server.challenges.put(
-      key,
-      { ...challenge, consumed: true },
-      challenge.expiresAt * 1000 + this.server.config.recordTtlMs
-    )
     if (challenge.resource !== resource || challenge.requirementsHash !== requirementsHash(requirements)) {
       throw X402Error.of('NONCE_MISMATCH', 'challenge was issued for another resource or price')
     }
@@ -197,104 +231,24 @@ export class PaidCalls {
     if (signature.toLowerCase() !== record.signature.toLowerCase()) {
       throw X402Error.of('NONCE_USED', 'correlation id already used with another payment')
     }
-    return record.state === 'done' || record.state === 'failed' ? record : this.run(key, record, true)
+    return TERMINAL_STATES.has(record.state) ? record : this.run(key, this.server.config.confirmationTimeoutMs)
   }
 
-  /** Advances a call at most once at a time per key; concurrent re-asks share the same task. */
-  private run(key: string, record: CallRecord, recovering: boolean): Promise<CallRecord> {
+  /**
+   * Advances a call at most once at a time per key; concurrent re-asks and the resolver share the same task. The task
+   * starts from the record as stored when it starts (another task may have moved it on), or from `reserved` — the
+   * record just written by the reservation.
+   */
+  private run(key: string, confirmationTimeoutMs: number, reserved?: CallRecord): Promise<CallRecord> {
     const current = this.running.get(key)
     if (current != null) return current
-    const task = this.advance(key, record, recovering).finally(() => this.running.delete(key))
+    const task = (async (): Promise<CallRecord> => {
+      const record = reserved ?? (await this.server.calls.get(key))
+      if (record == null) throw X402Error.of('SERVICE_UNAVAILABLE', 'the call record expired')
+      if (TERMINAL_STATES.has(record.state)) return record
+      return this.runner.advance(key, record, confirmationTimeoutMs)
+    })().finally(() => this.running.delete(key))
     this.running.set(key, task)
     return task
-  }
-
-  private async save(key: string, record: CallRecord): Promise<CallRecord> {
-    const next = { ...record, updatedAt: Date.now() }
-    const validBefore = Number(
-      (next.payment.payload as { authorization: { validBefore: string } }).authorization.validBefore
-    )
-    await this.server.calls.put(key, next, Math.max(Date.now() + this.server.config.recordTtlMs, validBefore * 1000))
-    return next
-  }
-
-  /** Spec §5 steps 10–12, resumable from any stored state. */
-  private async advance(key: string, start: CallRecord, recovering: boolean): Promise<CallRecord> {
-    let record = start
-    const settler = this.server.settler
-    if (settler == null) throw X402Error.of('SETTLEMENT_FAILED', 'this server cannot settle payments')
-    const payer = getAddress((record.payment.payload as { authorization: { from: Address } }).authorization.from)
-    const peer = this.server.peerOf(record.peer)
-    const detail = (extra: Partial<PaymentEventDetail> = {}): PaymentEventDetail => ({
-      peer,
-      correlationId: record.correlationId,
-      resource: record.resource,
-      requirements: record.requirements,
-      payer,
-      ...extra
-    })
-    const payload: PaymentPayload = record.payment
-
-    if (record.state === 'reserved' || record.state === 'settling') {
-      const pendingTx = record.settlement?.transaction
-      const found = recovering ? await settler.findSettlement?.(payload, record.requirements) : undefined
-      if (found != null) {
-        record = await this.save(key, { ...record, state: 'settled', settlement: found })
-      } else if (recovering && pendingTx != null && pendingTx !== '') {
-        return record // still pending: answer SETTLEMENT_PENDING again, never broadcast twice
-      } else {
-        record = await this.save(key, { ...record, state: 'settling' })
-        let result = await settler.settle(payload, record.requirements, { signal: this.server.stopSignal })
-        if (!result.success && /nonce_already_used/.test(result.errorReason ?? '')) {
-          // Used already — by an earlier broadcast of ours, or by the buyer submitting it: if the money reached the
-          // payee, the call is paid.
-          result = (await settler.findSettlement?.(payload, record.requirements)) ?? result
-        }
-        if (result.success) {
-          record = await this.save(key, { ...record, state: 'settled', settlement: result })
-        } else if (result.errorReason === 'settlement_pending') {
-          return this.save(key, { ...record, settlement: result })
-        } else {
-          const err = settleFailure(result)
-          this.server.safeDispatchEvent('payment:failed', {
-            detail: detail({ error: { codeName: err.codeName, message: err.message } })
-          })
-          return this.save(key, { ...record, state: 'failed', error: { code: err.code, message: err.message } })
-        }
-      }
-      this.server.safeDispatchEvent('payment:settled', {
-        detail: detail(record.settlement != null ? { settlement: record.settlement } : {})
-      })
-    }
-
-    if (record.state === 'settled') {
-      const resource = this.server.resource(record.resource)
-      try {
-        if (resource == null) throw new Error(`resource "${record.resource}" is gone`)
-        const output = await this.server.execute(
-          resource,
-          {
-            resource: record.resource,
-            body: fromBase64(record.body),
-            contentType: record.contentType,
-            peer,
-            correlationId: record.correlationId
-          },
-          { payer, ...(record.settlement != null ? { settlement: record.settlement } : {}) }
-        )
-        const result = await collect(output, this.server.config.maxResultSize)
-        record = await this.save(key, { ...record, state: 'done', result: toBase64(result) })
-        this.server.safeDispatchEvent('call:completed', {
-          detail: detail(record.settlement != null ? { settlement: record.settlement } : {})
-        })
-      } catch (err) {
-        // Stopping is not a failure: leave the call `settled` so a restarted node runs it for the re-ask.
-        if (this.server.stopSignal.aborted) throw err
-        const message = `paid call failed in the handler: ${(err as Error).message}`
-        const failure = X402Error.of('EXECUTION_FAILED', message)
-        record = await this.save(key, { ...record, state: 'failed', error: { code: failure.code, message } })
-      }
-    }
-    return record
   }
 }

@@ -2,6 +2,7 @@ import type { SettleResponse } from '@x402/core/types'
 import type { Channel } from '../channel.ts'
 import { X402Error } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
+import { latestTransaction } from '../settlement/settler.ts'
 import type { CallRecord } from '../store/records.ts'
 
 /** Largest body slice per RESPONSE frame. */
@@ -89,18 +90,30 @@ export async function answerRecord(channel: Channel, record: CallRecord): Promis
   if (record.state === 'done') {
     const body = new Uint8Array(Buffer.from(record.result ?? '', 'base64'))
     await sendResult(channel, correlationId, body, record.settlement, record.resultContentType ?? '')
-  } else if (record.state === 'failed') {
-    const error = record.error ?? { code: 3000, message: 'failed' }
-    await sendError(channel, correlationId, new X402Error(error.code, error.message))
   } else {
-    await sendError(channel, correlationId, pendingError(record))
+    await sendError(channel, correlationId, recordError(record))
   }
 }
 
-/** SETTLEMENT_PENDING for a record whose transfer is not yet confirmed. */
-export function pendingError(record: CallRecord): X402Error {
+/** Suggested pause before a re-ask of a pending settlement (ms). */
+const REASK_AFTER_MS = 1_000
+
+/**
+ * The error a record that is not `done` answers with: its stored error once `failed` (EXECUTION_FAILED) or `void`
+ * (SETTLEMENT_FAILED), otherwise SETTLEMENT_PENDING with the transaction in flight, if any (spec §7.1, §8).
+ */
+export function recordError(record: CallRecord): X402Error {
+  if (record.state === 'failed' || record.state === 'void') {
+    const error = record.error ?? { code: 3000, message: 'failed' }
+    return new X402Error(error.code, error.message, error.details != null ? { details: error.details } : {})
+  }
+  const transaction = record.settlement?.transaction ?? latestTransaction(record.attempt ?? { transactions: [] })?.hash
+  const validBefore = (record.payment.payload as { authorization: { validBefore: string } }).authorization.validBefore
   return X402Error.of('SETTLEMENT_PENDING', 'transfer not yet confirmed; re-ask with the same correlation id', {
-    ...(record.settlement?.transaction != null ? { transaction: record.settlement.transaction } : {}),
-    network: record.requirements.network
+    ...(transaction != null ? { transaction } : {}),
+    network: record.requirements.network,
+    ...(record.attempt?.reason != null ? { reason: record.attempt.reason } : {}),
+    validBefore: Number(validBefore),
+    retryAfterMs: REASK_AFTER_MS
   })
 }

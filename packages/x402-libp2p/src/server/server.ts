@@ -13,6 +13,7 @@ import type { Datastore } from 'interface-datastore'
 import { toHex } from 'viem'
 import { Channel } from '../channel.ts'
 import {
+  DEFAULT_CHALLENGE_RETENTION_MS,
   DEFAULT_CHALLENGE_TTL_SECONDS,
   DEFAULT_CLOCK_SKEW_SECONDS,
   DEFAULT_EXECUTION_TIMEOUT_MS,
@@ -20,9 +21,13 @@ import {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_CHALLENGES_PER_PEER,
   DEFAULT_MAX_INBOUND_STREAMS,
+  DEFAULT_MAX_PENDING_CALLS,
+  DEFAULT_MAX_UNPAID_CHALLENGES,
   DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
   DEFAULT_RATE_LIMIT_PER_SECOND,
   DEFAULT_RECORD_TTL_MS,
+  DEFAULT_RESOLVE_INTERVAL_MS,
+  DEFAULT_SETTLEMENT_TIMEOUT_MS,
   GC_INTERVAL_MS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
@@ -33,9 +38,12 @@ import { jsonBytes } from '../json.ts'
 import { buildRequirements, requirementsHash } from '../requirements.ts'
 import type { Settler } from '../settlement/settler.ts'
 import { JsonStore } from '../store/json-store.ts'
-import type { CallRecord, ChallengeRecord } from '../store/records.ts'
+import type { CallRecord } from '../store/records.ts'
 import type { WireMessage } from '../wire.ts'
+import { ChallengeBook } from './challenges.ts'
 import { type PaidCallInput, PaidCalls } from './paid.ts'
+import { PendingCalls } from './pending.ts'
+import { Resolver } from './resolver.ts'
 import { answerRecord, sendError, sendResult } from './respond.ts'
 import type {
   X402HandlerContext,
@@ -44,7 +52,8 @@ import type {
   X402Server,
   X402ServerComponents,
   X402ServerEvents,
-  X402ServerInit
+  X402ServerInit,
+  X402ServerStats
 } from './types.ts'
 import { V1Handler } from './v1.ts'
 
@@ -58,6 +67,8 @@ export interface ServerConfig {
   minSettleWindowSeconds: number
   executionTimeoutMs: number
   recordTtlMs: number
+  confirmationTimeoutMs: number
+  challengeRetentionMs: number
 }
 
 /** @internal — use the {@link x402Server} factory. */
@@ -70,9 +81,13 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   readonly protocolV1: string | undefined
   readonly config: ServerConfig
   readonly log: Logger
-  readonly challenges: JsonStore<ChallengeRecord>
+  readonly challenges: ChallengeBook
   readonly calls: JsonStore<CallRecord>
   readonly nonces: JsonStore<{ peer: string; correlationId: string }>
+  /** Paid calls not yet terminal, bounded across all peers. */
+  readonly pending: PendingCalls
+  /** Resumes pending calls until they are terminal (spec §7.3). */
+  readonly resolver: Resolver
   private readonly components: X402ServerComponents
   private readonly init: X402ServerInit
   private readonly registry = new Map<string, X402Resource>()
@@ -99,17 +114,30 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       clockSkewSeconds: init.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
       minSettleWindowSeconds: init.minSettleWindowSeconds ?? DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
       executionTimeoutMs: init.executionTimeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS,
-      recordTtlMs: init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS
+      recordTtlMs: init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
+      confirmationTimeoutMs: init.confirmationTimeoutMs ?? DEFAULT_SETTLEMENT_TIMEOUT_MS,
+      challengeRetentionMs: init.challengeRetentionMs ?? DEFAULT_CHALLENGE_RETENTION_MS
     }
-    this.challenges = new JsonStore(components.datastore, '/betar/x402/challenges')
+    this.challenges = new ChallengeBook(components.datastore, {
+      maxStored: init.maxStoredChallenges ?? DEFAULT_MAX_UNPAID_CHALLENGES,
+      retentionMs: this.config.challengeRetentionMs
+    })
     this.calls = new JsonStore(components.datastore, '/betar/x402/calls')
     this.nonces = new JsonStore(components.datastore, '/betar/x402/nonces')
+    this.pending = new PendingCalls(components.datastore, init.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS)
     this.limiter = new RateLimiter({ points: init.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND, duration: 1 })
     this.challengeLimiter = new RateLimiter({
       points: init.maxChallengesPerPeer ?? DEFAULT_MAX_CHALLENGES_PER_PEER,
       duration: this.config.challengeTtlSeconds
     })
     this.paid = new PaidCalls(this)
+    this.resolver = new Resolver(
+      { log: this.log, resume: (key, timeoutMs) => this.paid.resume(key, timeoutMs) },
+      {
+        intervalMs: init.resolveIntervalMs ?? DEFAULT_RESOLVE_INTERVAL_MS,
+        confirmationTimeoutMs: Math.min(this.config.confirmationTimeoutMs, 5_000)
+      }
+    )
   }
 
   /** Aborted when the server stops: running handlers see it. */
@@ -133,6 +161,11 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   async start(): Promise<void> {
     if (this.running) return
     this.shutdown = new AbortController()
+    // Before serving: know every challenge and every unfinished paid call, and resume the latter (spec §7.3).
+    await this.challenges.load()
+    const pending = await this.pending.load()
+    for (const [key, validBefore] of pending) this.resolver.schedule(key, validBefore, true)
+    this.resolver.start()
     const maxInboundStreams = this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     await this.components.registrar.handle(this.protocol, (stream, connection) => this.onStream(stream, connection), {
       maxInboundStreams
@@ -154,6 +187,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     if (!this.running) return
     this.running = false
     clearInterval(this.gcTimer)
+    this.resolver.stop()
     this.shutdown.abort(new Error('x402 server stopped'))
     await this.components.registrar.unhandle(this.protocol)
     if (this.protocolV1 != null) await this.components.registrar.unhandle(this.protocolV1)
@@ -216,6 +250,10 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   /** The shared paid pipeline (both wire versions). */
   processPaid(peer: PeerId, call: PaidCallInput): Promise<CallRecord> {
     return this.paid.process(peer, call)
+  }
+
+  stats(): X402ServerStats {
+    return { pendingCalls: this.pending.size, storedChallenges: this.challenges.size }
   }
 
   async gc(): Promise<number> {
@@ -354,19 +392,15 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     const requirements = this.quote(resource)
     const challenge = crypto.getRandomValues(new Uint8Array(32))
     const expiresAt = Math.floor(Date.now() / 1000) + this.config.challengeTtlSeconds
-    await this.challenges.put(
-      key,
-      {
-        peer: peer.toString(),
-        correlationId,
-        resource: name,
-        requirementsHash: requirementsHash(requirements),
-        expiresAt,
-        consumed: false,
-        nonce: toHex(challenge)
-      },
-      expiresAt * 1000 + this.config.recordTtlMs
-    )
+    await this.challenges.issue(key, {
+      peer: peer.toString(),
+      correlationId,
+      resource: name,
+      requirementsHash: requirementsHash(requirements),
+      expiresAt,
+      consumed: false,
+      nonce: toHex(challenge)
+    })
     const paymentRequired = this.paymentRequired(name, resource, [requirements])
     return { requirements, challenge, expiresAt, paymentRequired }
   }

@@ -2,7 +2,7 @@ import type { ComponentLogger, PeerId, Startable, TypedEventTarget } from '@libp
 import type { Registrar } from '@libp2p/interface-internal'
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
 import type { Datastore } from 'interface-datastore'
-import type { Address } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { ErrorCodeName } from '../errors.ts'
 import type { PaymentAsset, Price } from '../requirements.ts'
 import type { Settler } from '../settlement/settler.ts'
@@ -77,10 +77,23 @@ export interface X402ServerInit {
   minSettleWindowSeconds?: number
   /** @default 60000 */
   executionTimeoutMs?: number
-  /** How long paid results, used nonces and challenges are kept. @default 24 h */
+  /** How long paid results and used nonces are kept. @default 24 h */
   recordTtlMs?: number
+  /** How long a challenge is kept after it expired (ms). @default 300000 (5 min) */
+  challengeRetentionMs?: number
   /** Unpaid challenges one peer may hold per challenge lifetime. @default 64 */
   maxChallengesPerPeer?: number
+  /** Challenges stored at once across all peers; beyond it the oldest is evicted (spec §7.4). @default 10000 */
+  maxStoredChallenges?: number
+  /**
+   * Paid calls not yet terminal across all peers; beyond it new payments are refused with the retryable
+   * SERVICE_UNAVAILABLE before anything is reserved (spec §7.4). @default 4096
+   */
+  maxPendingCalls?: number
+  /** How long a paid call waits for its transfer to confirm before answering SETTLEMENT_PENDING (ms). @default 30000 */
+  confirmationTimeoutMs?: number
+  /** First delay of the background resolver for a pending settlement; it doubles up to 15 s (ms). @default 1000 */
+  resolveIntervalMs?: number
   /** Requests per peer per second. @default 1000 */
   rateLimitPerSecond?: number
   /** @default 64 */
@@ -103,15 +116,19 @@ export interface PaymentEventDetail {
   requirements: PaymentRequirements
   payer: Address
   settlement?: SettleResponse
+  /** The settlement transaction just signed and about to be broadcast (`payment:submitted`). */
+  transaction?: Hex
   error?: { codeName: ErrorCodeName | 'UNKNOWN'; message: string }
 }
 
 export interface X402ServerEvents {
   /** A payment passed every check and was reserved (before settlement). */
   'payment:verified': CustomEvent<PaymentEventDetail>
+  /** A settlement transaction was signed and persisted, and is being broadcast (`detail.transaction`). */
+  'payment:submitted': CustomEvent<PaymentEventDetail>
   /** The transfer is confirmed on-chain. */
   'payment:settled': CustomEvent<PaymentEventDetail>
-  /** A payment was rejected or its settlement failed. */
+  /** A payment was rejected, or its settlement was proven void (nothing moved). */
   'payment:failed': CustomEvent<PaymentEventDetail>
   /** A paid call's result was stored and sent. */
   'call:completed': CustomEvent<PaymentEventDetail>
@@ -128,4 +145,14 @@ export interface X402Server extends TypedEventTarget<X402ServerEvents>, Startabl
   resources(): string[]
   /** Removes expired challenges, nonces and records now (also runs periodically). */
   gc(): Promise<number>
+  /** What the server holds right now: paid calls not yet terminal, and stored challenges. */
+  stats(): X402ServerStats
+}
+
+/** Counters of {@link X402Server.stats}. */
+export interface X402ServerStats {
+  /** Paid calls reserved but not terminal (settling, or settled with the handler running). */
+  pendingCalls: number
+  /** Challenges stored (answered or not), across all peers. */
+  storedChallenges: number
 }

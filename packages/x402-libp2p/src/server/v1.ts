@@ -16,7 +16,7 @@ import { readV1Frame, writeV1Frame } from '../v1/frame.ts'
 import { decodeV1Message, encodeV1Message } from '../v1/messages.ts'
 import type { V1MessageMap, V1PaymentEnvelope } from '../v1/types.ts'
 import type { PaidCallInput } from './paid.ts'
-import { collect, pendingError } from './respond.ts'
+import { collect, recordError } from './respond.ts'
 import type { X402ServerImpl } from './server.ts'
 
 const utf8 = new TextEncoder()
@@ -155,11 +155,8 @@ export class V1Handler {
     if (record.state === 'done') {
       const output = new Uint8Array(Buffer.from(record.result ?? '', 'base64'))
       await this.respond(stream, record.correlationId, record.resource, output, record.settlement?.transaction ?? '')
-    } else if (record.state === 'failed') {
-      const e = record.error ?? { code: 3000, message: 'failed' }
-      await this.sendError(stream, record.correlationId, new X402Error(e.code, e.message))
     } else {
-      await this.sendError(stream, record.correlationId, pendingError(record))
+      await this.sendError(stream, record.correlationId, recordError(record))
     }
   }
 

@@ -1,4 +1,7 @@
-/** What settlement checks read from the token: `Transfer`, `AuthorizationUsed` and `authorizationState`. */
+/**
+ * What settlement checks read from an EIP-3009 token: `authorizationState`, `balanceOf`, and the `Transfer`,
+ * `AuthorizationUsed` and `AuthorizationCanceled` events (EIP-3009, FiatTokenV2).
+ */
 export const eip3009EventsAbi = [
   {
     type: 'function',
@@ -9,6 +12,13 @@ export const eip3009EventsAbi = [
       { name: 'nonce', type: 'bytes32' }
     ],
     outputs: [{ name: '', type: 'bool' }]
+  },
+  {
+    type: 'function',
+    name: 'balanceOf',
+    stateMutability: 'view',
+    inputs: [{ name: 'account', type: 'address' }],
+    outputs: [{ name: '', type: 'uint256' }]
   },
   {
     type: 'event',
@@ -22,6 +32,14 @@ export const eip3009EventsAbi = [
   {
     type: 'event',
     name: 'AuthorizationUsed',
+    inputs: [
+      { name: 'authorizer', type: 'address', indexed: true },
+      { name: 'nonce', type: 'bytes32', indexed: true }
+    ]
+  },
+  {
+    type: 'event',
+    name: 'AuthorizationCanceled',
     inputs: [
       { name: 'authorizer', type: 'address', indexed: true },
       { name: 'nonce', type: 'bytes32', indexed: true }

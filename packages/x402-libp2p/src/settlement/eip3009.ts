@@ -1,32 +1,43 @@
 import { eip3009ABI } from '@x402/evm'
-import { encodeFunctionData, getAddress, type Hex, parseSignature } from 'viem'
+import { encodeFunctionData, getAddress, type Hex, hexToNumber, slice } from 'viem'
 import type { Eip3009Authorization } from '../payment.ts'
 
 /** The EIP-3009 authorization of an `exact` payload. */
 export type Authorization = Eip3009Authorization
 
-function message(a: Authorization) {
-  return {
-    from: getAddress(a.from),
-    to: getAddress(a.to),
-    value: BigInt(a.value),
-    validAfter: BigInt(a.validAfter),
-    validBefore: BigInt(a.validBefore),
-    nonce: a.nonce
-  }
+function head(a: Authorization) {
+  return [
+    getAddress(a.from),
+    getAddress(a.to),
+    BigInt(a.value),
+    BigInt(a.validAfter),
+    BigInt(a.validBefore),
+    a.nonce
+  ] as const
 }
 
 /**
- * Calldata for `transferWithAuthorization`: the `(v, r, s)` overload every EIP-3009 token has for 65-byte ECDSA
- * signatures, the `bytes signature` overload (USDC v2.2+) for contract-wallet signatures.
+ * Calldata for `transferWithAuthorization` (EIP-3009), chosen by **who the payer is**, not by the signature's length:
+ *
+ * - a payer with code (a contract wallet, or an EIP-7702 account) is checked by the token through ERC-1271, so its
+ *   signature bytes go to the token **unchanged**, through the `bytes signature` overload (USDC v2.2+);
+ * - an externally owned payer's signature must be 65 bytes `r ‖ s ‖ v`; `v` ∈ {0, 1} is normalised to {27, 28} (what
+ *   `ecrecover` accepts) and the `(v, r, s)` overload every EIP-3009 token has is used.
+ *
+ * Returns `undefined` for an externally owned payer whose signature is not 65 bytes (no token can accept it).
  */
-export function transferCalldata(a: Authorization, signature: Hex): Hex {
-  const m = message(a)
-  const head = [m.from, m.to, m.value, m.validAfter, m.validBefore, m.nonce] as const
-  if (signature.length === 132) {
-    const { v, r, s, yParity } = parseSignature(signature)
-    const vv = Number(v ?? BigInt(27 + yParity))
-    return encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: [...head, vv, r, s] })
+export function transferCalldata(a: Authorization, signature: Hex, payerHasCode: boolean): Hex | undefined {
+  if (payerHasCode) {
+    return encodeFunctionData({
+      abi: eip3009ABI,
+      functionName: 'transferWithAuthorization',
+      args: [...head(a), signature]
+    })
   }
-  return encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: [...head, signature] })
+  if (signature.length !== 132) return undefined
+  const r = slice(signature, 0, 32)
+  const s = slice(signature, 32, 64)
+  const raw = hexToNumber(slice(signature, 64, 65))
+  const v = raw < 27 ? raw + 27 : raw
+  return encodeFunctionData({ abi: eip3009ABI, functionName: 'transferWithAuthorization', args: [...head(a), v, r, s] })
 }

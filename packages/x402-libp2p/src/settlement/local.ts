@@ -1,74 +1,191 @@
 import type { AbortOptions } from '@libp2p/interface'
-import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types'
+import type { PaymentPayload, PaymentRequirements, VerifyResponse } from '@x402/core/types'
 import {
   type Account,
+  type Address,
   type Chain,
   getAddress,
-  type Hex,
   type PublicClient,
-  parseEventLogs,
   publicActions,
   type Transport,
   type WalletClient
 } from 'viem'
-import { DEFAULT_SETTLEMENT_TIMEOUT_MS } from '../constants.ts'
+import {
+  DEFAULT_CONTRACT_WALLET_EXTRA_GAS,
+  DEFAULT_FEE_BUMP_PERCENT,
+  DEFAULT_GAP_GRACE_MS,
+  DEFAULT_PAYER_THROTTLE_MS,
+  DEFAULT_SETTLEMENT_GAS_LIMIT,
+  DEFAULT_SIMULATION_REUSE_MS,
+  DEFAULT_STUCK_AFTER_MS
+} from '../constants.ts'
 import { eip3009EventsAbi } from './abi.ts'
 import { type Authorization, transferCalldata } from './eip3009.ts'
-import { findAuthorizationTransfer } from './lookup.ts'
-import type { Settler } from './settler.ts'
-import { Submitter } from './submitter.ts'
+import { LocalSettlement, type LocalSettlementContext } from './local-settle.ts'
+import { SettlementNonceManager } from './nonce-manager.ts'
+import { PayerLedger } from './payer-ledger.ts'
+import { classifyRpcError } from './rpc-errors.ts'
+import { SettlementSender } from './sender.ts'
+import type { SettlementAttempt, SettlementOutcome, SettleOptions, Settler } from './settler.ts'
+import { SettlerUnavailableError } from './settler.ts'
+import { revertToReason, type SettlementCall, simulateSettlement } from './simulation.ts'
 
 /** Options for {@link localSettler}. */
 export interface LocalSettlerInit {
-  /** The seller's wallet: it submits `transferWithAuthorization` and pays the gas. */
+  /**
+   * The settlement account: it signs and broadcasts `transferWithAuthorization` and pays the gas. A local account
+   * (each settlement is signed here and persisted before it is broadcast). A dedicated account keeps settlements
+   * apart from the node's other writes; to share one, pass the same {@link SettlementNonceManager} to both.
+   */
   walletClient: WalletClient<Transport, Chain, Account>
   /** Chain reads (simulation, receipts, recovery); the wallet's own transport when absent. */
   publicClient?: PublicClient
-  /** How long to wait for a receipt before reporting `settlement_pending`. @default 30000 */
-  confirmationTimeoutMs?: number
-  /** Multiplier applied to the simulated gas. @default 1.25 */
-  gasMargin?: number
+  /** Who is paid. @default the settlement account */
+  payTo?: Address
+  /**
+   * Hands out the settlement account's nonces; share it with any other writer of the same account
+   * (`privateKeyToAccount(key, { nonceManager })`). @default a manager of its own
+   */
+  nonceManager?: SettlementNonceManager
+  /** Gas limit of a settlement whose payer is an externally owned account (they use about 60–90 k). @default 150000 */
+  gasLimit?: bigint
+  /** Extra gas allowed when the payer is a contract wallet (its ERC-1271 check runs inside the transfer). @default 100000 */
+  contractWalletGas?: bigint
+  /** How long a payer whose settlement reverted on-chain is refused (ms). @default 600000 */
+  payerThrottleMs?: number
+  /**
+   * A verification's simulation stands for the pre-broadcast check when the transaction is signed within this many ms
+   * with the very fields it simulated (sender, gas limit, fees); otherwise the settlement is simulated again. @default 250
+   */
+  simulationReuseMs?: number
+  /** A broadcast transaction that is next in line but unmined this long is replaced with higher fees (ms). @default 15000 */
+  stuckAfterMs?: number
+  /** Minimum fee raise of a replacement, in percent (nodes require ≥ 10). @default 25 */
+  feeBumpPercent?: number
+  /** How long a nonce gap no live settlement of ours explains is left before it is filled (ms). @default 5000 */
+  gapGraceMs?: number
+  /** How far back the recovery searches for the transaction that used an authorization. @default 10000n blocks */
+  lookbackBlocks?: bigint
 }
 
-/** x402's `@x402/evm` reason strings, so verdicts read the same as a facilitator's. */
-const REVERTS: Array<[RegExp, string]> = [
-  [/authorization is used or canceled/i, 'invalid_exact_evm_nonce_already_used'],
-  [/transfer amount exceeds balance/i, 'invalid_exact_evm_insufficient_balance'],
-  [/invalid signature|signature is invalid|ECRecover/i, 'invalid_exact_evm_signature'],
-  [/authorization is expired/i, 'invalid_exact_evm_payload_authorization_valid_before'],
-  [/authorization is not yet valid/i, 'invalid_exact_evm_payload_authorization_valid_after']
-]
+/** How long a payer's "has code" answer is trusted (EIP-7702 can add code to an account). */
+const CODE_TTL_MS = 60_000
+const MAX_CACHE = 10_000
+
+const parts = (payload: PaymentPayload): { a: Authorization; signature: `0x${string}` } => {
+  const p = payload.payload as { authorization: Authorization; signature: `0x${string}` }
+  return { a: p.authorization, signature: p.signature }
+}
+
+const invalid = (reason: string, message?: string, payer?: string, retryAfterMs?: number): VerifyResponse => ({
+  isValid: false,
+  invalidReason: reason,
+  ...(message != null ? { invalidMessage: message } : {}),
+  ...(payer != null ? { payer } : {}),
+  ...(retryAfterMs != null ? { extra: { retryAfterMs } } : {})
+})
 
 /**
- * Settles with the seller's own wallet — no facilitator.
+ * Settles with a wallet of the seller's — no facilitator (spec §7).
  *
- * Verification follows the order of `@x402/evm`'s exact verifier (scheme, network, recipient, amount, time window,
- * then a simulation of the very transfer, in which the token checks the EIP-712 signature, the balance and the nonce)
- * but does each check once: the simulation is an `eth_estimateGas` whose result is reused to send the transfer. `@x402/evm`'s `ExactEvmScheme` would add two
- * `eth_getCode` calls and, in `settle()`, a second full verification — about 5 extra RPCs and a second signature
- * recovery per paid call (measured in bench/). Payloads accepted here are also accepted by `@x402/evm`'s verifier
- * (test/official-interop.test.ts).
+ * **Verification** follows `@x402/evm`'s exact verifier (scheme, network, recipient, amount, time window), then runs
+ * the very settlement transaction with `eth_call` under the fields it will be signed with — sender, the settlement gas
+ * cap, real EIP-1559 fees — so the token itself checks the EIP-712 signature (ecrecover, or ERC-1271 for a payer with
+ * code), the balance, the nonce and the window. A payer with other settlements still open must hold enough for all of
+ * them; a throttled payer is refused. Infrastructure failures throw {@link SettlerUnavailableError}.
+ *
+ * **Settlement** is a persisted state machine: each transaction is signed, handed to the server to persist, then
+ * broadcast; lost answers, receipt errors, restarts, dropped or stuck transactions and nonce gaps are resolved from the
+ * chain (re-broadcast of the stored raw transaction, fee-bumped replacement, gap filling), and a transfer by anyone
+ * that used the authorization counts as paid.
  */
 export function localSettler(init: LocalSettlerInit): Settler {
   const wallet = init.walletClient
   const reader: PublicClient = init.publicClient ?? (wallet.extend(publicActions) as unknown as PublicClient)
   const network = `eip155:${wallet.chain.id}`
-  const timeoutMs = init.confirmationTimeoutMs ?? DEFAULT_SETTLEMENT_TIMEOUT_MS
-  const margin = init.gasMargin ?? 1.25
-  const submitter = new Submitter(wallet, reader)
-  /** Gas found by verify's simulation, by calldata, for the settle that follows. */
-  const simulated = new Map<Hex, bigint>()
+  const nonces = init.nonceManager ?? new SettlementNonceManager()
+  const sender = new SettlementSender(wallet, reader, nonces)
+  const ledger = new PayerLedger({ throttleMs: init.payerThrottleMs ?? DEFAULT_PAYER_THROTTLE_MS })
+  const gasLimit = init.gasLimit ?? DEFAULT_SETTLEMENT_GAS_LIMIT
+  const contractGas = init.contractWalletGas ?? DEFAULT_CONTRACT_WALLET_EXTRA_GAS
+  const reuseMs = init.simulationReuseMs ?? DEFAULT_SIMULATION_REUSE_MS
+  const codeCache = new Map<string, { hasCode: boolean; at: number }>()
+  /** Verified simulations by authorization, for the settlement that follows. */
+  const simulated = new Map<string, { call: SettlementCall; at: number }>()
 
-  const parts = (payload: PaymentPayload): { a: Authorization; signature: Hex } => {
-    const p = payload.payload as { authorization: Authorization; signature: Hex }
-    return { a: p.authorization, signature: p.signature }
+  const authId = (a: Authorization): string => `${a.from.toLowerCase()}/${a.nonce.toLowerCase()}`
+
+  async function payerHasCode(payer: Address): Promise<boolean> {
+    const cached = codeCache.get(payer)
+    if (cached != null && Date.now() - cached.at < CODE_TTL_MS) return cached.hasCode
+    let code: `0x${string}` | undefined
+    try {
+      code = await reader.getCode({ address: payer })
+    } catch (err) {
+      throw new SettlerUnavailableError(`could not read the payer's code: ${classifyRpcError(err).message}`, {
+        cause: err
+      })
+    }
+    const hasCode = code != null && code !== '0x'
+    codeCache.delete(payer)
+    codeCache.set(payer, { hasCode, at: Date.now() })
+    if (codeCache.size > MAX_CACHE) codeCache.delete(codeCache.keys().next().value as string)
+    return hasCode
   }
-  const invalid = (reason: string, message?: string, payer?: string): VerifyResponse => ({
-    isValid: false,
-    invalidReason: reason,
-    ...(message != null ? { invalidMessage: message } : {}),
-    ...(payer != null ? { payer } : {})
-  })
+
+  /** The settlement transaction for an authorization, with the gas cap for this payer; `undefined` if unsignable. */
+  async function buildCall(
+    a: Authorization,
+    signature: `0x${string}`,
+    asset: Address
+  ): Promise<SettlementCall | undefined> {
+    const hasCode = await payerHasCode(getAddress(a.from))
+    const data = transferCalldata(a, signature, hasCode)
+    if (data == null) return undefined
+    let fees: Awaited<ReturnType<SettlementSender['currentFees']>>
+    try {
+      fees = await sender.currentFees()
+    } catch (err) {
+      throw new SettlerUnavailableError(`could not read gas fees: ${classifyRpcError(err).message}`, { cause: err })
+    }
+    return { from: sender.address, to: asset, data, gas: hasCode ? gasLimit + contractGas : gasLimit, fees }
+  }
+
+  /**
+   * Simulates `call` and, when other settlements of the payer are open ahead of this one, checks the payer's balance
+   * covers them all. Resolves with a failed verification, or `undefined` when it would settle.
+   */
+  async function check(call: SettlementCall, a: Authorization, ahead: bigint): Promise<VerifyResponse | undefined> {
+    const payer = getAddress(a.from)
+    const amount = BigInt(a.value)
+    const [failure, balance] = await Promise.all([
+      simulateSettlement(reader, call),
+      ahead > 0n
+        ? reader
+            .readContract({ address: call.to, abi: eip3009EventsAbi, functionName: 'balanceOf', args: [payer] })
+            .catch((err: unknown) => err as Error)
+        : undefined
+    ])
+    if (failure != null) {
+      if (failure.kind === 'revert') return invalid(revertToReason(failure.message), failure.message, payer)
+      if (failure.kind === 'out-of-gas') {
+        return invalid('settlement_gas_over_cap', `the transfer needs more than ${call.gas} gas`, payer)
+      }
+      if (failure.kind === 'no-gas-funds') throw new SettlerUnavailableError('the settling wallet cannot pay for gas')
+      throw new SettlerUnavailableError(`could not simulate the settlement: ${failure.message}`)
+    }
+    if (balance instanceof Error) {
+      throw new SettlerUnavailableError(`could not read the payer's balance: ${classifyRpcError(balance).message}`)
+    }
+    if (balance != null && balance < ahead + amount) {
+      return invalid(
+        'invalid_exact_evm_insufficient_balance',
+        `balance ${balance} does not cover ${ahead} already authorized plus ${amount}`,
+        payer
+      )
+    }
+    return undefined
+  }
 
   async function verify(
     payload: PaymentPayload,
@@ -83,88 +200,83 @@ export function localSettler(init: LocalSettlerInit): Settler {
     if (payload.accepted.network !== requirements.network || requirements.network !== network) {
       return invalid('invalid_exact_evm_network_mismatch', undefined, payer)
     }
-    if (getAddress(a.to) !== getAddress(requirements.payTo))
+    if (getAddress(a.to) !== getAddress(requirements.payTo)) {
       return invalid('invalid_exact_evm_recipient_mismatch', undefined, payer)
+    }
     if (BigInt(a.value) !== BigInt(requirements.amount)) {
       return invalid('invalid_exact_evm_payload_authorization_value_mismatch', undefined, payer)
     }
     const now = BigInt(Math.floor(Date.now() / 1000))
-    if (BigInt(a.validBefore) < now + 6n)
+    if (BigInt(a.validBefore) < now + 6n) {
       return invalid('invalid_exact_evm_payload_authorization_valid_before', undefined, payer)
+    }
     if (BigInt(a.validAfter) > now)
       return invalid('invalid_exact_evm_payload_authorization_valid_after', undefined, payer)
-    // The signature is checked by the token itself: the simulation below runs the real `transferWithAuthorization`,
-    // whose EIP-712 recovery (ecrecover, or ERC-1271 for contract wallets on USDC v2.2) is the authoritative check.
-    // Recovering it locally as well would cost ~2 ms of CPU per call for no extra assurance.
-    const data = transferCalldata(a, signature)
-    try {
-      // eth_estimateGas with a zero gas price: a pure simulation whose gas figure is reused to send the transfer (the
-      // seller's ETH balance is not what is being verified).
-      const gas = await reader.request({
-        method: 'eth_estimateGas',
-        params: [{ from: wallet.account.address, to: getAddress(requirements.asset), data, gasPrice: '0x0' }]
-      })
-      simulated.set(data, BigInt(gas))
-      if (simulated.size > 10_000) simulated.delete(simulated.keys().next().value as Hex)
-    } catch (err) {
-      const text = (err as Error).message
-      const reason = REVERTS.find(([re]) => re.test(text))?.[1] ?? 'invalid_exact_evm_transaction_simulation_failed'
-      return invalid(reason, text.split('\n')[0], payer)
+    const throttled = ledger.throttledUntil(payer)
+    if (throttled != null) {
+      const retryAfterMs = throttled - Date.now()
+      return invalid('payer_throttled', 'a settlement of this payer reverted on-chain', payer, retryAfterMs)
     }
+    const call = await buildCall(a, signature, getAddress(requirements.asset))
+    if (call == null) return invalid('invalid_exact_evm_signature', 'not a 65-byte ECDSA signature', payer)
+    const id = authId(a)
+    const { ahead } = ledger.open(id, payer, BigInt(a.value), Number(a.validBefore) * 1000)
+    let verdict: VerifyResponse | undefined
+    try {
+      verdict = await check(call, a, ahead)
+    } catch (err) {
+      ledger.close(id)
+      throw err
+    }
+    if (verdict != null) {
+      ledger.close(id)
+      return verdict
+    }
+    simulated.delete(id)
+    simulated.set(id, { call, at: Date.now() })
+    if (simulated.size > MAX_CACHE) simulated.delete(simulated.keys().next().value as string)
     return { isValid: true, payer }
   }
 
-  async function settle(
-    payload: PaymentPayload,
-    requirements: PaymentRequirements,
-    options: AbortOptions = {}
-  ): Promise<SettleResponse> {
-    options.signal?.throwIfAborted()
-    const { a, signature } = parts(payload)
-    const payer = getAddress(a.from)
-    const asset = getAddress(requirements.asset)
-    const data = transferCalldata(a, signature)
-    const base = { network: requirements.network, payer } as const
-    let gas = simulated.get(data)
-    simulated.delete(data)
-    let hash: Hex
-    try {
-      gas ??= await reader.estimateGas({ account: wallet.account, to: asset, data })
-      hash = await submitter.send(asset, data, (gas * BigInt(Math.round(margin * 100))) / 100n)
-    } catch (err) {
-      const text = (err as Error).message
-      const reason = REVERTS.find(([re]) => re.test(text))?.[1] ?? 'invalid_exact_evm_transaction_failed'
-      return { ...base, success: false, errorReason: reason, errorMessage: text.split('\n')[0] ?? '', transaction: '' }
+  const context: LocalSettlementContext = {
+    reader,
+    sender,
+    ledger,
+    stuckAfterMs: init.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
+    feeBumpPercent: init.feeBumpPercent ?? DEFAULT_FEE_BUMP_PERCENT,
+    gapGraceMs: init.gapGraceMs ?? DEFAULT_GAP_GRACE_MS,
+    ...(init.lookbackBlocks != null ? { lookbackBlocks: init.lookbackBlocks } : {}),
+    /** The pre-broadcast check: the verification's simulation if it is fresh, otherwise a new one. */
+    async prepare(a, signature, asset) {
+      const id = authId(a)
+      const fresh = simulated.get(id)
+      simulated.delete(id)
+      if (fresh != null && Date.now() - fresh.at <= reuseMs) return fresh.call
+      const call = await buildCall(a, signature, asset)
+      if (call == null) return { reason: 'invalid_exact_evm_signature' }
+      const { ahead } = ledger.open(id, getAddress(a.from), BigInt(a.value), Number(a.validBefore) * 1000)
+      const verdict = await check(call, a, ahead)
+      return verdict == null ? call : { reason: verdict.invalidReason ?? 'simulation_failed' }
     }
-    const receipt = await submitter.receipt(hash, timeoutMs, options.signal)
-    if (receipt == null) return { ...base, success: false, errorReason: 'settlement_pending', transaction: hash }
-    if (receipt.status !== 'success') {
-      return { ...base, success: false, errorReason: 'invalid_exact_evm_transaction_failed', transaction: hash }
-    }
-    const paid = parseEventLogs({
-      abi: eip3009EventsAbi,
-      eventName: 'Transfer',
-      logs: receipt.logs,
-      strict: true
-    }).some(
-      (t) =>
-        getAddress(t.address) === asset &&
-        getAddress(t.args.from) === payer &&
-        getAddress(t.args.to) === getAddress(requirements.payTo) &&
-        t.args.value === BigInt(requirements.amount)
-    )
-    if (!paid)
-      return { ...base, success: false, errorReason: 'invalid_exact_evm_transfer_event_mismatch', transaction: hash }
-    return { ...base, success: true, transaction: hash }
   }
 
   return {
     name: 'local',
-    payTo: wallet.account.address,
+    payTo: init.payTo ?? sender.address,
     verify,
-    settle,
-    async findSettlement(payload, requirements, options = {}) {
-      return findAuthorizationTransfer(reader, requirements, parts(payload).a, options)
+    settle(
+      payload: PaymentPayload,
+      requirements: PaymentRequirements,
+      attempt: SettlementAttempt,
+      options: SettleOptions
+    ): Promise<SettlementOutcome> {
+      const { a, signature } = parts(payload)
+      return new LocalSettlement(context, requirements, a, signature, authId(a), attempt, options).run()
+    },
+    release(payload: PaymentPayload): void {
+      const id = authId(parts(payload).a)
+      ledger.close(id)
+      simulated.delete(id)
     }
   }
 }

@@ -1,66 +1,106 @@
 import type { AbortOptions } from '@libp2p/interface'
 import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types'
-import type { Address } from 'viem'
-import { type ErrorCodeName, X402Error } from '../errors.ts'
+import type { Address, Hex } from 'viem'
+
+/** One transaction signed for a settlement, persisted in the call record **before** it is broadcast (spec §7.2). */
+export interface SettlementTransaction {
+  /** keccak256 of `raw`: the transaction hash. */
+  hash: Hex
+  /** The signed transaction (seller-wallet settlement), so it can be broadcast again after a drop or a restart. */
+  raw?: Hex
+  /** Account nonce of the settling wallet. */
+  nonce?: number
+  /** EIP-1559 fees it was signed with, in wei (decimal strings, for JSON storage). */
+  maxFeePerGas?: string
+  maxPriorityFeePerGas?: string
+  /** Gas limit, at most the settlement gas cap. */
+  gas?: string
+  /** Unix ms when it was signed (or, for a facilitator, first reported). */
+  at: number
+}
 
 /**
- * Verifies and settles x402 `exact` payments. Two implementations ship: {@link localSettler} (the seller's own wallet
- * submits `transferWithAuthorization`) and {@link facilitatorSettler} (an x402 facilitator's HTTP API).
+ * Everything known about a settlement in flight, persisted with the call record so a restarted node resumes it
+ * (spec §7.2). A fee bump or a re-sign after a displaced nonce appends a transaction; any of them may be the one mined.
+ */
+export interface SettlementAttempt {
+  /** Transactions signed (or reported by a facilitator) for this settlement, oldest first. */
+  transactions: SettlementTransaction[]
+  /** Unix ms when the payload was last handed to a facilitator's `/settle` (its answer may have been lost). */
+  submittedAt?: number
+  /** Why nothing is in flight right now (e.g. `payer_throttled`, `insufficient_balance`), for SETTLEMENT_PENDING. */
+  reason?: string
+}
+
+/**
+ * Where a settlement stands (spec §7.1). `settled`: the token's `Transfer(from → payTo, amount)` for this
+ * authorization is confirmed on-chain — whoever submitted it. `void`: it is proven that no money moved and none can
+ * (the authorization was cancelled, or is unused at a block whose timestamp is past `validBefore`). `pending`:
+ * anything else; the money may still move, so the call is not failed.
+ */
+export type SettlementOutcome =
+  | { status: 'settled'; settlement: SettleResponse; attempt: SettlementAttempt }
+  | { status: 'pending'; attempt: SettlementAttempt }
+  | { status: 'void'; reason: string; message: string; attempt: SettlementAttempt }
+
+/** Options for {@link Settler.settle}. */
+export interface SettleOptions extends AbortOptions {
+  /**
+   * Persists a new state of the attempt. The settler calls it — and waits for it — **before** broadcasting any
+   * transaction the state names, so a crash never leaves a broadcast the node does not know about.
+   */
+  persist(attempt: SettlementAttempt): Promise<void>
+  /** How long to wait for the transfer to confirm before answering `pending` (ms). */
+  confirmationTimeoutMs: number
+}
+
+/**
+ * Verifies and settles x402 `exact` (EIP-3009) payments. Two implementations ship: {@link localSettler} (the seller's
+ * own wallet submits `transferWithAuthorization`) and {@link facilitatorSettler} (an x402 facilitator's HTTP API).
  */
 export interface Settler {
   /** Short name for logs, e.g. `local` or `facilitator`. */
   readonly name: string
-  /** Default payee when resources don't name one (the local settler's wallet). */
+  /** Default payee when resources don't name one. */
   readonly payTo?: Address
-  /** Full x402 verification: signature, recipient, amount, time window, balance and nonce state on-chain. */
+  /**
+   * Full x402 verification (spec §5 step 8d): signature, recipient, amount, time window, balance and nonce state
+   * on-chain — a verdict. Throws {@link SettlerUnavailableError} when the chain or facilitator could not be asked: that
+   * says nothing about the payment, and the server answers the retryable `SERVICE_UNAVAILABLE`.
+   */
   verify(payload: PaymentPayload, requirements: PaymentRequirements, options?: AbortOptions): Promise<VerifyResponse>
   /**
-   * Submits the transfer and waits for its receipt. A receipt that does not arrive in time gives
-   * `{ success: false, errorReason: 'settlement_pending', transaction }`.
+   * Drives a settlement as far as it can within `options.confirmationTimeoutMs`: starts it when `attempt` is empty,
+   * otherwise resumes it from what was persisted (after a timeout, a lost answer, a restart), resolving every
+   * uncertain outcome from the chain. Never reports `void` unless nothing moved and nothing can. Throws only when the
+   * outcome could not be determined at all (e.g. the chain is unreachable): the call then stays pending.
    */
-  settle(payload: PaymentPayload, requirements: PaymentRequirements, options?: AbortOptions): Promise<SettleResponse>
-  /**
-   * After a restart or a pending settlement: whether the authorization was already used on-chain, and by which
-   * confirmed transaction. `undefined` when this settler cannot tell.
-   */
-  findSettlement?(
+  settle(
     payload: PaymentPayload,
     requirements: PaymentRequirements,
-    options?: AbortOptions
-  ): Promise<SettleResponse | undefined>
+    attempt: SettlementAttempt,
+    options: SettleOptions
+  ): Promise<SettlementOutcome>
+  /** A verified payment will not be settled (its reservation failed): forget any per-payer accounting for it. */
+  release?(payload: PaymentPayload): void
 }
 
-/** The x402 reason strings `@x402/evm` and facilitators return, mapped to our protocol codes (spec §5 step 8d). */
-const REASONS: Array<[RegExp, ErrorCodeName]> = [
-  [/signature/, 'INVALID_SIGNATURE'],
-  [/insufficient_(balance|funds)/, 'INSUFFICIENT_FUNDS'],
-  [/nonce_already_used|authorization is used or canceled/, 'NONCE_USED'],
-  [/valid_before|valid_after|expired/, 'INVALID_VALIDITY_WINDOW'],
-  [/recipient_mismatch/, 'PAYEE_WRONG'],
-  [/value_mismatch/, 'AMOUNT_WRONG'],
-  [/network_mismatch|invalid_network/, 'NETWORK_WRONG'],
-  [/asset_not_deployed|token_name_mismatch|token_version_mismatch|eip3009_not_supported/, 'ASSET_WRONG']
-]
+/** The chain or facilitator a settler relies on could not be asked; nothing is known about the payment. */
+export class SettlerUnavailableError extends Error {
+  static override name = 'SettlerUnavailableError'
 
-/** Converts a failed verification into our typed error. */
-export function verifyFailure(response: VerifyResponse): X402Error {
-  const reason = response.invalidReason ?? 'unknown'
-  const code = REASONS.find(([re]) => re.test(reason))?.[1] ?? 'PAYMENT_INVALID'
-  const message = response.invalidMessage != null ? `${reason}: ${response.invalidMessage}` : reason
-  return X402Error.of(code, message, { reason })
-}
-
-/** Converts a failed settlement into our typed error: pending keeps its transaction, everything else failed. */
-export function settleFailure(response: SettleResponse): X402Error {
-  const reason = response.errorReason ?? 'unknown'
-  if (reason === 'settlement_pending') {
-    return X402Error.of('SETTLEMENT_PENDING', 'transfer broadcast, receipt not yet seen', {
-      transaction: response.transaction,
-      network: response.network
-    })
+  constructor(message = 'settlement service unavailable', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SettlerUnavailableError'
   }
-  const mapped = REASONS.find(([re]) => re.test(reason))?.[1]
-  // Before the transfer confirms nothing moved: report why, keeping nonce reuse distinct from generic failure.
-  const code: ErrorCodeName = mapped === 'NONCE_USED' || mapped === 'INSUFFICIENT_FUNDS' ? mapped : 'SETTLEMENT_FAILED'
-  return X402Error.of(code, response.errorMessage != null ? `${reason}: ${response.errorMessage}` : reason, { reason })
+}
+
+/** An empty attempt: nothing signed or submitted yet. */
+export function emptyAttempt(): SettlementAttempt {
+  return { transactions: [] }
+}
+
+/** The most recent transaction of an attempt, if any. */
+export function latestTransaction(attempt: SettlementAttempt): SettlementTransaction | undefined {
+  return attempt.transactions[attempt.transactions.length - 1]
 }

@@ -47,6 +47,23 @@ export class JsonStore<T> {
     await this.datastore.delete(this.key(id), options)
   }
 
+  /** Every unexpired entry under the prefix, with its id; unreadable entries are skipped. */
+  async *entries(
+    options: AbortOptions = {},
+    now = Date.now()
+  ): AsyncGenerator<{ id: string; value: T; expiresAt: number }> {
+    const cut = this.prefix.length + 1
+    for await (const { key, value } of this.datastore.query({ prefix: this.prefix }, options)) {
+      let entry: Envelope<T>
+      try {
+        entry = JSON.parse(decoder.decode(value)) as Envelope<T>
+      } catch {
+        continue
+      }
+      if (entry.expiresAt > now) yield { id: key.toString().slice(cut), value: entry.value, expiresAt: entry.expiresAt }
+    }
+  }
+
   /** Deletes every expired entry; returns how many. */
   async gc(now = Date.now(), options: AbortOptions = {}): Promise<number> {
     let removed = 0

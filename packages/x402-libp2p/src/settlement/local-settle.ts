@@ -1,0 +1,218 @@
+import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
+import { type Address, getAddress, type Hex, type PublicClient, parseTransaction, type TransactionReceipt } from 'viem'
+import { readAuthorization, settlementFromReceipt } from './authorization.ts'
+import type { Authorization } from './eip3009.ts'
+import type { PayerLedger } from './payer-ledger.ts'
+import type { SettlementSender } from './sender.ts'
+import {
+  latestTransaction,
+  type SettlementAttempt,
+  type SettlementOutcome,
+  type SettlementTransaction,
+  type SettleOptions
+} from './settler.ts'
+import type { SettlementCall } from './simulation.ts'
+
+/** Within a confirmation wait, the live transaction is re-checked (dropped? stuck? gap?) this often. */
+const WAIT_SLICE_MS = 2_000
+
+/** What a {@link LocalSettlement} needs from its settler. */
+export interface LocalSettlementContext {
+  reader: PublicClient
+  sender: SettlementSender
+  ledger: PayerLedger
+  stuckAfterMs: number
+  feeBumpPercent: number
+  gapGraceMs: number
+  lookbackBlocks?: bigint
+  /**
+   * The pre-broadcast check: the transaction to sign (exact fields, simulated), or why it must not be sent now.
+   * Throws `SettlerUnavailableError` when the chain could not be asked.
+   */
+  prepare(a: Authorization, signature: Hex, asset: Address): Promise<SettlementCall | { reason: string }>
+}
+
+/**
+ * One run of the local settlement state machine for one authorization (spec §7.1–7.3): from whatever was persisted,
+ * find out whether the transfer happened (our receipts, then the token's `authorizationState` and logs — a transfer
+ * by anyone counts), prove it never can (cancelled, or unused past `validBefore` by chain time), or move it forward
+ * (re-broadcast a dropped transaction, replace a stuck one, repair a nonce gap, sign a fresh one after a displaced
+ * nonce), waiting for confirmation up to the timeout.
+ */
+export class LocalSettlement {
+  private readonly ctx: LocalSettlementContext
+  private readonly requirements: PaymentRequirements
+  private readonly a: Authorization
+  private readonly signature: Hex
+  private readonly id: string
+  private readonly options: SettleOptions
+  private readonly payer: Address
+  private attempt: SettlementAttempt
+
+  constructor(
+    ctx: LocalSettlementContext,
+    requirements: PaymentRequirements,
+    a: Authorization,
+    signature: Hex,
+    id: string,
+    attempt: SettlementAttempt,
+    options: SettleOptions
+  ) {
+    this.ctx = ctx
+    this.requirements = requirements
+    this.a = a
+    this.signature = signature
+    this.id = id
+    this.attempt = { ...attempt, transactions: [...attempt.transactions] }
+    this.options = options
+    this.payer = getAddress(a.from)
+  }
+
+  async run(): Promise<SettlementOutcome> {
+    const deadline = Date.now() + this.options.confirmationTimeoutMs
+    this.ctx.ledger.open(this.id, this.payer, BigInt(this.a.value), Number(this.a.validBefore) * 1000)
+    for (const tx of this.attempt.transactions) this.ctx.sender.track(tx)
+    let receipt: TransactionReceipt | undefined
+    let lookedAgain = false
+    for (let round = 0; ; round++) {
+      this.options.signal?.throwIfAborted()
+      receipt ??= round === 0 || this.attempt.transactions.length > 0 ? await this.ownReceipt() : undefined
+      if (receipt != null) {
+        const settled = settlementFromReceipt(receipt, this.requirements, this.payer)
+        if (settled != null) return this.settled(settled)
+      }
+      const reverted = receipt != null
+      receipt = undefined
+      if (this.attempt.transactions.length > 0 || this.attempt.reason != null || reverted) {
+        const facts = await readAuthorization(this.ctx.reader, this.requirements, this.a, {
+          ...(this.ctx.lookbackBlocks != null ? { lookbackBlocks: this.ctx.lookbackBlocks } : {}),
+          ...(this.options.signal != null ? { signal: this.options.signal } : {})
+        })
+        if (facts.state === 'used') return this.settled(facts.settlement)
+        if (facts.state === 'canceled')
+          return this.void('authorization_canceled', 'the payer cancelled the authorization')
+        if (facts.expired) {
+          return this.void('authorization_expired', `unused at block ${facts.blockNumber}, past validBefore`)
+        }
+        if (reverted) {
+          // Our transfer reverted and nobody else's used the authorization: the payer's doing (balance moved away, a
+          // wallet that changed its mind). Refuse the payer for a while and never broadcast this one again.
+          this.ctx.ledger.throttle(this.payer)
+          return this.pending('transaction_reverted')
+        }
+      }
+      if (this.attempt.reason === 'transaction_reverted') return this.pending('transaction_reverted')
+
+      const live = latestTransaction(this.attempt)
+      const state = live == null ? 'displaced' : await this.check(live, round)
+      if (state === 'no-gas-funds') return this.pending('seller_out_of_gas')
+      if (state === 'displaced') {
+        const why = await this.signFresh()
+        if (why === 'invalid_exact_evm_nonce_already_used' && !lookedAgain) {
+          // Someone used the authorization (a front-runner, the buyer, a broadcast we lost track of): the chain says who.
+          lookedAgain = true
+          this.attempt = { ...this.attempt, reason: why }
+          continue
+        }
+        if (why != null) return this.pending(why)
+      }
+
+      const remaining = deadline - Date.now()
+      if (remaining <= 0) return this.pending()
+      receipt = await this.ctx.sender.waitForReceipt(
+        this.hashes(),
+        Math.min(remaining, WAIT_SLICE_MS),
+        this.options.signal
+      )
+      if (receipt == null && Date.now() >= deadline) return this.pending()
+    }
+  }
+
+  private hashes(): Hex[] {
+    return this.attempt.transactions.map((t) => t.hash).reverse()
+  }
+
+  /** The receipt of any of our transactions (newest first); failed reads count as "none yet". */
+  private async ownReceipt(): Promise<TransactionReceipt | undefined> {
+    for (const hash of this.hashes()) {
+      try {
+        const r = await this.ctx.sender.receipt(hash)
+        if (r != null) return r
+      } catch {
+        // unknown: the authorization's state decides
+      }
+    }
+    return undefined
+  }
+
+  /**
+   * Where the live (newest) transaction stands: `displaced` when its nonce was mined by another transaction (none of
+   * ours has a receipt), `no-gas-funds` when a re-broadcast is refused for gas, otherwise `waiting` after repairing
+   * what can be: re-broadcast when the node no longer knows it, replace when stuck, fill a gap below it.
+   */
+  private async check(live: SettlementTransaction, round: number): Promise<'waiting' | 'displaced' | 'no-gas-funds'> {
+    const { sender } = this.ctx
+    const nonce = live.nonce ?? 0
+    const mined = await sender.minedNonce()
+    if (nonce < mined) return 'displaced'
+    // Right after a broadcast in this run the node was just told: only look again after a wait.
+    if (round === 0 && Date.now() - live.at < 1_000) return 'waiting'
+    if (!(await sender.known(live.hash))) {
+      const result = await sender.rebroadcast(live)
+      if (result === 'displaced') return 'displaced'
+      if (result === 'no-gas-funds') return 'no-gas-funds'
+      return 'waiting'
+    }
+    if (nonce === mined && Date.now() - live.at >= this.ctx.stuckAfterMs && live.raw != null) {
+      const tx = parseTransaction(live.raw)
+      const { result } = await sender.replace(
+        live,
+        { to: tx.to ?? getAddress(this.requirements.asset), data: tx.data ?? '0x', gas: tx.gas ?? 0n },
+        this.ctx.feeBumpPercent,
+        (next) => this.persist({ transactions: [...this.attempt.transactions, next] })
+      )
+      if (result === 'no-gas-funds') return 'no-gas-funds'
+      return 'waiting'
+    }
+    if (nonce > mined) await sender.repairGap(this.ctx.gapGraceMs)
+    return 'waiting'
+  }
+
+  /** Signs and broadcasts a new transaction at a fresh nonce; returns why not when it must not be sent now. */
+  private async signFresh(): Promise<string | undefined> {
+    if (this.ctx.ledger.throttledUntil(this.payer) != null) return 'payer_throttled'
+    const call = await this.ctx.prepare(this.a, this.signature, getAddress(this.requirements.asset))
+    if ('reason' in call) return call.reason
+    const { result } = await this.ctx.sender.submit(
+      { to: call.to, data: call.data, gas: call.gas, fees: call.fees },
+      (tx) => this.persist({ transactions: [...this.attempt.transactions, tx] })
+    )
+    return result === 'no-gas-funds' ? 'seller_out_of_gas' : undefined
+  }
+
+  private async persist(attempt: SettlementAttempt): Promise<void> {
+    this.attempt = attempt
+    await this.options.persist(attempt)
+  }
+
+  private finish(): void {
+    this.ctx.ledger.close(this.id)
+    this.ctx.sender.untrack(this.attempt.transactions)
+  }
+
+  private settled(settlement: SettleResponse): SettlementOutcome {
+    this.finish()
+    const { reason: _, ...attempt } = this.attempt
+    return { status: 'settled', settlement, attempt }
+  }
+
+  private void(reason: string, message: string): SettlementOutcome {
+    this.finish()
+    return { status: 'void', reason, message, attempt: this.attempt }
+  }
+
+  private pending(reason?: string): SettlementOutcome {
+    if (reason != null) this.attempt = { ...this.attempt, reason }
+    return { status: 'pending', attempt: this.attempt }
+  }
+}

@@ -1,0 +1,114 @@
+import type { Address, Client, NonceManager } from 'viem'
+import { getTransactionCount } from 'viem/actions'
+
+interface AccountNonces {
+  /** Next nonce never handed out; `undefined` until read from the chain. */
+  next: number | undefined
+  /** Handed out but known never to have reached a node: handed out again first (lowest first). */
+  released: number[]
+  /** Re-read the pending count on the next allocation. */
+  stale: boolean
+  /** The read in progress, shared by concurrent allocations. */
+  reading: Promise<number> | undefined
+}
+
+/**
+ * Hands out the transaction nonces of the accounts a node sends from, to the settler and to every other writer that
+ * shares the account — through viem's `NonceManager` interface, so any viem write whose account carries it
+ * (`privateKeyToAccount(key, { nonceManager })`) draws from the same counter and never collides with a settlement.
+ *
+ * Written here rather than taken from viem because viem's `createNonceManager` re-reads the pending transaction count
+ * for every transaction (one RPC each) and cannot take back a nonce that was handed out but never broadcast; this one
+ * counts locally, re-reads the chain only after a reset or a refusal, never goes below a nonce a stored transaction
+ * holds ({@link observe}), and reuses released nonces first so no gap is left behind.
+ */
+export class SettlementNonceManager implements NonceManager {
+  private readonly accounts = new Map<string, AccountNonces>()
+
+  private state(address: Address, chainId: number): AccountNonces {
+    const key = `${address.toLowerCase()}.${chainId}`
+    let s = this.accounts.get(key)
+    if (s == null) {
+      s = { next: undefined, released: [], stale: true, reading: undefined }
+      this.accounts.set(key, s)
+    }
+    return s
+  }
+
+  private async sync(s: AccountNonces, address: Address, client: Client): Promise<void> {
+    if (!s.stale && s.next != null) return
+    s.reading ??= getTransactionCount(client, { address, blockTag: 'pending' }).finally(() => {
+      s.reading = undefined
+    })
+    const pending = await s.reading
+    s.next = Math.max(s.next ?? 0, pending)
+    s.released = s.released.filter((n) => n >= pending)
+    s.stale = false
+  }
+
+  /**
+   * The nonce for a new transaction of `address`: a released one if any (lowest first), otherwise the next one.
+   * Reads the account's pending transaction count (one RPC) the first time and after {@link resync}.
+   */
+  async allocate(parameters: { address: Address; chainId: number; client: Client }): Promise<number> {
+    const s = this.state(parameters.address, parameters.chainId)
+    await this.sync(s, parameters.address, parameters.client)
+    const reused = s.released.shift()
+    if (reused != null) return reused
+    const nonce = s.next ?? 0
+    s.next = nonce + 1
+    return nonce
+  }
+
+  /** `nonce` was handed out but its transaction never reached a node: hand it out again. */
+  release(parameters: { address: Address; chainId: number; nonce: number }): void {
+    const s = this.state(parameters.address, parameters.chainId)
+    if (s.next != null && parameters.nonce >= s.next) return
+    if (!s.released.includes(parameters.nonce)) {
+      s.released.push(parameters.nonce)
+      s.released.sort((a, b) => a - b)
+    }
+  }
+
+  /** A stored transaction holds `nonce` (e.g. found after a restart): never hand it out again. */
+  observe(parameters: { address: Address; chainId: number; nonce: number }): void {
+    const s = this.state(parameters.address, parameters.chainId)
+    s.released = s.released.filter((n) => n !== parameters.nonce)
+    if (s.next == null || s.next <= parameters.nonce) s.next = parameters.nonce + 1
+  }
+
+  /** Re-read the chain's pending count before the next allocation (after a "nonce too low" refusal). */
+  resync(parameters: { address: Address; chainId: number }): void {
+    this.state(parameters.address, parameters.chainId).stale = true
+  }
+
+  // viem's NonceManager interface — https://viem.sh/docs/accounts/local/createNonceManager
+
+  /** viem: get and increment. */
+  consume(parameters: { address: Address; chainId: number; client: Client }): Promise<number> {
+    return this.allocate(parameters)
+  }
+
+  /** viem: increment without reading. */
+  increment(parameters: { address: Address; chainId: number }): void {
+    const s = this.state(parameters.address, parameters.chainId)
+    if (s.next != null) s.next++
+  }
+
+  /** viem: the nonce the next allocation would return. */
+  async get(parameters: { address: Address; chainId: number; client: Client }): Promise<number> {
+    const s = this.state(parameters.address, parameters.chainId)
+    await this.sync(s, parameters.address, parameters.client)
+    return s.released[0] ?? s.next ?? 0
+  }
+
+  /**
+   * viem calls this when a write fails after it consumed `nonce`. Whether that transaction reached a node is unknown,
+   * so the nonce is offered again: if it did land, the next user of the nonce is refused ("nonce too low") and
+   * re-allocates after a re-read; if it did not, the gap it would leave is filled.
+   */
+  reset(parameters: { address: Address; chainId: number; nonce?: number | undefined }): void {
+    if (parameters.nonce != null) this.release({ ...parameters, nonce: parameters.nonce })
+    else this.resync(parameters)
+  }
+}

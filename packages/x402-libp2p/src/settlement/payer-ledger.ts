@@ -1,0 +1,94 @@
+import type { Address } from 'viem'
+
+interface Entry {
+  payer: string
+  amount: bigint
+  /** Order of opening: entries opened earlier are ahead in the payer's line. */
+  seq: number
+  /** Unix ms: `validBefore` — the authorization cannot move money afterwards. */
+  expiresAt: number
+}
+
+/** Options for a {@link PayerLedger}. */
+export interface PayerLedgerInit {
+  /** How long a payer whose settlement reverted is refused (ms). */
+  throttleMs: number
+  /** Most payers tracked at once (throttles and open entries); the oldest throttles are forgotten first. */
+  maxPayers?: number
+}
+
+/**
+ * What the seller has promised to settle per payer, and which payers are throttled (spec §10, gas griefing).
+ *
+ * - Every verified authorization is opened here until its settlement is confirmed or void (or `validBefore` passes).
+ *   A payer's next authorization is only accepted while its token balance covers every authorization ahead of it
+ *   in line plus the new one, so concurrent authorizations from one payer never make the seller broadcast transfers
+ *   that must revert for lack of balance.
+ * - A payer whose settlement reverted on-chain without paying is refused for `throttleMs`: an attacker gets at most
+ *   one reverted seller transaction per window.
+ */
+export class PayerLedger {
+  private readonly entries = new Map<string, Entry>()
+  private readonly throttled = new Map<string, number>()
+  private readonly throttleMs: number
+  private readonly maxPayers: number
+  private seq = 0
+
+  constructor(init: PayerLedgerInit) {
+    this.throttleMs = init.throttleMs
+    this.maxPayers = init.maxPayers ?? 100_000
+  }
+
+  /** Unix ms until which `payer` is refused, or `undefined`. */
+  throttledUntil(payer: Address, now = Date.now()): number | undefined {
+    const key = payer.toLowerCase()
+    const until = this.throttled.get(key)
+    if (until == null) return undefined
+    if (until <= now) {
+      this.throttled.delete(key)
+      return undefined
+    }
+    return until
+  }
+
+  /** Refuses `payer` for the throttle window, from `now`. */
+  throttle(payer: Address, now = Date.now()): void {
+    const key = payer.toLowerCase()
+    this.throttled.delete(key)
+    this.throttled.set(key, now + this.throttleMs)
+    while (this.throttled.size > this.maxPayers) this.throttled.delete(this.throttled.keys().next().value as string)
+  }
+
+  /**
+   * Opens (or re-opens after a restart) the authorization `id` of `payer` for `amount` (atomic units) until
+   * `expiresAt` (unix ms), and returns what is ahead of it: the sum of the payer's still-open authorizations opened
+   * before it.
+   */
+  open(id: string, payer: Address, amount: bigint, expiresAt: number, now = Date.now()): { ahead: bigint } {
+    this.prune(now)
+    const key = payer.toLowerCase()
+    let entry = this.entries.get(id)
+    if (entry == null) {
+      if (this.entries.size >= this.maxPayers * 4) throw new RangeError('too many open settlements')
+      entry = { payer: key, amount, seq: this.seq++, expiresAt }
+      this.entries.set(id, entry)
+    }
+    let ahead = 0n
+    for (const e of this.entries.values()) if (e.payer === key && e.seq < entry.seq) ahead += e.amount
+    return { ahead }
+  }
+
+  /** The authorization's settlement is confirmed or void: it no longer counts against the payer's balance. */
+  close(id: string): void {
+    this.entries.delete(id)
+  }
+
+  /** Whether `id` is open. */
+  has(id: string): boolean {
+    return this.entries.has(id)
+  }
+
+  private prune(now: number): void {
+    for (const [id, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(id)
+  }
+}

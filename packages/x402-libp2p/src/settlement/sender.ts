@@ -1,0 +1,295 @@
+import {
+  type Account,
+  type Address,
+  type Chain,
+  type Hash,
+  type Hex,
+  keccak256,
+  type LocalAccount,
+  type PublicClient,
+  type TransactionReceipt,
+  type Transport,
+  type WalletClient
+} from 'viem'
+import type { SettlementNonceManager } from './nonce-manager.ts'
+import { getReceipt, waitForReceipt } from './receipts.ts'
+import { classifyRpcError } from './rpc-errors.ts'
+import type { SettlementTransaction } from './settler.ts'
+
+/** Fees are re-read at most this often (one block on Base is 2 s). */
+const FEE_TTL_MS = 1_000
+/** The account's mined nonce is re-read at most this often. */
+const NONCE_TTL_MS = 250
+/** Fresh nonces tried when a broadcast finds its nonce taken, before the attempt is left to the resolver. */
+const MAX_DISPLACED_RETRIES = 3
+
+/** EIP-1559 fees in wei. */
+export interface Fees {
+  maxFeePerGas: bigint
+  maxPriorityFeePerGas: bigint
+}
+
+/**
+ * What the node said to a broadcast: `accepted` (in its pool, or already mined), `displaced` (the nonce is held by
+ * another transaction), `underpriced` (a replacement did not outbid the transaction it replaces), `no-gas-funds`
+ * (the sender cannot pay gas: nothing entered the pool), `unknown` (no usable answer: it may or may not be in the pool).
+ */
+export type BroadcastResult = 'accepted' | 'displaced' | 'underpriced' | 'no-gas-funds' | 'unknown'
+
+/** A call to sign and send. */
+export interface CallRequest {
+  to: Address
+  data: Hex
+  gas: bigint
+  fees: Fees
+}
+
+/**
+ * Sends the settlement transactions of one local account: nonces from a {@link SettlementNonceManager}, each
+ * transaction signed here so its hash and raw bytes can be persisted **before** the broadcast, and every node answer
+ * read for what it says ("already known", "nonce too low", "replacement transaction underpriced", no gas funds, no
+ * answer at all). Allocation, signing, persisting and broadcasting are serialised per account so transactions reach the
+ * node in nonce order; receipts are awaited in parallel.
+ *
+ * Written by hand because viem's `sendTransaction`/`writeContract` re-fill nonce, gas and fees per call (3 RPCs), give
+ * no hook between signing and broadcasting, and turn every refusal into an error with no way to tell "already in the
+ * pool" from "never sent".
+ */
+export class SettlementSender {
+  readonly account: LocalAccount
+  readonly chainId: number
+  private readonly reader: PublicClient
+  private readonly nonces: SettlementNonceManager
+  private queue: Promise<unknown> = Promise.resolve()
+  private fees: { at: number; value: Fees } | undefined
+  private mined: { at: number; value: Promise<number> } | undefined
+  /** Live settlement transactions by nonce: what the gap repair may re-broadcast. */
+  private readonly outstanding = new Map<number, SettlementTransaction>()
+  private lastRepair = 0
+
+  constructor(wallet: WalletClient<Transport, Chain, Account>, reader: PublicClient, nonces: SettlementNonceManager) {
+    const account = wallet.account
+    if (account.type !== 'local' || account.signTransaction == null) {
+      throw new TypeError('localSettler needs a local account (it signs each settlement before broadcasting it)')
+    }
+    this.account = account as LocalAccount
+    this.chainId = wallet.chain.id
+    this.reader = reader
+    this.nonces = nonces
+  }
+
+  get address(): Address {
+    return this.account.address
+  }
+
+  /** Current EIP-1559 fees (cached for a second). */
+  async currentFees(): Promise<Fees> {
+    const now = Date.now()
+    if (this.fees == null || now - this.fees.at > FEE_TTL_MS) {
+      const { maxFeePerGas, maxPriorityFeePerGas } = await this.reader.estimateFeesPerGas()
+      this.fees = { at: now, value: { maxFeePerGas, maxPriorityFeePerGas } }
+    }
+    return this.fees.value
+  }
+
+  /** The account's count of mined transactions (the next nonce a block can include), cached for 250 ms. */
+  minedNonce(): Promise<number> {
+    const now = Date.now()
+    if (this.mined == null || now - this.mined.at > NONCE_TTL_MS) {
+      const value = this.reader.getTransactionCount({ address: this.address, blockTag: 'latest' })
+      value.catch(() => {
+        this.mined = undefined
+      })
+      this.mined = { at: now, value }
+    }
+    return this.mined.value
+  }
+
+  private async sign(call: CallRequest, nonce: number): Promise<SettlementTransaction> {
+    const raw = await this.account.signTransaction({
+      chainId: this.chainId,
+      type: 'eip1559',
+      nonce,
+      to: call.to,
+      data: call.data,
+      gas: call.gas,
+      value: 0n,
+      maxFeePerGas: call.fees.maxFeePerGas,
+      maxPriorityFeePerGas: call.fees.maxPriorityFeePerGas
+    })
+    return {
+      hash: keccak256(raw),
+      raw,
+      nonce,
+      gas: call.gas.toString(),
+      maxFeePerGas: call.fees.maxFeePerGas.toString(),
+      maxPriorityFeePerGas: call.fees.maxPriorityFeePerGas.toString(),
+      at: Date.now()
+    }
+  }
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task)
+    this.queue = next.catch(() => undefined)
+    return next
+  }
+
+  /**
+   * Signs `call` at a fresh nonce, hands the signed transaction to `persist` (and waits), then broadcasts it. When the
+   * nonce turns out to be taken by another transaction, re-signs at a fresh one (persisting again), a few times.
+   * Returns every transaction signed, the last one the live one, and what the node said about it.
+   */
+  submit(
+    call: CallRequest,
+    persist: (tx: SettlementTransaction) => Promise<void>
+  ): Promise<{ transactions: SettlementTransaction[]; result: BroadcastResult }> {
+    return this.serial(async () => {
+      const transactions: SettlementTransaction[] = []
+      const ids = { address: this.address, chainId: this.chainId }
+      for (let attempt = 0; ; attempt++) {
+        const nonce = await this.nonces.allocate({ ...ids, client: this.reader })
+        let tx: SettlementTransaction
+        try {
+          tx = await this.sign(call, nonce)
+          await persist(tx)
+        } catch (err) {
+          this.nonces.release({ ...ids, nonce })
+          throw err
+        }
+        transactions.push(tx)
+        this.track(tx)
+        const result = await this.broadcast(tx, 'fresh')
+        if (result === 'no-gas-funds') this.nonces.release({ ...ids, nonce })
+        if (result !== 'displaced' || attempt + 1 >= MAX_DISPLACED_RETRIES) return { transactions, result }
+        this.nonces.resync(ids)
+      }
+    })
+  }
+
+  /**
+   * Signs a replacement of `tx` (same nonce and call, fees raised by at least `bumpPercent` %, and to at least the
+   * current fees), persists it, broadcasts it.
+   */
+  replace(
+    tx: SettlementTransaction,
+    call: Omit<CallRequest, 'fees'>,
+    bumpPercent: number,
+    persist: (tx: SettlementTransaction) => Promise<void>
+  ): Promise<{ transaction: SettlementTransaction; result: BroadcastResult }> {
+    return this.serial(async () => {
+      const current = await this.currentFees()
+      const bump = (old: string | undefined, now: bigint): bigint => {
+        const raised = (BigInt(old ?? '0') * BigInt(100 + bumpPercent) + 99n) / 100n
+        return raised > now ? raised : now
+      }
+      const fees = {
+        maxFeePerGas: bump(tx.maxFeePerGas, current.maxFeePerGas),
+        maxPriorityFeePerGas: bump(tx.maxPriorityFeePerGas, current.maxPriorityFeePerGas)
+      }
+      if (fees.maxPriorityFeePerGas > fees.maxFeePerGas) fees.maxFeePerGas = fees.maxPriorityFeePerGas
+      const transaction = await this.sign({ ...call, fees }, tx.nonce ?? 0)
+      await persist(transaction)
+      this.track(transaction)
+      return { transaction, result: await this.broadcast(transaction, 'replacement') }
+    })
+  }
+
+  /** A stored transaction is live (signed here, or found in a call record after a restart). */
+  track(tx: SettlementTransaction): void {
+    if (tx.nonce == null) return
+    this.outstanding.set(tx.nonce, tx)
+    this.nonces.observe({ address: this.address, chainId: this.chainId, nonce: tx.nonce })
+  }
+
+  /** A settlement ended: its transactions are no longer live. */
+  untrack(transactions: readonly SettlementTransaction[]): void {
+    for (const tx of transactions) {
+      if (tx.nonce != null && this.outstanding.get(tx.nonce)?.hash === tx.hash) this.outstanding.delete(tx.nonce)
+    }
+  }
+
+  /**
+   * Repairs a nonce gap that holds live settlements back (spec §7.3): when the node's pending count equals the mined
+   * count (nothing in the pool at the next nonce) while a live transaction waits above it, re-broadcasts the live
+   * transaction that holds that nonce, or — after `graceMs`, when none of ours does (a nonce another writer took and
+   * never broadcast) — fills it with a zero-value transfer to self. Runs at most once a second.
+   */
+  async repairGap(graceMs: number): Promise<void> {
+    const now = Date.now()
+    if (now - this.lastRepair < 1_000) return
+    this.lastRepair = now
+    const mined = await this.minedNonce()
+    for (const n of this.outstanding.keys()) if (n < mined) this.outstanding.delete(n)
+    const waiting = [...this.outstanding.values()].filter((tx) => (tx.nonce ?? 0) > mined)
+    if (waiting.length === 0) return
+    const pending = await this.reader.getTransactionCount({ address: this.address, blockTag: 'pending' })
+    if (pending > mined) return // the next nonce is in the pool: no gap (at most a slow transaction)
+    const holder = this.outstanding.get(mined)
+    if (holder != null) {
+      await this.rebroadcast(holder)
+      return
+    }
+    if (waiting.some((tx) => now - tx.at >= graceMs)) await this.fillGap(mined)
+  }
+
+  /** Sends a stored raw transaction again (after a drop or a restart). */
+  rebroadcast(tx: SettlementTransaction): Promise<BroadcastResult> {
+    return this.broadcast(tx, 'again')
+  }
+
+  /**
+   * Fills a nonce no tracked transaction holds (a writer took it and never broadcast, or its transaction was dropped)
+   * with a zero-value transfer to self, so transactions behind it can be mined.
+   */
+  fillGap(nonce: number): Promise<BroadcastResult> {
+    return this.serial(async () => {
+      const fees = await this.currentFees()
+      const tx = await this.sign({ to: this.address, data: '0x', gas: 21_000n, fees }, nonce)
+      return this.broadcast(tx, 'replacement')
+    })
+  }
+
+  private async broadcast(
+    tx: SettlementTransaction,
+    kind: 'fresh' | 'again' | 'replacement'
+  ): Promise<BroadcastResult> {
+    if (tx.raw == null) return 'unknown'
+    try {
+      await this.reader.sendRawTransaction({ serializedTransaction: tx.raw })
+      return 'accepted'
+    } catch (err) {
+      const failure = classifyRpcError(err)
+      if (failure.kind === 'already-known') return 'accepted'
+      if (failure.kind === 'no-gas-funds') return 'no-gas-funds'
+      if (failure.kind === 'infrastructure') return 'unknown'
+      // "nonce too low" also answers a retry of a broadcast whose first answer was lost after it was mined.
+      if (await this.known(tx.hash)) return 'accepted'
+      if (failure.kind === 'nonce-too-low') return 'displaced'
+      if (failure.kind === 'underpriced') return kind === 'replacement' ? 'underpriced' : 'displaced'
+      return 'unknown'
+    }
+  }
+
+  /** Whether the node knows the transaction (in its pool or mined); `false` also when it could not be asked. */
+  async known(hash: Hash): Promise<boolean> {
+    try {
+      return (await this.reader.request({ method: 'eth_getTransactionByHash', params: [hash] })) != null
+    } catch {
+      return false
+    }
+  }
+
+  /** The receipt of `hash`, `undefined` while none exists; throws when the node could not be asked. */
+  receipt(hash: Hash): Promise<TransactionReceipt | undefined> {
+    return getReceipt(this.reader, hash)
+  }
+
+  /** Polls for a receipt of any of `hashes` until `timeoutMs` (failed polls are retried). */
+  waitForReceipt(
+    hashes: readonly Hash[],
+    timeoutMs: number,
+    signal?: AbortSignal
+  ): Promise<TransactionReceipt | undefined> {
+    return waitForReceipt(this.reader, hashes, timeoutMs, signal)
+  }
+}
