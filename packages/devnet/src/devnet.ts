@@ -41,6 +41,12 @@ export interface StartDevnetOptions {
   mnemonic?: string
   /** Loopback port; 0 picks a free one. @default 0 */
   port?: number
+  /**
+   * Seconds between blocks once the devnet is deployed, like a real chain (anvil interval mining); every transaction
+   * then waits for the next block. Deployment itself always uses automine. @default undefined (automine: one block per
+   * transaction)
+   */
+  blockTime?: number
   /** Aborts start-up; anything already started is stopped. */
   signal?: AbortSignal
 }
@@ -149,6 +155,12 @@ export async function startDevnet(options: StartDevnetOptions = {}): Promise<Dev
       accounts.map((a) => ({ to: a.address, amount: options.usdcPerAccount ?? DEFAULT_USDC_PER_ACCOUNT })),
       signal
     )
+
+    if (options.blockTime != null) {
+      if (!(options.blockTime > 0)) throw new RangeError('blockTime must be > 0 seconds')
+      await testClient.setAutomine(false)
+      await testClient.setIntervalMining({ interval: options.blockTime })
+    }
 
     const contracts: DevnetContracts = { usdc, ...registries, multicall3: MULTICALL3_ADDRESS }
     const network: BetarNetwork = {

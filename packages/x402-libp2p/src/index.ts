@@ -46,4 +46,12 @@ export { x402Server } from './server/index.ts'
 export type * from './server/types.ts'
 export { type FacilitatorSettlerInit, facilitatorSettler } from './settlement/facilitator.ts'
 export { type LocalSettlerInit, localSettler } from './settlement/local.ts'
-export type { Settler } from './settlement/settler.ts'
+export { SettlementNonceManager } from './settlement/nonce-manager.ts'
+export {
+  type SettlementAttempt,
+  type SettlementOutcome,
+  type SettlementTransaction,
+  type SettleOptions,
+  type Settler,
+  SettlerUnavailableError
+} from './settlement/settler.ts'

@@ -11,7 +11,7 @@ import {
   type SettlementTransaction,
   type SettleOptions
 } from './settler.ts'
-import type { SettlementCall } from './simulation.ts'
+import { type SettlementCall, simulateSettlement } from './simulation.ts'
 
 /** Within a confirmation wait, the live transaction is re-checked (dropped? stuck? gap?) this often. */
 const WAIT_SLICE_MS = 2_000
@@ -159,23 +159,37 @@ export class LocalSettlement {
     if (round === 0 && Date.now() - live.at < 1_000) return 'waiting'
     if (!(await sender.known(live.hash))) {
       const result = await sender.rebroadcast(live)
-      if (result === 'displaced') return 'displaced'
-      if (result === 'no-gas-funds') return 'no-gas-funds'
+      if (result === 'displaced' || result === 'no-gas-funds') return result
+      // Its fee cap is below the base fee now: it cannot enter the pool — replace it at the same nonce.
+      if (result === 'fee-too-low') return this.reprice(live)
       return 'waiting'
     }
-    if (nonce === mined && Date.now() - live.at >= this.ctx.stuckAfterMs && live.raw != null) {
-      const tx = parseTransaction(live.raw)
-      const { result } = await sender.replace(
-        live,
-        { to: tx.to ?? getAddress(this.requirements.asset), data: tx.data ?? '0x', gas: tx.gas ?? 0n },
-        this.ctx.feeBumpPercent,
-        (next) => this.persist({ transactions: [...this.attempt.transactions, next] })
-      )
-      if (result === 'no-gas-funds') return 'no-gas-funds'
-      return 'waiting'
-    }
+    if (nonce === mined && Date.now() - live.at >= this.ctx.stuckAfterMs) return this.reprice(live)
     if (nonce > mined) await sender.repairGap(this.ctx.gapGraceMs)
     return 'waiting'
+  }
+
+  /**
+   * Replaces the live transaction at its nonce with higher fees, after simulating the replacement with exactly the
+   * fields it will be signed with. A replacement that would not succeed is not sent (the chain then decides).
+   */
+  private async reprice(live: SettlementTransaction): Promise<'waiting' | 'displaced' | 'no-gas-funds'> {
+    if (live.raw == null) return 'waiting'
+    const { sender } = this.ctx
+    const parsed = parseTransaction(live.raw)
+    const fees = await sender.bumpedFees(live, this.ctx.feeBumpPercent)
+    const call = {
+      from: sender.address,
+      to: parsed.to ?? getAddress(this.requirements.asset),
+      data: parsed.data ?? '0x',
+      gas: parsed.gas ?? 0n,
+      fees
+    }
+    if ((await simulateSettlement(this.ctx.reader, call)) != null) return 'waiting'
+    const { result } = await sender.replace(live, call, (next) =>
+      this.persist({ transactions: [...this.attempt.transactions, next] })
+    )
+    return result === 'displaced' || result === 'no-gas-funds' ? result : 'waiting'
   }
 
   /** Signs and broadcasts a new transaction at a fresh nonce; returns why not when it must not be sent now. */
@@ -187,7 +201,9 @@ export class LocalSettlement {
       { to: call.to, data: call.data, gas: call.gas, fees: call.fees },
       (tx) => this.persist({ transactions: [...this.attempt.transactions, tx] })
     )
-    return result === 'no-gas-funds' ? 'seller_out_of_gas' : undefined
+    if (result === 'no-gas-funds') return 'seller_out_of_gas'
+    if (result === 'fee-too-low') return 'fee_below_base_fee'
+    return undefined
   }
 
   private async persist(attempt: SettlementAttempt): Promise<void> {
@@ -195,13 +211,13 @@ export class LocalSettlement {
     await this.options.persist(attempt)
   }
 
-  private finish(): void {
-    this.ctx.ledger.close(this.id)
+  private finish(settled = false): void {
+    this.ctx.ledger.close(this.id, settled)
     this.ctx.sender.untrack(this.attempt.transactions)
   }
 
   private settled(settlement: SettleResponse): SettlementOutcome {
-    this.finish()
+    this.finish(true)
     const { reason: _, ...attempt } = this.attempt
     return { status: 'settled', settlement, attempt }
   }

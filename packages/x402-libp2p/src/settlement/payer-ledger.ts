@@ -13,6 +13,8 @@ interface Entry {
 export interface PayerLedgerInit {
   /** How long a payer whose settlement reverted is refused (ms). */
   throttleMs: number
+  /** How long a payer's balance read stands in for a new read (ms), less what our settlements took since. @default 2000 */
+  balanceTtlMs?: number
   /** Most payers tracked at once (throttles and open entries); the oldest throttles are forgotten first. */
   maxPayers?: number
 }
@@ -30,12 +32,16 @@ export interface PayerLedgerInit {
 export class PayerLedger {
   private readonly entries = new Map<string, Entry>()
   private readonly throttled = new Map<string, number>()
+  /** Last balance read per payer, less what our confirmed settlements took since. */
+  private readonly balances = new Map<string, { value: bigint; at: number }>()
   private readonly throttleMs: number
+  private readonly balanceTtlMs: number
   private readonly maxPayers: number
   private seq = 0
 
   constructor(init: PayerLedgerInit) {
     this.throttleMs = init.throttleMs
+    this.balanceTtlMs = init.balanceTtlMs ?? 2_000
     this.maxPayers = init.maxPayers ?? 100_000
   }
 
@@ -78,9 +84,34 @@ export class PayerLedger {
     return { ahead }
   }
 
-  /** The authorization's settlement is confirmed or void: it no longer counts against the payer's balance. */
-  close(id: string): void {
+  /**
+   * The authorization's settlement is confirmed (`settled`: the payer's cached balance drops by its amount) or void:
+   * it no longer counts against the payer's balance.
+   */
+  close(id: string, settled = false): void {
+    const entry = this.entries.get(id)
     this.entries.delete(id)
+    if (entry == null || !settled) return
+    const cached = this.balances.get(entry.payer)
+    if (cached != null) cached.value -= entry.amount
+  }
+
+  /**
+   * A recent balance of `payer` (atomic units) — the last read, less what our settlements took since — or `undefined`
+   * when none is fresh. It can only overstate the balance if the payer moved funds itself, which costs the seller at
+   * most one reverted transaction before the payer is throttled.
+   */
+  cachedBalance(payer: Address, now = Date.now()): bigint | undefined {
+    const cached = this.balances.get(payer.toLowerCase())
+    return cached != null && now - cached.at <= this.balanceTtlMs ? cached.value : undefined
+  }
+
+  /** Records a balance just read. */
+  setBalance(payer: Address, value: bigint, now = Date.now()): void {
+    const key = payer.toLowerCase()
+    this.balances.delete(key)
+    this.balances.set(key, { value, at: now })
+    while (this.balances.size > this.maxPayers) this.balances.delete(this.balances.keys().next().value as string)
   }
 
   /** Whether `id` is open. */

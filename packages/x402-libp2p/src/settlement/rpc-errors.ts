@@ -7,6 +7,7 @@ import { BaseError } from 'viem'
  * - `out-of-gas`: the call needs more gas than was allowed (the settlement gas cap);
  * - `nonce-too-low`, `already-known`, `underpriced`: the node's answer to a broadcast whose nonce is taken, that it
  *   already holds, or that does not outbid a transaction with the same nonce;
+ * - `fee-too-low`: the transaction's fee cap is below what the next block (or the pool) requires: it was not taken;
  * - `no-gas-funds`: the sender cannot pay for gas;
  * - `infrastructure`: anything else — no answer, an HTTP error, a timeout, an internal or rate-limit error. The
  *   outcome of the request is unknown; it says nothing about the payment.
@@ -17,6 +18,7 @@ export type RpcFailureKind =
   | 'nonce-too-low'
   | 'already-known'
   | 'underpriced'
+  | 'fee-too-low'
   | 'no-gas-funds'
   | 'infrastructure'
 
@@ -34,7 +36,8 @@ const PATTERNS: Array<[RpcFailureKind, RegExp]> = [
   ['revert', /execution reverted|reverted|VM execution error|invalid opcode/i],
   ['nonce-too-low', /nonce too low|nonce has already been used|invalid nonce|NonceTooLow|OldNonce/i],
   ['already-known', /already known|already imported|known transaction|AlreadyKnown/i],
-  ['underpriced', /underpriced|fee too low|max fee per gas less than block base fee|FeeTooLow/i],
+  ['underpriced', /replacement transaction underpriced|replacement fee too low|ReplacementUnderpriced/i],
+  ['fee-too-low', /less than block base fee|fee cap less than|feecap too low|underpriced|fee too low|FeeTooLow/i],
   ['no-gas-funds', /insufficient funds for gas|insufficient funds for transfer|InsufficientFunds/i]
 ]
 

@@ -31,10 +31,11 @@ export interface Fees {
 
 /**
  * What the node said to a broadcast: `accepted` (in its pool, or already mined), `displaced` (the nonce is held by
- * another transaction), `underpriced` (a replacement did not outbid the transaction it replaces), `no-gas-funds`
- * (the sender cannot pay gas: nothing entered the pool), `unknown` (no usable answer: it may or may not be in the pool).
+ * another transaction), `underpriced` (a replacement did not outbid the transaction it replaces), `fee-too-low` (its
+ * fee cap is below the next block's base fee: not taken), `no-gas-funds` (the sender cannot pay gas: not taken),
+ * `unknown` (no usable answer: it may or may not be in the pool).
  */
-export type BroadcastResult = 'accepted' | 'displaced' | 'underpriced' | 'no-gas-funds' | 'unknown'
+export type BroadcastResult = 'accepted' | 'displaced' | 'underpriced' | 'fee-too-low' | 'no-gas-funds' | 'unknown'
 
 /** A call to sign and send. */
 export interface CallRequest {
@@ -159,7 +160,12 @@ export class SettlementSender {
         transactions.push(tx)
         this.track(tx)
         const result = await this.broadcast(tx, 'fresh')
-        if (result === 'no-gas-funds') this.nonces.release({ ...ids, nonce })
+        if (result === 'no-gas-funds' || result === 'fee-too-low') {
+          // Not taken by the node: the nonce is free again, and fees are read afresh for the next try.
+          this.nonces.release({ ...ids, nonce })
+          this.untrack([tx])
+          if (result === 'fee-too-low') this.fees = undefined
+        }
         if (result !== 'displaced' || attempt + 1 >= MAX_DISPLACED_RETRIES) return { transactions, result }
         this.nonces.resync(ids)
       }
@@ -167,27 +173,32 @@ export class SettlementSender {
   }
 
   /**
-   * Signs a replacement of `tx` (same nonce and call, fees raised by at least `bumpPercent` %, and to at least the
-   * current fees), persists it, broadcasts it.
+   * Fees for a replacement of `tx`: each raised by at least `bumpPercent` % (nodes require 10 % to replace), and at
+   * least the current fees.
    */
+  async bumpedFees(tx: SettlementTransaction, bumpPercent: number): Promise<Fees> {
+    this.fees = undefined
+    const current = await this.currentFees()
+    const bump = (old: string | undefined, now: bigint): bigint => {
+      const raised = (BigInt(old ?? '0') * BigInt(100 + bumpPercent) + 99n) / 100n
+      return raised > now ? raised : now
+    }
+    const fees = {
+      maxFeePerGas: bump(tx.maxFeePerGas, current.maxFeePerGas),
+      maxPriorityFeePerGas: bump(tx.maxPriorityFeePerGas, current.maxPriorityFeePerGas)
+    }
+    if (fees.maxPriorityFeePerGas > fees.maxFeePerGas) fees.maxFeePerGas = fees.maxPriorityFeePerGas
+    return fees
+  }
+
+  /** Signs `call` at the nonce of `tx` (a replacement), persists it, broadcasts it. */
   replace(
     tx: SettlementTransaction,
-    call: Omit<CallRequest, 'fees'>,
-    bumpPercent: number,
+    call: CallRequest,
     persist: (tx: SettlementTransaction) => Promise<void>
   ): Promise<{ transaction: SettlementTransaction; result: BroadcastResult }> {
     return this.serial(async () => {
-      const current = await this.currentFees()
-      const bump = (old: string | undefined, now: bigint): bigint => {
-        const raised = (BigInt(old ?? '0') * BigInt(100 + bumpPercent) + 99n) / 100n
-        return raised > now ? raised : now
-      }
-      const fees = {
-        maxFeePerGas: bump(tx.maxFeePerGas, current.maxFeePerGas),
-        maxPriorityFeePerGas: bump(tx.maxPriorityFeePerGas, current.maxPriorityFeePerGas)
-      }
-      if (fees.maxPriorityFeePerGas > fees.maxFeePerGas) fees.maxFeePerGas = fees.maxPriorityFeePerGas
-      const transaction = await this.sign({ ...call, fees }, tx.nonce ?? 0)
+      const transaction = await this.sign(call, tx.nonce ?? 0)
       await persist(transaction)
       this.track(transaction)
       return { transaction, result: await this.broadcast(transaction, 'replacement') }
@@ -261,6 +272,7 @@ export class SettlementSender {
       const failure = classifyRpcError(err)
       if (failure.kind === 'already-known') return 'accepted'
       if (failure.kind === 'no-gas-funds') return 'no-gas-funds'
+      if (failure.kind === 'fee-too-low') return 'fee-too-low'
       if (failure.kind === 'infrastructure') return 'unknown'
       // "nonce too low" also answers a retry of a broadcast whose first answer was lost after it was mined.
       if (await this.known(tx.hash)) return 'accepted'

@@ -1,0 +1,149 @@
+import { createTestClient, http, type LocalAccount, parseGwei } from 'viem'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { SettlementNonceManager } from '../../src/index.ts'
+import { type Chain, startChain } from '../fixtures/chain.ts'
+import type { X402Node } from '../fixtures/nodes.ts'
+import { type FaultySeller, PRICE, startBuyers, startFaultySeller, text, totalRuns } from './harness.ts'
+import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog, sellerRecords } from './money.ts'
+
+/**
+ * Issue case 4: a settlement transaction the node accepted is dropped from its pool. Every later settlement of the
+ * same account waits behind the nonce gap; nothing moves until the gap is repaired. Here the dropped transaction is
+ * re-broadcast from its stored raw bytes, a stuck one (fee below the base fee) is replaced with higher fees, and a gap
+ * no settlement explains (another writer of the account took a nonce and never sent it) is filled — so every pending
+ * settlement reaches a terminal state and every buyer gets its result, charged once.
+ */
+let chain: Chain
+let buyers: Array<{ node: X402Node; account: LocalAccount }>
+
+beforeAll(async () => {
+  chain = await startChain(12, { blockTime: 1 })
+  buyers = await startBuyers(
+    chain,
+    chain.devnet.accounts.slice(1, 11).map((a) => a.account),
+    { reaskAttempts: 0 }
+  )
+})
+afterAll(async () => {
+  await Promise.all(buyers.map((b) => b.node.stop()))
+  await chain?.stop()
+})
+
+let seller: FaultySeller | undefined
+afterEach(async () => {
+  await seller?.stop()
+  seller = undefined
+})
+
+function runCalls(s: FaultySeller, prefix: string, count: number): Promise<PaidCallLog[]> {
+  return Promise.all(
+    Array.from({ length: count }, (_, i) => {
+      const buyer = buyers[i % buyers.length]!
+      return callUntilOutcome(
+        buyer.node.services.x402Client,
+        buyer.account.address,
+        s.node.getMultiaddrs(),
+        'job',
+        text(`${prefix}${i}`),
+        { maxAmount: PRICE, payTo: s.address, correlationId: `${prefix}-${i}` },
+        { deadlineMs: 40_000, pauseMs: 500 }
+      )
+    })
+  )
+}
+
+describe('a dropped settlement transaction', () => {
+  it('is re-broadcast; the 26 settlements queued behind its nonce gap and 10 later ones all complete', {
+    timeout: 90_000
+  }, async () => {
+    seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
+      server: { confirmationTimeoutMs: 3_000 }
+    })
+    seller.proxy.fault({ method: 'eth_sendRawTransaction', action: { kind: 'drop' } })
+    const before = await balances(
+      chain,
+      buyers.map((b) => b.account.address)
+    )
+    const first = await runCalls(seller, 'gap', 26)
+    const later = await runCalls(seller, 'after', 10)
+    const logs = [...first, ...later]
+    expect(seller.proxy.faultsApplied()).toBe(1)
+    expect(logs.filter((l) => l.result == null).map((l) => `${l.correlationId}: ${String(l.error)}`)).toEqual([])
+    expect(totalRuns(seller.runs)).toBe(36)
+    // The dropped transaction was sent again: one more broadcast than settlements.
+    expect(seller.proxy.count('eth_sendRawTransaction')).toBeGreaterThanOrEqual(37)
+    await assertMoneyInvariant(chain, before, logs, { datastore: seller.datastore, settled: true })
+    expect(seller.node.services.x402Server.stats().pendingCalls).toBe(0)
+  })
+})
+
+describe('a stuck settlement transaction', () => {
+  it('is replaced at its nonce with higher fees when the base fee rises above what it offers', {
+    timeout: 60_000
+  }, async () => {
+    seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
+      server: { confirmationTimeoutMs: 2_000 },
+      settler: { stuckAfterMs: 2_000 }
+    })
+    const test = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
+    // Once the settlement is in the pool, the next blocks cost far more than the fees it was signed with.
+    seller.node.services.x402Server.addEventListener(
+      'payment:submitted',
+      () => {
+        test.setNextBlockBaseFeePerGas({ baseFeePerGas: parseGwei('500') }).catch(() => {})
+      },
+      { once: true }
+    )
+    const buyer = buyers[0]!
+    const before = await balances(chain, [buyer.account.address])
+    const log = await callUntilOutcome(
+      buyer.node.services.x402Client,
+      buyer.account.address,
+      seller.node.getMultiaddrs(),
+      'job',
+      text('stuck'),
+      { maxAmount: PRICE, payTo: seller.address, correlationId: 'stuck-1' },
+      { deadlineMs: 40_000, pauseMs: 500 }
+    )
+    expect(log.error).toBeUndefined()
+    const [record] = await sellerRecords(seller.datastore)
+    const [original, replacement] = record!.attempt!.transactions
+    expect(replacement, 'a replacement was signed').toBeDefined()
+    expect(replacement!.nonce).toBe(original!.nonce)
+    expect(BigInt(replacement!.maxFeePerGas!)).toBeGreaterThan(BigInt(original!.maxFeePerGas!))
+    expect(log.result!.settlement!.transaction).not.toBe(original!.hash)
+    await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore, settled: true })
+  })
+})
+
+describe('a nonce gap no settlement explains', () => {
+  it('is filled after the grace period, so settlements behind it are mined', { timeout: 60_000 }, async () => {
+    const nonceManager = new SettlementNonceManager()
+    seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
+      server: { confirmationTimeoutMs: 2_000 },
+      settler: { nonceManager, gapGraceMs: 1_000 }
+    })
+    // Another writer of the same account takes the next nonce and never broadcasts (it crashed).
+    const taken = await nonceManager.consume({
+      address: seller.address,
+      chainId: chain.devnet.chainId,
+      client: chain.client
+    })
+    const buyer = buyers[1]!
+    const before = await balances(chain, [buyer.account.address])
+    const log = await callUntilOutcome(
+      buyer.node.services.x402Client,
+      buyer.account.address,
+      seller.node.getMultiaddrs(),
+      'job',
+      text('hole'),
+      { maxAmount: PRICE, payTo: seller.address, correlationId: 'hole-1' },
+      { deadlineMs: 40_000, pauseMs: 500 }
+    )
+    expect(log.error).toBeUndefined()
+    const [record] = await sellerRecords(seller.datastore)
+    expect(record?.attempt?.transactions[0]?.nonce).toBe(taken + 1)
+    expect(await chain.client.getTransactionCount({ address: seller.address })).toBeGreaterThan(taken + 1)
+    await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore, settled: true })
+  })
+})

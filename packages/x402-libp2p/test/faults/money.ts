@@ -1,0 +1,109 @@
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Datastore } from 'interface-datastore'
+import { type Address, getAddress, type Hex } from 'viem'
+import { expect } from 'vitest'
+import { type CallOptions, type CallResult, type X402Client, X402Error } from '../../src/index.ts'
+import { eip3009EventsAbi } from '../../src/settlement/abi.ts'
+import type { CallRecord } from '../../src/store/records.ts'
+import type { Chain } from '../fixtures/chain.ts'
+
+/** One paid call of a scenario, as the buyer saw it. */
+export interface PaidCallLog {
+  buyer: Address
+  correlationId: string
+  price: bigint
+  /** The result, once the buyer received it (directly or by re-ask). */
+  result?: CallResult
+  /** The terminal error, when the call ended without a result. */
+  error?: unknown
+  /** How many times the buyer asked (1 = no re-ask). */
+  asks: number
+}
+
+/** Whether a failed call may still end with a result: the buyer re-asks with the same correlation id. */
+function worthReasking(err: unknown): boolean {
+  if (err instanceof X402Error) return err.retryable && err.codeName !== 'RATE_LIMITED'
+  return true // interrupted stream, timeout, dial failure: the outcome is unknown
+}
+
+/**
+ * Calls `resource` and re-asks with the same correlation id (the client re-sends the same signed payment) until the
+ * buyer holds a result or a terminal error, or `deadlineMs` passes — what a buyer does after a failure.
+ */
+export async function callUntilOutcome(
+  client: X402Client,
+  buyer: Address,
+  target: PeerId | Multiaddr | Multiaddr[] | (() => Multiaddr[]),
+  resource: string,
+  body: Uint8Array,
+  options: CallOptions & { correlationId: string; maxAmount: bigint },
+  retry: { deadlineMs?: number; pauseMs?: number } = {}
+): Promise<PaidCallLog> {
+  const deadline = Date.now() + (retry.deadlineMs ?? 60_000)
+  const log: PaidCallLog = { buyer, correlationId: options.correlationId, price: options.maxAmount, asks: 0 }
+  for (;;) {
+    log.asks++
+    try {
+      const to = typeof target === 'function' ? target() : target
+      log.result = await client.call(to, resource, body, options)
+      delete log.error
+      return log
+    } catch (err) {
+      log.error = err
+      if (!worthReasking(err) || Date.now() > deadline) return log
+      await new Promise((resolve) => setTimeout(resolve, retry.pauseMs ?? 250))
+    }
+  }
+}
+
+/** Every paid-call record a seller's datastore holds. */
+export async function sellerRecords(datastore: Datastore): Promise<CallRecord[]> {
+  const out: CallRecord[] = []
+  for await (const { value } of datastore.query({ prefix: '/betar/x402/calls' })) {
+    out.push((JSON.parse(new TextDecoder().decode(value)) as { value: CallRecord }).value)
+  }
+  return out
+}
+
+/**
+ * The money invariant over a whole scenario: for every buyer, USDC debited = Σ price of the calls whose result it
+ * received; no seller record says "void" (nothing moved) while the authorization was used on-chain; and (when
+ * `settled` is set) no record is left non-terminal.
+ */
+export async function assertMoneyInvariant(
+  chain: Chain,
+  before: ReadonlyMap<Address, bigint>,
+  calls: readonly PaidCallLog[],
+  seller?: { datastore: Datastore; settled?: boolean }
+): Promise<void> {
+  for (const [buyer, start] of before) {
+    const received = calls
+      .filter((c) => getAddress(c.buyer) === getAddress(buyer) && c.result != null)
+      .reduce((sum, c) => sum + c.price, 0n)
+    const debited = start - (await chain.balance(buyer))
+    expect(debited, `buyer ${buyer}: USDC debited vs Σ price of results received`).toBe(received)
+  }
+  if (seller == null) return
+  for (const record of await sellerRecords(seller.datastore)) {
+    const { from, nonce } = (record.payment.payload as { authorization: { from: Address; nonce: Hex } }).authorization
+    const used = await chain.client.readContract({
+      address: getAddress(record.requirements.asset),
+      abi: eip3009EventsAbi,
+      functionName: 'authorizationState',
+      args: [from, nonce]
+    })
+    if (record.state === 'void') {
+      expect(used, `call ${record.correlationId} is void but its authorization was used`).toBe(false)
+    }
+    if (record.state === 'done') expect(used, `call ${record.correlationId} is done but unpaid`).toBe(true)
+    if (seller.settled === true) {
+      expect(['done', 'void'], `call ${record.correlationId} left ${record.state}`).toContain(record.state)
+    }
+  }
+}
+
+/** The USDC balances of `buyers` now. */
+export async function balances(chain: Chain, buyers: readonly Address[]): Promise<Map<Address, bigint>> {
+  return new Map(await Promise.all(buyers.map(async (b) => [b, await chain.balance(b)] as const)))
+}
