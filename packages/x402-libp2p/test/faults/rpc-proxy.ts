@@ -51,8 +51,9 @@ export interface ProxiedCall {
 }
 
 /**
- * A real HTTP JSON-RPC proxy on 127.0.0.1 between a settler and anvil, programmable per method and per call number.
- * Requests are forwarded as they are (batches included); faults apply to the first matching request of an HTTP call.
+ * A real HTTP proxy on 127.0.0.1 between a settler and anvil (JSON-RPC, by method) or an x402 facilitator (by path,
+ * e.g. `/settle`), programmable per method and per call number. Requests are forwarded as they are (batches included);
+ * faults apply to the first matching request of an HTTP call.
  */
 export class RpcProxy {
   readonly url: string
@@ -116,8 +117,8 @@ export class RpcProxy {
     return undefined
   }
 
-  private async forward(body: string): Promise<{ status: number; text: string }> {
-    const response = await fetch(this.target, {
+  private async forward(body: string, path = ''): Promise<{ status: number; text: string }> {
+    const response = await fetch(`${this.target.replace(/\/$/, '')}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body
@@ -129,8 +130,12 @@ export class RpcProxy {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks).toString('utf8')
+    const path = req.url === '/' || req.url == null ? '' : req.url
     const parsed = JSON.parse(body) as JsonRpcRequest | JsonRpcRequest[]
-    const requests = Array.isArray(parsed) ? parsed : [parsed]
+    // Not JSON-RPC (an x402 facilitator's `/verify` or `/settle`): the path names the "method".
+    const requests = (Array.isArray(parsed) ? parsed : [parsed]).map((r) =>
+      typeof r.method === 'string' ? r : { ...r, method: path }
+    )
     let action: FaultAction | undefined
     const entries: ProxiedCall[] = []
     for (const request of requests) {
@@ -154,7 +159,7 @@ export class RpcProxy {
     }
     if (action?.kind === 'stall') await new Promise((resolve) => setTimeout(resolve, action.ms))
 
-    const answer = await this.forward(body)
+    const answer = await this.forward(body, path)
     try {
       const results = JSON.parse(answer.text) as { result?: unknown } | Array<{ result?: unknown }>
       const list = Array.isArray(results) ? results : [results]

@@ -1,0 +1,103 @@
+import { createTestClient, createWalletClient, type Hash, http } from 'viem'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Chain, startChain } from '../fixtures/chain.ts'
+import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
+import { assertMoneyInvariant, balances, callUntilOutcome } from './money.ts'
+
+/**
+ * Issue case 5: a third party copies the seller's `transferWithAuthorization` from the mempool and gets it mined first.
+ * The money reaches the payee; the seller's own transaction reverts ("authorization is used"). The transfer counts as
+ * the payment — whoever submitted it — so the handler runs, the buyer gets the result, charged once, and the payer is
+ * not throttled (the seller was paid).
+ */
+describe('a front-run settlement', () => {
+  let chain: Chain
+  let seller: FaultySeller
+
+  beforeAll(async () => {
+    chain = await startChain(4)
+    seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account)
+  })
+  afterAll(async () => {
+    await seller?.stop()
+    await chain?.stop()
+  })
+
+  it("counts the front-runner's transfer as the payment and delivers the result", { timeout: 60_000 }, async () => {
+    const test = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
+    const frontRunner = createWalletClient({
+      account: chain.devnet.accounts[3]!.account,
+      chain: chain.devnet.chain,
+      transport: http(chain.devnet.rpcUrl)
+    })
+    await test.setAutomine(false) // blocks only when the test mines them
+
+    let copied: Promise<Hash> | undefined
+    seller.node.services.x402Server.addEventListener(
+      'payment:submitted',
+      (event) => {
+        const hash = event.detail.transaction!
+        copied = (async () => {
+          // Wait until the seller's transaction is in the pool, copy its calldata, outbid it, then mine one block.
+          let tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
+          for (let i = 0; tx == null && i < 200; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 10))
+            tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
+          }
+          if (tx == null) throw new Error('the settlement never reached the pool')
+          const copy = await frontRunner.sendTransaction({
+            to: tx.to!,
+            data: tx.input,
+            gas: 200_000n,
+            maxFeePerGas: tx.maxFeePerGas! * 20n,
+            maxPriorityFeePerGas: tx.maxPriorityFeePerGas! * 10n
+          })
+          await test.mine({ blocks: 1 })
+          return copy
+        })()
+      },
+      { once: true }
+    )
+
+    const buyer = (await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 2 }))[0]!
+    try {
+      const before = await balances(chain, [buyer.account.address])
+      const log = await callUntilOutcome(
+        buyer.node.services.x402Client,
+        buyer.account.address,
+        seller.node.getMultiaddrs(),
+        'job',
+        text('race'),
+        { maxAmount: PRICE, payTo: seller.address, correlationId: 'front-run-1' },
+        { deadlineMs: 30_000 }
+      )
+      const copy = await copied!
+      expect(log.error).toBeUndefined()
+      expect(str(log.result!.body)).toBe('done:race')
+      expect(log.result!.settlement!.transaction).toBe(copy) // the front-runner's transaction paid
+      const ours = (await chain.client.getBlock({ includeTransactions: true })).transactions.find(
+        (t) => t.from.toLowerCase() === seller.address.toLowerCase()
+      )
+      expect(ours, "the seller's own transaction was mined too").toBeDefined()
+      expect((await chain.client.getTransactionReceipt({ hash: ours!.hash })).status).toBe('reverted')
+      expect(seller.runs.get('front-run-1')).toBe(1)
+      await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore, settled: true })
+
+      // The seller was paid, so the payer is not throttled: its next call goes through.
+      await test.setAutomine(true)
+      const next = await callUntilOutcome(
+        buyer.node.services.x402Client,
+        buyer.account.address,
+        seller.node.getMultiaddrs(),
+        'job',
+        text('again'),
+        { maxAmount: PRICE, payTo: seller.address, correlationId: 'front-run-2' }
+      )
+      expect(next.error).toBeUndefined()
+      await assertMoneyInvariant(chain, before, [log, next], { datastore: seller.datastore, settled: true })
+    } finally {
+      await test.setAutomine(true)
+      await buyer.node.stop()
+    }
+  })
+})
