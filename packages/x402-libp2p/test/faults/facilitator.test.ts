@@ -46,7 +46,8 @@ describe('settlement through a facilitator behind a faulty link', () => {
         return text(`done:${str(req.body)}`)
       }
     })
-    ;[{ node: buyer }] = await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 3 })
+    const [started] = await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 3 })
+    buyer = started!.node
   })
   afterAll(async () => {
     await Promise.all([buyer?.stop(), seller?.stop()])

@@ -57,13 +57,20 @@ export async function startFaultySeller(
     server?: X402ServerInit
     transport?: { retryCount?: number; timeout?: number }
     datastore?: Datastore
+    inboundConnectionThreshold?: number
   } = {}
 ): Promise<FaultySeller> {
   const proxy = await RpcProxy.start(chain.devnet.rpcUrl)
   const { publicClient, walletClient } = clientsVia(chain, proxy.url, account, options.transport)
   const settler = localSettler({ walletClient, publicClient, ...options.settler })
   const datastore = options.datastore ?? new MemoryDatastore()
-  const node = await createNode({ datastore, server: { settler, asset: chain.asset, ...options.server } })
+  const node = await createNode({
+    datastore,
+    server: { settler, asset: chain.asset, ...options.server },
+    ...(options.inboundConnectionThreshold != null
+      ? { inboundConnectionThreshold: options.inboundConnectionThreshold }
+      : {})
+  })
   const runs = new Map<string, number>()
   node.services.x402Server.register('job', {
     price: { amount: PRICE },

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-/// ERC-1271 contract wallets for the settlement fault tests: one honest wallet with Safe-style signature schemes,
-/// and hostile ones that make a seller's settlement revert or burn gas.
+// ERC-1271 contract wallets for the settlement fault tests: one honest wallet with Safe-style signature schemes,
+// and hostile ones that make a seller's settlement revert or burn gas.
 
 bytes4 constant MAGIC = 0x1626ba7e;
 bytes4 constant INVALID = 0xffffffff;
