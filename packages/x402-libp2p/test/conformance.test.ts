@@ -1,7 +1,11 @@
+import { createTestClient, http } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CONFORMANCE_CASES, type ConformanceReport, runConformance } from '../src/conformance/index.ts'
+import { localSettler } from '../src/index.ts'
 import { serveLiar } from './conformance/liar.ts'
+import { clientsVia } from './faults/harness.ts'
+import { RpcProxy } from './faults/rpc-proxy.ts'
 import { type Chain, startChain } from './fixtures/chain.ts'
 import { createNode, type Transport, type X402Node } from './fixtures/nodes.ts'
 
@@ -27,12 +31,20 @@ for (const transport of ['tcp', 'quic'] as Transport[]) {
   describe(`conformance over ${transport}`, () => {
     let seller: X402Node
     let dialer: X402Node
+    let proxy: RpcProxy
 
     beforeAll(async () => {
       const seller0 = chain.devnet.accounts[0]!
+      // The seller reaches its chain through a proxy, so the recovery cases can break it.
+      proxy = await RpcProxy.start(chain.devnet.rpcUrl)
       seller = await createNode({
         transport,
-        server: { settler: chain.settlerFor(seller0), asset: chain.asset, frameTimeoutMs: FRAME_TIMEOUT_MS }
+        server: {
+          settler: localSettler(clientsVia(chain, proxy.url, seller0.account)),
+          asset: chain.asset,
+          frameTimeoutMs: FRAME_TIMEOUT_MS,
+          confirmationTimeoutMs: 1_000
+        }
       })
       seller.services.x402Server.register('echo', {
         price: { amount: PRICE },
@@ -50,6 +62,7 @@ for (const transport of ['tcp', 'quic'] as Transport[]) {
     afterAll(async () => {
       await dialer?.stop()
       await seller?.stop()
+      await proxy?.stop()
     })
 
     it('passes every case of the spec', { timeout: 60_000 }, async () => {
@@ -66,7 +79,25 @@ for (const transport of ['tcp', 'quic'] as Transport[]) {
           node: dialer,
           payer: chain.devnet.accounts[1]!.account,
           poorPayer: privateKeyToAccount(generatePrivateKey()),
-          publicClient: chain.client
+          publicClient: chain.client,
+          faults: {
+            async interruptVerification() {
+              proxy.fault({ method: 'eth_call', action: { kind: 'refuse' } })
+              return async () => proxy.heal()
+            },
+            async holdBlocks() {
+              const test = createTestClient({
+                mode: 'anvil',
+                chain: chain.devnet.chain,
+                transport: http(chain.devnet.rpcUrl)
+              })
+              await test.setAutomine(false)
+              return async () => {
+                await test.mine({ blocks: 1 })
+                await test.setAutomine(true)
+              }
+            }
+          }
         }
       )
       console.log(

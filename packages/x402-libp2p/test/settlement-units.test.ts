@@ -25,7 +25,9 @@ import { createNode } from './fixtures/nodes.ts'
 const rpc = (code: number, message: string) =>
   new RpcRequestError({ body: { method: 'eth_call' }, error: { code, message }, url: 'http://127.0.0.1:8545' })
 const rejected = (details: string) =>
-  new TransactionRejectedRpcError(new RpcRequestError({ body: {}, error: { code: -32003, message: details }, url: 'x' }))
+  new TransactionRejectedRpcError(
+    new RpcRequestError({ body: {}, error: { code: -32003, message: details }, url: 'x' })
+  )
 
 describe('classifyRpcError: verdicts, node refusals and infrastructure faults', () => {
   const cases: Array<[string, unknown, string]> = [
@@ -163,7 +165,9 @@ describe('SettlementNonceManager shared by settlements and viem writes of one ac
     expect(await nonces.allocate({ ...ids, client: chain.client })).toBe(start + 11)
   })
 
-  it('viem writes (e.g. feedback, registration) interleaved with paid calls never collide', { timeout: 60_000 }, async () => {
+  it('viem writes (e.g. feedback, registration) interleaved with paid calls never collide', {
+    timeout: 60_000
+  }, async () => {
     const nonceManager = new SettlementNonceManager()
     const sellerKey = chain.devnet.accounts[0]!.privateKey
     // The node's other writes go through a viem account carrying the same nonce manager.
@@ -208,4 +212,3 @@ describe('SettlementNonceManager shared by settlements and viem writes of one ac
     }
   })
 })
-

@@ -3,7 +3,7 @@ import type { LocalAccount, PublicClient } from 'viem'
 import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_MAX_BODY_SIZE, FRAME_OVERHEAD, X402_PROTOCOL } from '../constants.ts'
 import { CaseSkipped } from './errors.ts'
 import { RawExchange } from './exchange.ts'
-import type { ConformanceOptions, ConformanceTarget } from './types.ts'
+import type { ConformanceFaults, ConformanceOptions, ConformanceTarget } from './types.ts'
 
 /** Server limits the suite probes, with the spec's defaults filled in. */
 export interface ProbedLimits {
@@ -25,6 +25,7 @@ export class CaseContext {
   readonly payer: LocalAccount
   readonly poorPayer: LocalAccount | undefined
   readonly publicClient: PublicClient | undefined
+  readonly faults: ConformanceFaults
   readonly protocol: string
   readonly limits: ProbedLimits
   /** Aborted when the case times out or the run is aborted. */
@@ -37,6 +38,7 @@ export class CaseContext {
     this.payer = options.payer
     this.poorPayer = options.poorPayer
     this.publicClient = options.publicClient
+    this.faults = options.faults ?? {}
     this.protocol = target.protocol ?? X402_PROTOCOL
     this.limits = {
       maxMessageSize: target.limits?.maxMessageSize ?? DEFAULT_MAX_BODY_SIZE + FRAME_OVERHEAD,

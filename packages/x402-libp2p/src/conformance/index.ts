@@ -5,8 +5,10 @@
  * implementation — a libp2p peer serving a paid resource on a chain you can pay on — and it runs the spec's normative
  * cases over raw streams (not through `x402Client`), so it can send malformed, replayed, tampered and out-of-order
  * frames: the happy flows (free, two-trip, two-trip on a new stream, one-trip, re-ask), every §8 error it can provoke
- * with a real scenario, and robustness against silent and stalling peers. Each case reports pass, fail (with what the
- * server did instead) or skip.
+ * with a real scenario, robustness against silent and stalling peers, and — when the operator wires fault hooks into
+ * the target's chain (`options.faults`) — recovery: infrastructure failures are retryable and keep the challenge, and a
+ * re-ask after a pending settlement returns the result. Each case reports pass, fail (with what the server did
+ * instead) or skip.
  *
  * @example
  * ```ts
@@ -29,6 +31,7 @@ export { CONFORMANCE_CASES, runConformance } from './runner.ts'
 export type {
   ConformanceCaseInfo,
   ConformanceCaseResult,
+  ConformanceFaults,
   ConformanceOptions,
   ConformanceReport,
   ConformanceTarget

@@ -19,6 +19,21 @@ export interface ConformanceTarget {
   limits?: { maxMessageSize?: number; frameTimeoutMs?: number }
 }
 
+/**
+ * Fault hooks the operator of the implementation under test can wire in (spec §7.3, §8), so the suite can check how it
+ * behaves when its chain misbehaves. Each returns a function that undoes the fault. Cases that need a hook skip
+ * without it.
+ */
+export interface ConformanceFaults {
+  /**
+   * Makes the target unable to reach its chain (or facilitator) for its **next payment verification** — e.g. an RPC
+   * proxy that refuses requests — and resolves once that is in place.
+   */
+  interruptVerification?(): Promise<() => Promise<void>>
+  /** Stops block production on the target's chain (e.g. anvil `evm_setAutomine(false)`); undo resumes it. */
+  holdBlocks?(): Promise<() => Promise<void>>
+}
+
 /** How to run the suite. */
 export interface ConformanceOptions extends AbortOptions {
   /** The dialing node (any libp2p node with a connection manager). */
@@ -33,6 +48,8 @@ export interface ConformanceOptions extends AbortOptions {
    * at all on a re-ask or a rejection).
    */
   publicClient?: PublicClient
+  /** Fault hooks into the target's infrastructure; the `recovery.*` cases skip without them. */
+  faults?: ConformanceFaults
   /** Only run cases whose id matches. */
   filter?: RegExp
   /** Per-case timeout, default 30 s. */

@@ -3,13 +3,15 @@ import { executionCases } from './execution.ts'
 import { flowCases } from './flows.ts'
 import { invalidMessageCases } from './invalid-message.ts'
 import { nonceCases } from './nonces.ts'
+import { recoveryCases } from './recovery.ts'
 import { requirementCases } from './requirements.ts'
 import { robustnessCases } from './robustness.ts'
 import { verificationCases } from './verification.ts'
 
 /**
  * Every case, in run order: happy flows, malformed frames, resource and payload checks, nonces, signature and
- * window checks, handler failure, then robustness (ending with a normal paid call to show the server survived).
+ * window checks, handler failure, recovery from infrastructure faults, then robustness (ending with a normal paid call
+ * to show the server survived).
  */
 export const ALL_CASES: readonly ConformanceCase[] = [
   ...flowCases,
@@ -18,5 +20,6 @@ export const ALL_CASES: readonly ConformanceCase[] = [
   ...nonceCases,
   ...verificationCases,
   ...executionCases,
+  ...recoveryCases,
   ...robustnessCases
 ]
