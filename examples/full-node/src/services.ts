@@ -55,7 +55,11 @@ export function betarServices(init: ServicesInit) {
     pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
     market: marketplace(init.market),
     x402: x402Server({
-      settler: localSettler({ walletClient: init.clients.walletClient, publicClient: init.clients.publicClient }),
+      settler: localSettler({
+        walletClient: init.clients.walletClient,
+        publicClient: init.clients.publicClient,
+        nonceManager: init.clients.nonceManager
+      }),
       asset
     }),
     x402Client: x402Client({
