@@ -13,6 +13,7 @@ Options:
   --usdc <amount>  USDC per account, in whole USDC (default 10000)
   --port <port>    RPC port on 127.0.0.1 (default: a free one)
   --chain-id <id>  chain id (default 31337)
+  --block-time <s> seconds between blocks after deployment (default: a block per transaction)
   --json           print the summary as JSON
   --once           print the summary and exit (stops the chain)
   -h, --help       show this help`
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
       usdc: { type: 'string' },
       port: { type: 'string' },
       'chain-id': { type: 'string' },
+      'block-time': { type: 'string' },
       json: { type: 'boolean', default: false },
       once: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
   const usdc = positiveInt('usdc', values.usdc)
   const port = positiveInt('port', values.port)
   const chainId = positiveInt('chain-id', values['chain-id'])
+  const blockTime = positiveInt('block-time', values['block-time'])
 
   const usdcPerAccount = usdc != null ? BigInt(usdc) * 1_000_000n : DEFAULT_USDC_PER_ACCOUNT
 
@@ -70,7 +73,8 @@ async function main(): Promise<void> {
     ...(accounts != null ? { accounts } : {}),
     usdcPerAccount,
     ...(port != null ? { port } : {}),
-    ...(chainId != null ? { chainId } : {})
+    ...(chainId != null ? { chainId } : {}),
+    ...(blockTime != null && blockTime > 0 ? { blockTime } : {})
   })
   const ms = Math.round(performance.now() - started)
   if (values.json) process.stdout.write(`${JSON.stringify(devnet.toJSON(), null, 2)}\n`)

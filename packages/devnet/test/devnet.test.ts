@@ -168,6 +168,20 @@ describe('startDevnet options', () => {
     }
   })
 
+  it('mines a block every blockTime seconds once deployed, like a real chain', { timeout: 20_000 }, async () => {
+    const d = await startDevnet({ accounts: 1, blockTime: 1 })
+    try {
+      const client = createPublicClient({ transport: http(d.rpcUrl) })
+      const first = await client.getBlock()
+      await new Promise((resolve) => setTimeout(resolve, 2_300))
+      const later = await client.getBlock()
+      expect(later.number - first.number).toBeGreaterThanOrEqual(2n)
+      expect(later.timestamp).toBeGreaterThan(first.timestamp)
+    } finally {
+      await d.stop()
+    }
+  })
+
   it('rejects a bad account count before starting anything', async () => {
     await expect(startDevnet({ accounts: -1 })).rejects.toThrow(RangeError)
     await expect(startDevnet({ accounts: 1.5 })).rejects.toThrow(RangeError)

@@ -46,8 +46,8 @@ export const DEFAULT_RECORD_TTL_MS = 24 * 60 * 60 * 1000
 /** How long a challenge is kept after it expired, to answer NONCE_EXPIRED rather than treat the nonce as new (spec §7.4). */
 export const DEFAULT_CHALLENGE_RETENTION_MS = 5 * 60 * 1000
 
-/** Unpaid challenges stored at once across all peers; the oldest is evicted beyond it (spec §7.4, §10). */
-export const DEFAULT_MAX_UNPAID_CHALLENGES = 10_000
+/** Challenges stored at once across all peers (answered or not); the oldest is evicted beyond it (spec §7.4, §10). */
+export const DEFAULT_MAX_STORED_CHALLENGES = 10_000
 
 /** Paid calls not yet terminal (reserved, settling, settled-not-executed) across all peers (spec §7.4, §10). */
 export const DEFAULT_MAX_PENDING_CALLS = 4_096

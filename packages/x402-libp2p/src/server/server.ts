@@ -22,7 +22,7 @@ import {
   DEFAULT_MAX_CHALLENGES_PER_PEER,
   DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MAX_PENDING_CALLS,
-  DEFAULT_MAX_UNPAID_CHALLENGES,
+  DEFAULT_MAX_STORED_CHALLENGES,
   DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
   DEFAULT_RATE_LIMIT_PER_SECOND,
   DEFAULT_RECORD_TTL_MS,
@@ -119,7 +119,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       challengeRetentionMs: init.challengeRetentionMs ?? DEFAULT_CHALLENGE_RETENTION_MS
     }
     this.challenges = new ChallengeBook(components.datastore, {
-      maxStored: init.maxStoredChallenges ?? DEFAULT_MAX_UNPAID_CHALLENGES,
+      maxStored: init.maxStoredChallenges ?? DEFAULT_MAX_STORED_CHALLENGES,
       retentionMs: this.config.challengeRetentionMs
     })
     this.calls = new JsonStore(components.datastore, '/betar/x402/calls')

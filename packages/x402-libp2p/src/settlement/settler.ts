@@ -64,7 +64,7 @@ export interface Settler {
   /** Default payee when resources don't name one. */
   readonly payTo?: Address
   /**
-   * Full x402 verification (spec §5 step 8d): signature, recipient, amount, time window, balance and nonce state
+   * Full x402 verification (spec §5 step 8e): signature, recipient, amount, time window, balance and nonce state
    * on-chain — a verdict. Throws {@link SettlerUnavailableError} when the chain or facilitator could not be asked: that
    * says nothing about the payment, and the server answers the retryable `SERVICE_UNAVAILABLE`.
    */

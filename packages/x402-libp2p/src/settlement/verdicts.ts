@@ -3,7 +3,7 @@ import { type ErrorCodeName, X402Error } from '../errors.ts'
 
 /**
  * x402 reason strings (`@x402/evm` and facilitators, plus this library's own) mapped to protocol codes
- * (spec §5 step 8d). The first match wins.
+ * (spec §5 step 8e). The first match wins.
  */
 const REASONS: Array<[RegExp, ErrorCodeName]> = [
   [/payer_throttled/, 'RATE_LIMITED'],

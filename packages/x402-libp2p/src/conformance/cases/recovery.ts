@@ -25,7 +25,7 @@ async function reask(ctx: CaseContext, paid: Parameters<RawExchange['send']>[0])
 }
 
 /**
- * §8, §5 step 8d: a verification the server could not run because its chain (or facilitator) was unreachable is the
+ * §8, §5 step 8e: a verification the server could not run because its chain (or facilitator) was unreachable is the
  * retryable SERVICE_UNAVAILABLE; the challenge is not consumed, so the identical PAID_REQUEST succeeds afterwards.
  */
 const infrastructureRetryable = defineCase(
@@ -34,7 +34,7 @@ const infrastructureRetryable = defineCase(
     title:
       'chain unreachable during verification → ERROR SERVICE_UNAVAILABLE (retryable), nothing reserved; the identical ' +
       'PAID_REQUEST on a new stream then settles once',
-    specRef: '§5 step 8d, §7.3, §8'
+    specRef: '§5 step 8e, §7.3, §8'
   },
   async (ctx) => {
     const interrupt = ctx.faults.interruptVerification ?? ctx.skip('no faults.interruptVerification hook')

@@ -10,7 +10,7 @@ const tamperedSignature = defineCase(
   {
     id: 'error.invalid-signature.tampered',
     title: 'a correct payment with one byte of its signature flipped → INVALID_SIGNATURE',
-    specRef: '§5 step 8d'
+    specRef: '§5 step 8e'
   },
   async (ctx) => {
     await expectRejectedPayment(ctx, 'INVALID_SIGNATURE', async (c) =>
@@ -23,7 +23,7 @@ const wrongKey = defineCase(
   {
     id: 'error.invalid-signature.wrong-key',
     title: 'authorization claiming the payer as `from` but signed by another key → INVALID_SIGNATURE',
-    specRef: '§5 step 8d'
+    specRef: '§5 step 8e'
   },
   async (ctx) => {
     const impostor = privateKeyToAccount(generatePrivateKey())
@@ -83,7 +83,7 @@ const insufficientFunds = defineCase(
   {
     id: 'error.insufficient-funds',
     title: 'a correct payment from an account without token balance → INSUFFICIENT_FUNDS',
-    specRef: '§5 step 8d'
+    specRef: '§5 step 8e'
   },
   async (ctx) => {
     const poor = ctx.poorPayer ?? ctx.skip('no poorPayer given (an account with no token balance)')
