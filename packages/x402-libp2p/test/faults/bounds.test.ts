@@ -10,7 +10,7 @@ import type { WireMessage } from '../../src/wire.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
 import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome } from './money.ts'
+import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog, resultOf } from './money.ts'
 
 /**
  * Issue case 10: peer ids are free, so per-peer limits alone do not bound what a seller stores. Challenges are bounded
@@ -93,7 +93,7 @@ describe('stored challenges are bounded across all peers', () => {
     const payload = await signExactPayment(payer.account, requirements, toHex(first.paymentRequired.challenge) as Hex)
     const stream = await dialers[0]!.dialProtocol(seller.node.getMultiaddrs(), X402_PROTOCOL)
     const channel = new Channel(stream, { maxBodySize: 1 << 20, frameTimeoutMs: 20_000 })
-    const before = await chain.balance(payer.address)
+    const before = await balances(chain, [payer.address])
     await channel.write({
       type: 'PAID_REQUEST',
       correlationId: 'bound-0-0',
@@ -102,7 +102,14 @@ describe('stored challenges are bounded across all peers', () => {
     const paid = await channel.read()
     if (paid.type !== 'RESPONSE') throw new Error(`expected RESPONSE, got ${paid.type}`)
     expect(str(paid.response.body)).toBe('done:bound-0-0')
-    expect(await chain.balance(payer.address)).toBe(before - PRICE)
+    const log: PaidCallLog = {
+      buyer: payer.address,
+      correlationId: 'bound-0-0',
+      price: PRICE,
+      asks: 1,
+      result: resultOf(paid)
+    }
+    await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore, settled: true })
   })
 })
 

@@ -1,11 +1,13 @@
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { SettleResponse } from '@x402/core/types'
 import type { Datastore } from 'interface-datastore'
 import { type Address, getAddress, type Hex } from 'viem'
 import { expect } from 'vitest'
 import { type CallOptions, type CallResult, type X402Client, X402Error } from '../../src/index.ts'
 import { eip3009EventsAbi } from '../../src/settlement/abi.ts'
 import type { CallRecord } from '../../src/store/records.ts'
+import type { WireMessage } from '../../src/wire.ts'
 import type { Chain } from '../fixtures/chain.ts'
 
 /** One paid call of a scenario, as the buyer saw it. */
@@ -54,6 +56,20 @@ export async function callUntilOutcome(
       if (!worthReasking(err) || Date.now() > deadline) return log
       await new Promise((resolve) => setTimeout(resolve, retry.pauseMs ?? 250))
     }
+  }
+}
+
+/** The result a raw final RESPONSE frame carries, as the client would report it. */
+export function resultOf(frame: Extract<WireMessage, { type: 'RESPONSE' }>): CallResult {
+  return {
+    body: frame.response.body,
+    contentType: frame.response.contentType,
+    correlationId: frame.correlationId,
+    protocol: '/x402/libp2p/2.0.0',
+    amount: 0n,
+    ...(frame.response.settlement.byteLength > 0
+      ? { settlement: JSON.parse(new TextDecoder().decode(frame.response.settlement)) as SettleResponse }
+      : {})
   }
 }
 

@@ -10,7 +10,7 @@ import type { WireMessage } from '../../src/wire.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
 import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome } from './money.ts'
+import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog, resultOf } from './money.ts'
 import type { FaultRule } from './rpc-proxy.ts'
 
 /**
@@ -100,7 +100,8 @@ describe('an RPC failure during verification', () => {
       const [second] = await exchange([paid])
       if (second?.type !== 'RESPONSE') throw new Error(`expected RESPONSE, got ${second?.type}`)
       expect(str(second.response.body)).toBe(`done:${correlationId}`)
-      expect(await chain.balance(payer)).toBe(before.get(payer)! - PRICE)
+      const log: PaidCallLog = { buyer: payer, correlationId, price: PRICE, asks: 2, result: resultOf(second) }
+      await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore })
     })
   })
 
