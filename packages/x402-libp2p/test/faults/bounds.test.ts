@@ -9,8 +9,8 @@ import { parsePaymentRequiredBytes } from '../../src/payment.ts'
 import type { WireMessage } from '../../src/wire.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
-import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog, resultOf } from './money.ts'
+import { type FaultySeller, PRICE, payJob, startBuyers, startFaultySeller, str, text } from './harness.ts'
+import { assertMoneyInvariant, balances, type PaidCallLog, resultOf } from './money.ts'
 
 /**
  * Issue case 10: peer ids are free, so per-peer limits alone do not bound what a seller stores. Challenges are bounded
@@ -49,7 +49,11 @@ describe('stored challenges are bounded across all peers', () => {
       server: { maxStoredChallenges: 500 },
       inboundConnectionThreshold: 100
     })
-    for (let i = 0; i < 15; i++) dialers.push(await createNode())
+    for (let i = 0; i < 15; i++) {
+      const dialer = await createNode()
+      await dialer.dial(seller.node.getMultiaddrs()) // one connection each, before the flood of streams
+      dialers.push(dialer)
+    }
   })
   afterAll(async () => {
     await Promise.all(dialers.map((d) => d.stop()))
@@ -133,15 +137,9 @@ describe('paid calls in progress are bounded across all peers', () => {
       )
       await test.setAutomine(false)
       const call = (i: number, deadlineMs: number) =>
-        callUntilOutcome(
-          buyers[i]!.node.services.x402Client,
-          buyers[i]!.account.address,
-          seller.node.getMultiaddrs(),
-          'job',
-          text(`p${i}`),
-          { maxAmount: PRICE, payTo: seller.address, correlationId: `pending-${i}` },
-          { deadlineMs }
-        )
+        payJob(buyers[i]!.node.services.x402Client, buyers[i]!.account.address, seller, `pending-${i}`, {
+          retry: { deadlineMs }
+        })
       const [a, b] = await Promise.all([call(0, 0), call(1, 0)])
       expect([a.error, b.error].map((e) => (e as X402Error).codeName)).toEqual([
         'SETTLEMENT_PENDING',

@@ -2,8 +2,8 @@ import type { LocalAccount } from 'viem'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import type { X402Node } from '../fixtures/nodes.ts'
-import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text, totalRuns } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog } from './money.ts'
+import { type FaultySeller, payJob, startBuyers, startFaultySeller, str, totalRuns } from './harness.ts'
+import { assertMoneyInvariant, balances, type PaidCallLog } from './money.ts'
 import type { FaultAction } from './rpc-proxy.ts'
 
 /**
@@ -38,13 +38,14 @@ async function oneCall(action: FaultAction, transport?: { timeout?: number }) {
   seller.proxy.fault({ method: 'eth_sendRawTransaction', action })
   const buyer = buyers[0]!
   const before = await balances(chain, [buyer.account.address])
-  const log = await callUntilOutcome(
+  const log = await payJob(
     buyer.node.services.x402Client,
     buyer.account.address,
-    seller.node.getMultiaddrs(),
-    'job',
-    text('one'),
-    { maxAmount: PRICE, payTo: seller.address, correlationId: `one-${action.kind}-${crypto.randomUUID()}` }
+    seller,
+    `one-${crypto.randomUUID()}`,
+    {
+      body: 'one'
+    }
   )
   expect(seller.proxy.faultsApplied()).toBe(1)
   expect(log.error).toBeUndefined()
@@ -86,14 +87,7 @@ describe('50 concurrent paid calls with one lost broadcast answer', () => {
     const logs: PaidCallLog[] = await Promise.all(
       Array.from({ length: 50 }, (_, i) => {
         const buyer = buyers[i % buyers.length]!
-        return callUntilOutcome(
-          buyer.node.services.x402Client,
-          buyer.account.address,
-          current.node.getMultiaddrs(),
-          'job',
-          text(`n${i}`),
-          { maxAmount: PRICE, payTo: current.address, correlationId: `fifty-${i}` }
-        )
+        return payJob(buyer.node.services.x402Client, buyer.account.address, current, `fifty-${i}`)
       })
     )
     expect(current.proxy.faultsApplied()).toBe(1)

@@ -3,8 +3,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode } from '../fixtures/nodes.ts'
-import { type FaultySeller, PRICE, startFaultySeller, str, text } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome, sellerRecords } from './money.ts'
+import { type FaultySeller, PRICE, payJob, startFaultySeller, str } from './harness.ts'
+import { assertMoneyInvariant, balances, sellerRecords } from './money.ts'
 import { contractWalletSigner, deployWallet, type WalletSignatureScheme } from './wallets.ts'
 
 /**
@@ -48,15 +48,10 @@ describe('contract-wallet payers (ERC-1271) on the devnet', () => {
       try {
         const before = await balances(chain, [wallet])
         const correlationId = `wallet-${scheme}`
-        const log = await callUntilOutcome(
-          buyer.services.x402Client,
-          wallet,
-          seller.node.getMultiaddrs(),
-          'job',
-          text(scheme),
-          { maxAmount: PRICE, payTo: seller.address, correlationId },
-          { deadlineMs: 0 }
-        )
+        const log = await payJob(buyer.services.x402Client, wallet, seller, correlationId, {
+          body: scheme,
+          retry: { deadlineMs: 0 }
+        })
         expect(log.error).toBeUndefined()
         expect(str(log.result!.body)).toBe(`done:${scheme}`)
         const record = (await sellerRecords(seller.datastore)).find((r) => r.correlationId === correlationId)!
@@ -90,15 +85,10 @@ describe('contract-wallet payers (ERC-1271) on the devnet', () => {
     })
     try {
       const before = await balances(chain, [payer.address])
-      const log = await callUntilOutcome(
-        buyer.services.x402Client,
-        payer.address,
-        seller.node.getMultiaddrs(),
-        'job',
-        text('eoa'),
-        { maxAmount: PRICE, payTo: seller.address, correlationId: 'eoa-parity' },
-        { deadlineMs: 0 }
-      )
+      const log = await payJob(buyer.services.x402Client, payer.address, seller, 'eoa-parity', {
+        body: 'eoa',
+        retry: { deadlineMs: 0 }
+      })
       expect(log.error).toBeUndefined()
       await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore, settled: true })
     } finally {

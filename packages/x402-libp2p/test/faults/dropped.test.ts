@@ -3,8 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SettlementNonceManager } from '../../src/index.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import type { X402Node } from '../fixtures/nodes.ts'
-import { type FaultySeller, PRICE, startBuyers, startFaultySeller, text, totalRuns } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog, sellerRecords } from './money.ts'
+import { type FaultySeller, payJob, startBuyers, startFaultySeller, totalRuns } from './harness.ts'
+import { assertMoneyInvariant, balances, type PaidCallLog, sellerRecords } from './money.ts'
 
 /**
  * Issue case 4: a settlement transaction the node accepted is dropped from its pool. Every later settlement of the
@@ -39,15 +39,9 @@ function runCalls(s: FaultySeller, prefix: string, count: number): Promise<PaidC
   return Promise.all(
     Array.from({ length: count }, (_, i) => {
       const buyer = buyers[i % buyers.length]!
-      return callUntilOutcome(
-        buyer.node.services.x402Client,
-        buyer.account.address,
-        s.node.getMultiaddrs(),
-        'job',
-        text(`${prefix}${i}`),
-        { maxAmount: PRICE, payTo: s.address, correlationId: `${prefix}-${i}` },
-        { deadlineMs: 40_000, pauseMs: 500 }
-      )
+      return payJob(buyer.node.services.x402Client, buyer.account.address, s, `${prefix}-${i}`, {
+        retry: { deadlineMs: 40_000, pauseMs: 500 }
+      })
     })
   )
 }
@@ -96,15 +90,10 @@ describe('a stuck settlement transaction', () => {
     )
     const buyer = buyers[0]!
     const before = await balances(chain, [buyer.account.address])
-    const log = await callUntilOutcome(
-      buyer.node.services.x402Client,
-      buyer.account.address,
-      seller.node.getMultiaddrs(),
-      'job',
-      text('stuck'),
-      { maxAmount: PRICE, payTo: seller.address, correlationId: 'stuck-1' },
-      { deadlineMs: 40_000, pauseMs: 500 }
-    )
+    const log = await payJob(buyer.node.services.x402Client, buyer.account.address, seller, 'stuck-1', {
+      body: 'stuck',
+      retry: { deadlineMs: 40_000, pauseMs: 500 }
+    })
     expect(log.error).toBeUndefined()
     const [record] = await sellerRecords(seller.datastore)
     const [original, replacement] = record!.attempt!.transactions
@@ -131,15 +120,10 @@ describe('a nonce gap no settlement explains', () => {
     })
     const buyer = buyers[1]!
     const before = await balances(chain, [buyer.account.address])
-    const log = await callUntilOutcome(
-      buyer.node.services.x402Client,
-      buyer.account.address,
-      seller.node.getMultiaddrs(),
-      'job',
-      text('hole'),
-      { maxAmount: PRICE, payTo: seller.address, correlationId: 'hole-1' },
-      { deadlineMs: 40_000, pauseMs: 500 }
-    )
+    const log = await payJob(buyer.node.services.x402Client, buyer.account.address, seller, 'hole-1', {
+      body: 'hole',
+      retry: { deadlineMs: 40_000, pauseMs: 500 }
+    })
     expect(log.error).toBeUndefined()
     const [record] = await sellerRecords(seller.datastore)
     expect(record?.attempt?.transactions[0]?.nonce).toBe(taken + 1)

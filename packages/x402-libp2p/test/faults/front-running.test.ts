@@ -1,8 +1,8 @@
 import { createTestClient, createWalletClient, type Hash, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
-import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome } from './money.ts'
+import { type FaultySeller, payJob, startBuyers, startFaultySeller, str } from './harness.ts'
+import { assertMoneyInvariant, balances } from './money.ts'
 
 /**
  * Issue case 5: a third party copies the seller's `transferWithAuthorization` from the mempool and gets it mined first.
@@ -62,15 +62,10 @@ describe('a front-run settlement', () => {
     const buyer = (await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 2 }))[0]!
     try {
       const before = await balances(chain, [buyer.account.address])
-      const log = await callUntilOutcome(
-        buyer.node.services.x402Client,
-        buyer.account.address,
-        seller.node.getMultiaddrs(),
-        'job',
-        text('race'),
-        { maxAmount: PRICE, payTo: seller.address, correlationId: 'front-run-1' },
-        { deadlineMs: 30_000 }
-      )
+      const log = await payJob(buyer.node.services.x402Client, buyer.account.address, seller, 'front-run-1', {
+        body: 'race',
+        retry: { deadlineMs: 30_000 }
+      })
       const copy = await copied!
       expect(log.error).toBeUndefined()
       expect(str(log.result!.body)).toBe('done:race')
@@ -85,14 +80,9 @@ describe('a front-run settlement', () => {
 
       // The seller was paid, so the payer is not throttled: its next call goes through.
       await test.setAutomine(true)
-      const next = await callUntilOutcome(
-        buyer.node.services.x402Client,
-        buyer.account.address,
-        seller.node.getMultiaddrs(),
-        'job',
-        text('again'),
-        { maxAmount: PRICE, payTo: seller.address, correlationId: 'front-run-2' }
-      )
+      const next = await payJob(buyer.node.services.x402Client, buyer.account.address, seller, 'front-run-2', {
+        body: 'again'
+      })
       expect(next.error).toBeUndefined()
       await assertMoneyInvariant(chain, before, [log, next], { datastore: seller.datastore, settled: true })
     } finally {

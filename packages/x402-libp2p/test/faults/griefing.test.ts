@@ -13,8 +13,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_SETTLEMENT_GAS_LIMIT, type PaymentSigner, X402Error } from '../../src/index.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
-import { type FaultySeller, PRICE, startFaultySeller, text } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog } from './money.ts'
+import { type FaultySeller, PRICE, payJob, startFaultySeller, text } from './harness.ts'
+import { assertMoneyInvariant, balances, type PaidCallLog } from './money.ts'
 import { contractWalletSigner, deployWallet, walletArtifacts } from './wallets.ts'
 
 /**
@@ -94,15 +94,10 @@ describe('case 7: concurrent authorizations beyond the payer balance', () => {
       const before = await balances(chain, [payer.address])
       const logs: PaidCallLog[] = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          callUntilOutcome(
-            buyer.services.x402Client,
-            payer.address,
-            current.node.getMultiaddrs(),
-            'job',
-            text(`g${i}`),
-            { maxAmount: PRICE, payTo: current.address, correlationId: `grief-${i}`, preemptive: requirements },
-            { deadlineMs: 0 }
-          )
+          payJob(buyer.services.x402Client, payer.address, current, `grief-${i}`, {
+            call: { preemptive: requirements },
+            retry: { deadlineMs: 0 }
+          })
         )
       )
       expect(logs.filter((l) => l.result != null)).toHaveLength(1)
@@ -137,15 +132,7 @@ describe('cases 8 and 9: hostile contract wallets are refused by a simulation wi
       const logs: PaidCallLog[] = []
       for (let i = 0; i < 10; i++) {
         logs.push(
-          await callUntilOutcome(
-            buyer.services.x402Client,
-            wallet,
-            seller.node.getMultiaddrs(),
-            'job',
-            text(`gp${i}`),
-            { maxAmount: PRICE, payTo: seller.address, correlationId: `gasprice-${i}` },
-            { deadlineMs: 0 }
-          )
+          await payJob(buyer.services.x402Client, wallet, seller, `gasprice-${i}`, { retry: { deadlineMs: 0 } })
         )
       }
       expect(logs.map((l) => (l.error as X402Error | undefined)?.codeName)).toEqual(Array(10).fill('INVALID_SIGNATURE'))
@@ -173,29 +160,17 @@ describe('cases 8 and 9: hostile contract wallets are refused by a simulation wi
     const lightBuyer = await buyerFor(contractWalletSigner(light, owner, 'parity'))
     try {
       const before = await balances(chain, [burner, light])
-      const heavy = await callUntilOutcome(
-        heavyBuyer.services.x402Client,
-        burner,
-        seller.node.getMultiaddrs(),
-        'job',
-        text('burn'),
-        { maxAmount: PRICE, payTo: seller.address, correlationId: 'burner-heavy' },
-        { deadlineMs: 0 }
-      )
+      const heavy = await payJob(heavyBuyer.services.x402Client, burner, seller, 'burner-heavy', {
+        retry: { deadlineMs: 0 }
+      })
       // The simulation runs under the cap: the wallet's check starves inside the token, which reports it invalid.
       expect(heavy.error).toBeInstanceOf(X402Error)
       expect(heavy.error).toMatchObject({ codeName: 'INVALID_SIGNATURE' })
       expect(seller.proxy.count('eth_sendRawTransaction')).toBe(0)
 
-      const ok = await callUntilOutcome(
-        lightBuyer.services.x402Client,
-        light,
-        seller.node.getMultiaddrs(),
-        'job',
-        text('light'),
-        { maxAmount: PRICE, payTo: seller.address, correlationId: 'burner-light' },
-        { deadlineMs: 0 }
-      )
+      const ok = await payJob(lightBuyer.services.x402Client, light, seller, 'burner-light', {
+        retry: { deadlineMs: 0 }
+      })
       expect(ok.error).toBeUndefined()
       for (const { tx, receipt } of await sellerTransactions(seller)) {
         expect(tx.gas).toBeLessThanOrEqual(CAP_CONTRACT)
@@ -255,28 +230,14 @@ describe('a payer that makes a settlement revert after it passed simulation is t
         },
         { once: true }
       )
-      const first = await callUntilOutcome(
-        buyer.services.x402Client,
-        payer,
-        current.node.getMultiaddrs(),
-        'job',
-        text('sabotaged'),
-        { maxAmount: PRICE, payTo: current.address, correlationId: 'sabotaged-0' },
-        { deadlineMs: 30_000, pauseMs: 500 }
-      )
+      const first = await payJob(buyer.services.x402Client, payer, current, 'sabotaged-0', {
+        retry: { deadlineMs: 30_000, pauseMs: 500 }
+      })
       await restore()
       const retries: PaidCallLog[] = []
       for (let i = 1; i <= 5; i++) {
         retries.push(
-          await callUntilOutcome(
-            buyer.services.x402Client,
-            payer,
-            current.node.getMultiaddrs(),
-            'job',
-            text(`again${i}`),
-            { maxAmount: PRICE, payTo: current.address, correlationId: `sabotaged-${i}` },
-            { deadlineMs: 0 }
-          )
+          await payJob(buyer.services.x402Client, payer, current, `sabotaged-${i}`, { retry: { deadlineMs: 0 } })
         )
       }
       expect(first.error).toMatchObject({ codeName: 'SETTLEMENT_FAILED' })
@@ -301,7 +262,8 @@ describe('a payer that makes a settlement revert after it passed simulation is t
     }
   }
 
-  it('a contract wallet that turns invalid after the simulation', { timeout: 60_000 }, async () => {
+  /** A ToggleWallet payer whose owner switches it to `mode` (1: invalid, 2: burn all gas) once the seller broadcast. */
+  async function toggleAttack(mode: 1 | 2): Promise<void> {
     const owner = await freshPayer(0n)
     const wallet = await deployWallet(chain, 'ToggleWallet', owner, {
       usdc: 6n * PRICE,
@@ -313,12 +275,12 @@ describe('a payer that makes a settlement revert after it passed simulation is t
       chain: chain.devnet.chain,
       transport: http(chain.devnet.rpcUrl)
     })
-    const setMode = (mode: number, tip = 50_000_000_000n) =>
+    const setMode = (next: number, tip: bigint) =>
       asOwner.writeContract({
         address: wallet,
         abi,
         functionName: 'setMode',
-        args: [mode],
+        args: [next],
         gas: 100_000n,
         maxFeePerGas: 200_000_000_000n,
         maxPriorityFeePerGas: tip
@@ -327,49 +289,20 @@ describe('a payer that makes a settlement revert after it passed simulation is t
       contractWalletSigner(wallet, owner, 'parity'),
       wallet,
       async () => {
-        await setMode(1)
+        await setMode(mode, 50_000_000_000n) // outbids the settlement: mined first in the same block
       },
       async () => {
         await chain.client.waitForTransactionReceipt({ hash: await setMode(0, 1_000_000_000n), pollingInterval: 20 })
       },
       CAP_CONTRACT
     )
-  })
+  }
 
-  it('a contract wallet that burns all the gas it is given after the simulation', { timeout: 60_000 }, async () => {
-    const owner = await freshPayer(0n)
-    const wallet = await deployWallet(chain, 'ToggleWallet', owner, {
-      usdc: 6n * PRICE,
-      funder: chain.devnet.accounts[5]!.account
-    })
-    const { abi } = walletArtifacts().ToggleWallet
-    const asOwner = createWalletClient({
-      account: owner,
-      chain: chain.devnet.chain,
-      transport: http(chain.devnet.rpcUrl)
-    })
-    const setMode = (mode: number, tip = 50_000_000_000n) =>
-      asOwner.writeContract({
-        address: wallet,
-        abi,
-        functionName: 'setMode',
-        args: [mode],
-        gas: 100_000n,
-        maxFeePerGas: 200_000_000_000n,
-        maxPriorityFeePerGas: tip
-      })
-    await attack(
-      contractWalletSigner(wallet, owner, 'parity'),
-      wallet,
-      async () => {
-        await setMode(2)
-      },
-      async () => {
-        await chain.client.waitForTransactionReceipt({ hash: await setMode(0, 1_000_000_000n), pollingInterval: 20 })
-      },
-      CAP_CONTRACT
-    )
-  })
+  it('a contract wallet that turns invalid after the simulation', { timeout: 60_000 }, () => toggleAttack(1))
+
+  it('a contract wallet that burns all the gas it is given after the simulation', { timeout: 60_000 }, () =>
+    toggleAttack(2)
+  )
 
   it('an externally owned payer that moves its balance away after the simulation', { timeout: 60_000 }, async () => {
     const payer = await freshPayer(PRICE)

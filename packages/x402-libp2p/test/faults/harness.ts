@@ -12,9 +12,17 @@ import {
   type Chain as ViemChain,
   type WalletClient
 } from 'viem'
-import { type LocalSettlerInit, localSettler, type Settler, type X402ServerInit } from '../../src/index.ts'
+import {
+  type CallOptions,
+  type LocalSettlerInit,
+  localSettler,
+  type Settler,
+  type X402Client,
+  type X402ServerInit
+} from '../../src/index.ts'
 import type { Chain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
+import { callUntilOutcome, type PaidCallLog } from './money.ts'
 import { RpcProxy } from './rpc-proxy.ts'
 
 export const PRICE = 10_000n
@@ -106,6 +114,28 @@ export async function startBuyers(
         client: { signer: account, asset: chain.asset, reaskAttempts: 3, reaskDelayMs: 100, ...client }
       })
     }))
+  )
+}
+
+/**
+ * One paid call of the seller's `job` (price {@link PRICE}, paid to the seller), re-asked with the same correlation id
+ * like a buyer does until it has an outcome.
+ */
+export function payJob(
+  client: X402Client,
+  payer: Address,
+  seller: FaultySeller,
+  correlationId: string,
+  options: { body?: string; retry?: { deadlineMs?: number; pauseMs?: number }; call?: Partial<CallOptions> } = {}
+): Promise<PaidCallLog> {
+  return callUntilOutcome(
+    client,
+    payer,
+    seller.node.getMultiaddrs(),
+    'job',
+    text(options.body ?? correlationId),
+    { ...options.call, maxAmount: PRICE, payTo: seller.address, correlationId },
+    options.retry
   )
 }
 

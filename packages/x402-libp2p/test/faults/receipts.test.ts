@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
-import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
-import { assertMoneyInvariant, balances, callUntilOutcome } from './money.ts'
+import { type FaultySeller, payJob, startBuyers, startFaultySeller, str } from './harness.ts'
+import { assertMoneyInvariant, balances } from './money.ts'
 
 /**
  * Issue case 2: on a chain with real blocks (1 s), receipt polls fail while the settlement waits for inclusion. A failed
@@ -36,15 +36,10 @@ describe('receipt polls that fail on a chain with 1-second blocks', () => {
     const [buyer] = await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 0 })
     try {
       const before = await balances(chain, [buyer!.account.address])
-      const log = await callUntilOutcome(
-        buyer!.node.services.x402Client,
-        buyer!.account.address,
-        seller.node.getMultiaddrs(),
-        'job',
-        text('blocks'),
-        { maxAmount: PRICE, payTo: seller.address, correlationId: 'receipt-faults-1' },
-        { deadlineMs: 30_000, pauseMs: 500 }
-      )
+      const log = await payJob(buyer!.node.services.x402Client, buyer!.account.address, seller, 'receipt-faults-1', {
+        body: 'blocks',
+        retry: { deadlineMs: 30_000, pauseMs: 500 }
+      })
       expect(log.error).toBeUndefined()
       expect(str(log.result!.body)).toBe('done:blocks')
       expect(log.asks).toBeGreaterThan(1) // answered SETTLEMENT_PENDING first, then the result on a re-ask
