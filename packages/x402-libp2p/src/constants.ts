@@ -85,6 +85,15 @@ export const DEFAULT_STUCK_AFTER_MS = 15_000
 /** Fee raise of a replacement transaction, in percent (geth and anvil require at least 10). */
 export const DEFAULT_FEE_BUMP_PERCENT = 25
 
+/** Replacement fees never exceed this multiple of the settlement's first transaction's fees. */
+export const DEFAULT_MAX_FEE_BUMP_FACTOR = 4
+
+/**
+ * Settlements of one payer in flight at once, at most: one while it has no confirmed payment to the seller, one more
+ * per confirmed settlement, up to this.
+ */
+export const DEFAULT_MAX_IN_FLIGHT_PER_PAYER = 16
+
 /** How long a nonce gap that no live settlement explains is left to its writer before it is filled. */
 export const DEFAULT_GAP_GRACE_MS = 5_000
 

@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SettlementNonceManager } from '../src/index.ts'
 import { ChallengeBook } from '../src/server/challenges.ts'
 import { transferCalldata } from '../src/settlement/eip3009.ts'
+import { replacementFees } from '../src/settlement/fees.ts'
 import { PayerLedger } from '../src/settlement/payer-ledger.ts'
 import { classifyRpcError } from '../src/settlement/rpc-errors.ts'
 import type { ChallengeRecord } from '../src/store/records.ts'
@@ -86,6 +87,31 @@ describe('transferCalldata chooses the overload by payer, not by signature lengt
   })
 })
 
+describe('replacementFees: raise over the replaced transaction, follow the market, never compound past the cap', () => {
+  const gwei = (n: number) => BigInt(Math.round(n * 1e9))
+  const fees = (maxFee: number, tip: number) => ({ maxFeePerGas: gwei(maxFee), maxPriorityFeePerGas: gwei(tip) })
+  const policy = { bumpPercent: 25, maxBumpFactor: 4 }
+  it('raises by the bump over the old fees when the market is lower', () => {
+    expect(replacementFees(fees(2, 1), fees(2, 1), fees(1, 0.5), policy)).toEqual(fees(2.5, 1.25))
+  })
+  it('follows the market when it is above the bump, even past the factor', () => {
+    expect(replacementFees(fees(2, 1), fees(2, 1), fees(100, 3), policy)).toEqual(fees(100, 3))
+  })
+  it('stops at factor × the first fees while the market stays low (no compounding)', () => {
+    expect(replacementFees(fees(7, 3.5), fees(2, 1), fees(1, 0.5), policy)).toEqual(fees(8, 4))
+    expect(replacementFees(fees(7.5, 3.75), fees(2, 1), fees(1, 0.5), policy)).toBeUndefined() // < the 10 % a node needs
+    expect(replacementFees(fees(8, 4), fees(2, 1), fees(1, 0.5), policy)).toBeUndefined()
+  })
+  it("respects the operator's absolute maxFeePerGas", () => {
+    expect(replacementFees(fees(2, 1), fees(2, 1), fees(100, 3), { ...policy, maxFeePerGas: gwei(50) })).toEqual(
+      fees(50, 3)
+    )
+    expect(
+      replacementFees(fees(50, 3), fees(2, 1), fees(100, 3), { ...policy, maxFeePerGas: gwei(50) })
+    ).toBeUndefined()
+  })
+})
+
 describe('PayerLedger', () => {
   const payer = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
   it('sums what is ahead of an authorization in its payer line, until settled, void or expired', () => {
@@ -108,6 +134,21 @@ describe('PayerLedger', () => {
     ledger.close('x', true)
     expect(ledger.cachedBalance(payer)).toBe(70n)
     expect(ledger.cachedBalance(payer, Date.now() + 100)).toBeUndefined()
+  })
+  it('lets a payer without payments have one settlement in flight, one more per confirmed one', async () => {
+    const ledger = new PayerLedger({ throttleMs: 1_000, maxInFlight: 3 })
+    const soon = Date.now() + 50
+    expect(await ledger.acquire(payer, 'a', soon)).toBe(true)
+    expect(await ledger.acquire(payer, 'b', soon)).toBe(false) // waited 50 ms, no slot
+    const waiting = ledger.acquire(payer, 'b', Date.now() + 5_000)
+    ledger.open('a', payer, 1n, Date.now() + 60_000)
+    ledger.close('a', true) // confirmed: credit 1
+    ledger.release(payer, 'a')
+    expect(await waiting).toBe(true)
+    expect(ledger.allowance(payer)).toBe(2)
+    expect(await ledger.acquire(payer, 'c', soon)).toBe(true)
+    ledger.throttle(payer)
+    expect(ledger.allowance(payer)).toBe(1)
   })
   it('throttles a payer for the window', () => {
     const ledger = new PayerLedger({ throttleMs: 1_000 })

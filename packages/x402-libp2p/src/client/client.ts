@@ -39,10 +39,16 @@ import { callV1, toV1Envelope, type V1CallContext } from './v1.ts'
 type Target = PeerId | Multiaddr | Multiaddr[]
 
 /**
- * Answers after which the same signed payment is re-sent (spec §4.4, §8): the settlement is pending, or the seller
- * could not check the payment now (its chain or facilitator was unreachable; nothing was reserved).
+ * Answers after which the same signed payment is re-sent (spec §4.4, §8): the settlement is pending, the seller could
+ * not check the payment now (its chain or facilitator was unreachable; nothing was reserved), or asks us to slow down.
  */
-const REASK = new Set<number>([ErrorCode.SETTLEMENT_PENDING, ErrorCode.SERVICE_UNAVAILABLE])
+const REASK = new Set<number>([ErrorCode.SETTLEMENT_PENDING, ErrorCode.SERVICE_UNAVAILABLE, ErrorCode.RATE_LIMITED])
+
+/**
+ * The answers to a re-ask that end a paid call: its stored outcome (spec §7.1). Anything else a re-ask gets — the
+ * resource not registered yet after a restart, a malformed answer — says nothing about the payment already sent.
+ */
+const FINAL_ON_REASK = new Set<number>([ErrorCode.SETTLEMENT_FAILED, ErrorCode.EXECUTION_FAILED])
 
 /** Errors after which no money can have moved, so a budget reservation is released. */
 const NOTHING_MOVED = new Set<number>(
@@ -129,7 +135,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
 
     const earlier = this.pending.get(correlationId)
     if (earlier != null) {
-      return this.exchange(peer, channel, earlier.message, earlier.requirements, earlier.release, signal)
+      return this.exchange(peer, channel, earlier.message, earlier.requirements, earlier.release, signal, true)
     }
 
     if (options.preemptive != null) {
@@ -271,7 +277,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     paid: WireMessage,
     requirements: PaymentRequirements,
     release: () => void,
-    signal: AbortSignal
+    signal: AbortSignal,
+    resumed = false
   ): Promise<CallResult> {
     const correlationId = paid.correlationId
     const amount = BigInt(requirements.amount)
@@ -305,13 +312,16 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         if (signal.aborted) break
         delay = this.init.reaskDelayMs ?? 500
         if (err instanceof X402Error) {
-          if (REASK.has(err.code)) {
-            // Re-ask with the same correlation id and the same payment, after the pause the seller suggests.
-            const hint = err.details?.retryAfterMs
-            if (typeof hint === 'number' && Number.isFinite(hint) && hint > 0)
-              delay = Math.min(hint, MAX_REASK_DELAY_MS)
+          const hint = err.details?.retryAfterMs
+          const pause = typeof hint === 'number' && Number.isFinite(hint) && hint > 0 ? hint : undefined
+          // Re-ask with the same correlation id and the same payment, after the pause the seller suggests — unless it
+          // asks for a longer pause than a call should wait (e.g. a throttled payer).
+          if (REASK.has(err.code) && (pause == null || pause <= MAX_REASK_DELAY_MS)) {
+            if (pause != null) delay = pause
             continue
           }
+          // The payment may be settling already: keep it (and its budget) so a later call re-asks with it.
+          if ((attempt > 0 || resumed) && !FINAL_ON_REASK.has(err.code)) throw err
           this.pending.delete(correlationId)
           if (NOTHING_MOVED.has(err.code)) release()
           throw err

@@ -143,7 +143,10 @@ export class CallRunner {
       } catch (err) {
         // Stopping is not a failure: leave the call `settled` so a restarted node runs it.
         if (this.server.stopSignal.aborted) throw err
-        const message = `paid call failed in the handler: ${(err as Error).message}`
+        // The handler's own message stays in the local log: it can carry paths, hosts or secrets (spec §10.4).
+        this.server.log.error('paid call %s failed in the handler - %e', key, err)
+        const name = err instanceof Error && /^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(err.name) ? err.name : 'Error'
+        const message = `paid call failed in the handler (${name})`
         const failure = X402Error.of('EXECUTION_FAILED', message)
         record = await this.save(key, { ...record, state: 'failed', error: { code: failure.code, message } })
         await this.finish(key)

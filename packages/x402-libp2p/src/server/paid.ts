@@ -48,21 +48,23 @@ export class PaidCalls {
    * returned record is `done`, `failed`, `void` (stored outcome) or still pending (answer SETTLEMENT_PENDING).
    */
   async process(peer: PeerId, call: PaidCallInput): Promise<CallRecord> {
-    const resource = this.server.resource(call.resource)
-    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${call.resource}"`)
-    if (resource.price == null) throw X402Error.of('PAYMENT_INVALID', `resource "${call.resource}" is free`)
-    if (call.body.byteLength > (resource.maxBodySize ?? this.server.config.maxBodySize)) {
-      throw new ProtocolViolationError('request body over the resource limit')
-    }
     const key = `${peer}/${call.correlationId}`
     // A frame for a call that is still being validated (e.g. a re-ask racing the original) waits for that attempt,
     // then is answered like any re-ask from the stored record — or validated itself if the first attempt was refused.
     for (let current = this.validating.get(key); current != null; current = this.validating.get(key)) {
       await current.catch(() => undefined)
     }
+    // A re-ask is answered from its record before anything else is checked (spec §4.4): a paid call's outcome must not
+    // depend on whether its resource is registered again yet after a restart.
     const existing = await this.server.calls.get(key)
     if (existing != null) return this.reask(key, existing, call.payment)
     if (this.validating.has(key)) return this.process(peer, call) // claimed while we read the store: wait again
+    const resource = this.server.resource(call.resource)
+    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${call.resource}"`)
+    if (resource.price == null) throw X402Error.of('PAYMENT_INVALID', `resource "${call.resource}" is free`)
+    if (call.body.byteLength > (resource.maxBodySize ?? this.server.config.maxBodySize)) {
+      throw new ProtocolViolationError('request body over the resource limit')
+    }
     const attempt = this.validateAndReserve(peer, key, call, this.server.quote(resource))
     this.validating.set(key, attempt)
     let record: CallRecord
@@ -135,10 +137,14 @@ export class PaidCalls {
           verdict = await settler.verify(payload, requirements, { signal: this.server.stopSignal })
         } catch (err) {
           if (!(err instanceof SettlerUnavailableError)) throw err
-          // Infrastructure, not a verdict: nothing was reserved and the challenge stays usable (spec §8).
-          throw X402Error.of('SERVICE_UNAVAILABLE', `payment could not be verified now: ${err.message}`, {
-            retryAfterMs: 1_000
-          })
+          // Infrastructure, not a verdict: nothing was reserved and the challenge stays usable (spec §8). The details
+          // (RPC or facilitator errors, which can name endpoints) stay in the local log.
+          this.server.log('verification of %s unavailable - %s', key, err.message)
+          throw X402Error.of(
+            'SERVICE_UNAVAILABLE',
+            "payment could not be verified now: the seller's chain or facilitator is unavailable; retry",
+            { retryAfterMs: 1_000 }
+          )
         }
         if (!verdict.isValid) throw verifyFailure(verdict)
 

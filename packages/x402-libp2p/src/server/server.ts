@@ -238,7 +238,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     try {
       this.limiter.consume(peer.toString())
     } catch {
-      throw X402Error.of('RATE_LIMITED', 'too many requests; slow down')
+      throw X402Error.of('RATE_LIMITED', 'too many requests; slow down', { retryAfterMs: 1_000 })
     }
   }
 

@@ -1,6 +1,14 @@
 import type { AbortOptions } from '@libp2p/interface'
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
-import { type Address, getAddress, type Hex, type PublicClient, parseEventLogs, type TransactionReceipt } from 'viem'
+import {
+  type Address,
+  getAddress,
+  type Hex,
+  type Log,
+  type PublicClient,
+  parseEventLogs,
+  type TransactionReceipt
+} from 'viem'
 import { eip3009EventsAbi } from './abi.ts'
 import { SettlerUnavailableError } from './settler.ts'
 
@@ -13,53 +21,113 @@ export interface AuthorizationRef {
 }
 
 /**
- * What the chain says about an authorization at its latest block (EIP-3009 §"authorizationState"):
- * - `used`: a confirmed transaction used it; `settlement` names it. The authorization's `to` and `value` are signed, so
- *   its use **is** the payment — whoever submitted it (the seller, a facilitator, the buyer, a front-runner);
- * - `canceled`: the payer cancelled it (`cancelAuthorization`): nothing moved and nothing can;
+ * What the chain says about an authorization at its latest block (EIP-3009 `authorizationState`, and the logs):
+ * - `used`: a confirmed transaction used **this** authorization and its transfer paid `payTo` the amount; `settlement`
+ *   names it — whoever submitted it (the seller, a facilitator, the buyer, a front-runner);
+ * - `consumed`: the payer's nonce is spent **without** paying `payTo`: the payer cancelled it (`cancelAuthorization`)
+ *   or used the same nonce in another authorization of its own. Nothing moved for this call and nothing can;
  * - `unused`: not used as of that block; `expired` when the block's timestamp is at or past `validBefore`, so no
  *   later block can use it either.
  */
 export type AuthorizationFacts =
   | { state: 'used'; settlement: SettleResponse }
-  | { state: 'canceled' }
+  | { state: 'consumed'; by: 'cancel' | 'other'; transaction?: Hex }
   | { state: 'unused'; expired: boolean; blockNumber: bigint; blockTimestamp: bigint }
 
 /** How far back the lookups search for the transaction that used an authorization (≈ 5.5 h of Base blocks). */
 export const DEFAULT_LOOKBACK_BLOCKS = 10_000n
 
+/** Blocks per `eth_getLogs` request; halved (down to 16) when the node refuses the range. */
+const LOG_CHUNK_BLOCKS = 2_000n
+const MIN_LOG_CHUNK_BLOCKS = 16n
+
 /**
- * The x402 SettleResponse for a receipt, if it is a successful transaction carrying the token's
- * `Transfer(from → payTo, amount)`; `undefined` otherwise.
+ * The x402 SettleResponse for a receipt if it is a successful transaction in which **this** authorization paid:
+ * the token's `AuthorizationUsed(from, nonce)` log immediately followed by its `Transfer(from → payTo, amount)` log —
+ * the order in which FiatToken's `_transferWithAuthorization` emits them. Any other transfer in the same transaction
+ * (a batch can carry several) does not count. `undefined` otherwise.
  */
 export function settlementFromReceipt(
   receipt: TransactionReceipt,
   requirements: PaymentRequirements,
-  from: Address
+  authorization: { from: Address; nonce: Hex }
 ): SettleResponse | undefined {
   if (receipt.status !== 'success') return undefined
   const asset = getAddress(requirements.asset)
-  const paid = parseEventLogs({ abi: eip3009EventsAbi, eventName: 'Transfer', logs: receipt.logs, strict: true }).some(
-    (t) =>
-      getAddress(t.address) === asset &&
-      getAddress(t.args.from) === getAddress(from) &&
-      getAddress(t.args.to) === getAddress(requirements.payTo) &&
-      t.args.value === BigInt(requirements.amount)
-  )
-  if (!paid) return undefined
-  return {
-    success: true,
-    transaction: receipt.transactionHash,
-    network: requirements.network as SettleResponse['network'],
-    payer: getAddress(from)
+  const logs = receipt.logs.filter((l) => getAddress(l.address) === asset)
+  const from = getAddress(authorization.from)
+  const nonce = authorization.nonce.toLowerCase()
+  for (let i = 0; i < logs.length - 1; i++) {
+    const used = decode(logs[i] as Log, 'AuthorizationUsed')
+    if (used == null || getAddress(used.args.authorizer) !== from || used.args.nonce.toLowerCase() !== nonce) continue
+    const transfer = decode(logs[i + 1] as Log, 'Transfer')
+    const paid =
+      transfer != null &&
+      getAddress(transfer.args.from) === from &&
+      getAddress(transfer.args.to) === getAddress(requirements.payTo) &&
+      transfer.args.value === BigInt(requirements.amount)
+    if (!paid) return undefined
+    return {
+      success: true,
+      transaction: receipt.transactionHash,
+      network: requirements.network as SettleResponse['network'],
+      payer: from
+    }
   }
+  return undefined
+}
+
+function decode<N extends 'AuthorizationUsed' | 'Transfer'>(log: Log, eventName: N) {
+  return parseEventLogs({ abi: eip3009EventsAbi, eventName, logs: [log], strict: true })[0]
 }
 
 /**
- * Reads an authorization's state at the latest block, and for a used one the transaction that used it (by the
- * token's `AuthorizationUsed(authorizer, nonce)` log). Throws {@link SettlerUnavailableError} when the chain could not
- * be read, or when the authorization is used but neither its `AuthorizationUsed` nor its `AuthorizationCanceled` log
- * is within `lookbackBlocks` (the outcome is then unknown, never guessed).
+ * Finds the first log of `eventName` for `args` within `lookback` blocks below `latest`, newest window first, in
+ * windows the node accepts (a provider's `eth_getLogs` range cap halves the window).
+ */
+async function findLog(
+  client: PublicClient,
+  address: Address,
+  eventName: 'AuthorizationUsed' | 'AuthorizationCanceled',
+  args: { authorizer: Address; nonce: Hex },
+  latest: bigint,
+  lookback: bigint
+): Promise<Hex | undefined> {
+  const floor = latest > lookback ? latest - lookback : 0n
+  let chunk = LOG_CHUNK_BLOCKS
+  for (let to = latest; to >= floor; ) {
+    const from = to - chunk + 1n > floor ? to - chunk + 1n : floor
+    let logs: Array<{ transactionHash: Hex | null }>
+    try {
+      logs = await client.getContractEvents({
+        address,
+        abi: eip3009EventsAbi,
+        eventName,
+        args,
+        fromBlock: from,
+        toBlock: to,
+        strict: true
+      })
+    } catch (err) {
+      if (chunk > MIN_LOG_CHUNK_BLOCKS && /range|too many|limit|exceed/i.test((err as Error).message)) {
+        chunk /= 2n
+        continue
+      }
+      throw err
+    }
+    const hit = logs[0]?.transactionHash
+    if (hit != null) return hit
+    if (from === floor) break
+    to = from - 1n
+  }
+  return undefined
+}
+
+/**
+ * Reads an authorization's state at the latest block and, for a spent nonce, the transaction that spent it.
+ * Throws {@link SettlerUnavailableError} when the chain could not be read, or when the nonce is spent but neither its
+ * `AuthorizationUsed` nor its `AuthorizationCanceled` log is within `lookbackBlocks` (the outcome is then unknown,
+ * never guessed).
  */
 export async function readAuthorization(
   client: PublicClient,
@@ -69,17 +137,17 @@ export async function readAuthorization(
 ): Promise<AuthorizationFacts> {
   options.signal?.throwIfAborted()
   const asset = getAddress(requirements.asset)
-  const args = { authorizer: authorization.from, nonce: authorization.nonce }
+  const args = { authorizer: getAddress(authorization.from), nonce: authorization.nonce }
   try {
     const block = await client.getBlock({ blockTag: 'latest' })
-    const used = await client.readContract({
+    const spent = await client.readContract({
       address: asset,
       abi: eip3009EventsAbi,
       functionName: 'authorizationState',
-      args: [authorization.from, authorization.nonce],
+      args: [args.authorizer, args.nonce],
       blockNumber: block.number
     })
-    if (!used) {
+    if (!spent) {
       return {
         state: 'unused',
         expired: block.timestamp >= BigInt(authorization.validBefore),
@@ -88,34 +156,18 @@ export async function readAuthorization(
       }
     }
     const lookback = options.lookbackBlocks ?? DEFAULT_LOOKBACK_BLOCKS
-    const range = { fromBlock: block.number > lookback ? block.number - lookback : 0n, toBlock: block.number }
-    const usedLogs = await client.getContractEvents({
-      address: asset,
-      abi: eip3009EventsAbi,
-      eventName: 'AuthorizationUsed',
-      args,
-      ...range,
-      strict: true
-    })
-    const hit = usedLogs[0]
-    if (hit != null) {
-      const receipt = await client.getTransactionReceipt({ hash: hit.transactionHash })
-      const settlement = settlementFromReceipt(receipt, requirements, authorization.from)
-      // Cannot happen with a conforming EIP-3009 token (the transfer is what uses the authorization): never guess.
-      if (settlement == null)
-        throw new Error(`authorization used by ${hit.transactionHash} without the signed transfer`)
-      return { state: 'used', settlement }
+    const usedBy = await findLog(client, asset, 'AuthorizationUsed', args, block.number, lookback)
+    if (usedBy != null) {
+      const receipt = await client.getTransactionReceipt({ hash: usedBy })
+      const settlement = settlementFromReceipt(receipt, requirements, authorization)
+      // The nonce was spent by another authorization of the payer (same nonce, another payee or amount).
+      return settlement != null
+        ? { state: 'used', settlement }
+        : { state: 'consumed', by: 'other', transaction: usedBy }
     }
-    const canceled = await client.getContractEvents({
-      address: asset,
-      abi: eip3009EventsAbi,
-      eventName: 'AuthorizationCanceled',
-      args,
-      ...range,
-      strict: true
-    })
-    if (canceled.length > 0) return { state: 'canceled' }
-    throw new Error('authorization used, but no AuthorizationUsed/AuthorizationCanceled log within the lookback')
+    const canceledBy = await findLog(client, asset, 'AuthorizationCanceled', args, block.number, lookback)
+    if (canceledBy != null) return { state: 'consumed', by: 'cancel', transaction: canceledBy }
+    throw new Error('authorization spent, but no AuthorizationUsed/AuthorizationCanceled log within the lookback')
   } catch (err) {
     if (err instanceof SettlerUnavailableError) throw err
     throw new SettlerUnavailableError(`could not read the authorization on-chain: ${(err as Error).message}`, {

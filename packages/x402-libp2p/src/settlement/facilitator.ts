@@ -2,7 +2,7 @@ import type { AbortOptions } from '@libp2p/interface'
 import { HTTPFacilitatorClient } from '@x402/core/http'
 import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types'
 import { SettleError, VerifyError } from '@x402/core/types'
-import { type Address, getAddress, type Hex, isHash, type PublicClient } from 'viem'
+import { type Address, type Hex, isHash, type PublicClient } from 'viem'
 import { DEFAULT_FACILITATOR_RESUBMIT_MS } from '../constants.ts'
 import { sleep } from '../sleep.ts'
 import { readAuthorization, settlementFromReceipt } from './authorization.ts'
@@ -115,7 +115,6 @@ export function facilitatorSettler(init: FacilitatorSettlerInit): Settler {
     options: SettleOptions
   ): Promise<SettlementOutcome> {
     const a = (payload.payload as { authorization: Authorization }).authorization
-    const from = getAddress(a.from)
     const deadline = Date.now() + options.confirmationTimeoutMs
     let attempt: SettlementAttempt = { ...start, transactions: [...start.transactions] }
     const persist = async (next: SettlementAttempt): Promise<void> => {
@@ -128,7 +127,7 @@ export function facilitatorSettler(init: FacilitatorSettlerInit): Settler {
       options.signal?.throwIfAborted()
       for (const hash of hashes()) {
         const receipt = await getReceipt(reader, hash).catch(() => undefined)
-        const settlement = receipt != null ? settlementFromReceipt(receipt, requirements, from) : undefined
+        const settlement = receipt != null ? settlementFromReceipt(receipt, requirements, a) : undefined
         if (settlement != null) return { status: 'settled', settlement, attempt }
       }
       if (round > 0 || attempt.transactions.length > 0 || attempt.submittedAt != null) {
@@ -137,8 +136,10 @@ export function facilitatorSettler(init: FacilitatorSettlerInit): Settler {
           ...(options.signal != null ? { signal: options.signal } : {})
         })
         if (facts.state === 'used') return { status: 'settled', settlement: facts.settlement, attempt }
-        if (facts.state === 'canceled') {
-          return { status: 'void', reason: 'authorization_canceled', message: 'the payer cancelled it', attempt }
+        if (facts.state === 'consumed') {
+          return facts.by === 'cancel'
+            ? { status: 'void', reason: 'authorization_canceled', message: 'the payer cancelled it', attempt }
+            : { status: 'void', reason: 'authorization_nonce_spent', message: 'the nonce paid someone else', attempt }
         }
         if (facts.expired) {
           return { status: 'void', reason: 'authorization_expired', message: 'unused past validBefore', attempt }
@@ -169,7 +170,7 @@ export function facilitatorSettler(init: FacilitatorSettlerInit): Settler {
       const slice = Math.min(remaining, WAIT_SLICE_MS)
       if (hashes().length > 0) {
         const receipt = await waitForReceipt(reader, hashes(), slice, options.signal)
-        const settlement = receipt != null ? settlementFromReceipt(receipt, requirements, from) : undefined
+        const settlement = receipt != null ? settlementFromReceipt(receipt, requirements, a) : undefined
         if (settlement != null) return { status: 'settled', settlement, attempt }
       } else {
         await sleep(slice, options.signal)

@@ -2,6 +2,7 @@ import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
 import { type Address, getAddress, type Hex, type PublicClient, parseTransaction, type TransactionReceipt } from 'viem'
 import { readAuthorization, settlementFromReceipt } from './authorization.ts'
 import type { Authorization } from './eip3009.ts'
+import { type ReplacementPolicy, replacementFees } from './fees.ts'
 import type { PayerLedger } from './payer-ledger.ts'
 import type { SettlementSender } from './sender.ts'
 import {
@@ -22,7 +23,8 @@ export interface LocalSettlementContext {
   sender: SettlementSender
   ledger: PayerLedger
   stuckAfterMs: number
-  feeBumpPercent: number
+  /** How replacements are priced. */
+  replacement: ReplacementPolicy
   gapGraceMs: number
   lookbackBlocks?: bigint
   /**
@@ -72,13 +74,15 @@ export class LocalSettlement {
     const deadline = Date.now() + this.options.confirmationTimeoutMs
     this.ctx.ledger.open(this.id, this.payer, BigInt(this.a.value), Number(this.a.validBefore) * 1000)
     for (const tx of this.attempt.transactions) this.ctx.sender.track(tx)
+    // A transaction already signed (found after a restart, or from an earlier run) is in flight: it holds a slot.
+    if (this.attempt.transactions.length > 0) this.ctx.ledger.hold(this.payer, this.id)
     let receipt: TransactionReceipt | undefined
     let lookedAgain = false
     for (let round = 0; ; round++) {
       this.options.signal?.throwIfAborted()
       receipt ??= round === 0 || this.attempt.transactions.length > 0 ? await this.ownReceipt() : undefined
       if (receipt != null) {
-        const settled = settlementFromReceipt(receipt, this.requirements, this.payer)
+        const settled = settlementFromReceipt(receipt, this.requirements, this.a)
         if (settled != null) return this.settled(settled)
       }
       const reverted = receipt != null
@@ -89,17 +93,18 @@ export class LocalSettlement {
           ...(this.options.signal != null ? { signal: this.options.signal } : {})
         })
         if (facts.state === 'used') return this.settled(facts.settlement)
-        if (facts.state === 'canceled')
-          return this.void('authorization_canceled', 'the payer cancelled the authorization')
+        // Our transfer reverted and nobody's transfer paid the payee: the payer's doing (balance moved away, a wallet
+        // that changed its mind, its nonce spent first). Refuse the payer for a while; never broadcast this one again.
+        if (reverted && this.attempt.reason !== 'transaction_reverted') this.ctx.ledger.throttle(this.payer)
+        if (facts.state === 'consumed') {
+          return facts.by === 'cancel'
+            ? this.void('authorization_canceled', 'the payer cancelled the authorization')
+            : this.void('authorization_nonce_spent', 'the payer spent the nonce on another authorization')
+        }
         if (facts.expired) {
           return this.void('authorization_expired', `unused at block ${facts.blockNumber}, past validBefore`)
         }
-        if (reverted) {
-          // Our transfer reverted and nobody else's used the authorization: the payer's doing (balance moved away, a
-          // wallet that changed its mind). Refuse the payer for a while and never broadcast this one again.
-          this.ctx.ledger.throttle(this.payer)
-          return this.pending('transaction_reverted')
-        }
+        if (reverted) return this.pending('transaction_reverted')
       }
       if (this.attempt.reason === 'transaction_reverted') return this.pending('transaction_reverted')
 
@@ -107,7 +112,7 @@ export class LocalSettlement {
       const state = live == null ? 'displaced' : await this.check(live, round)
       if (state === 'no-gas-funds') return this.pending('seller_out_of_gas')
       if (state === 'displaced') {
-        const why = await this.signFresh()
+        const why = await this.signFresh(deadline)
         if (why === 'invalid_exact_evm_nonce_already_used' && !lookedAgain) {
           // Someone used the authorization (a front-runner, the buyer, a broadcast we lost track of): the chain says who.
           lookedAgain = true
@@ -176,8 +181,17 @@ export class LocalSettlement {
   private async reprice(live: SettlementTransaction): Promise<'waiting' | 'displaced' | 'no-gas-funds'> {
     if (live.raw == null) return 'waiting'
     const { sender } = this.ctx
+    // A halted chain is not a fee problem: replace only once blocks were produced without it.
+    const block = await this.ctx.reader.getBlock({ blockTag: 'latest' })
+    if (Number(block.timestamp) * 1000 < live.at) return 'waiting'
     const parsed = parseTransaction(live.raw)
-    const fees = await sender.bumpedFees(live, this.ctx.feeBumpPercent)
+    const first = this.attempt.transactions[0] ?? live
+    const feesOf = (t: SettlementTransaction) => ({
+      maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'),
+      maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0')
+    })
+    const fees = replacementFees(feesOf(live), feesOf(first), await sender.marketFees(), this.ctx.replacement)
+    if (fees == null) return 'waiting' // at the cap: it is mined at these fees, or the authorization lapses unused
     const call = {
       from: sender.address,
       to: parsed.to ?? getAddress(this.requirements.asset),
@@ -193,8 +207,10 @@ export class LocalSettlement {
   }
 
   /** Signs and broadcasts a new transaction at a fresh nonce; returns why not when it must not be sent now. */
-  private async signFresh(): Promise<string | undefined> {
+  private async signFresh(deadline: number): Promise<string | undefined> {
     if (this.ctx.ledger.throttledUntil(this.payer) != null) return 'payer_throttled'
+    // One more of this payer's settlements in flight, if its allowance has room (spec §10.2).
+    if (!(await this.ctx.ledger.acquire(this.payer, this.id, deadline, this.options.signal))) return 'payer_busy'
     const call = await this.ctx.prepare(this.a, this.signature, getAddress(this.requirements.asset))
     if ('reason' in call) return call.reason
     const { result } = await this.ctx.sender.submit(
@@ -213,6 +229,7 @@ export class LocalSettlement {
 
   private finish(settled = false): void {
     this.ctx.ledger.close(this.id, settled)
+    this.ctx.ledger.release(this.payer, this.id)
     this.ctx.sender.untrack(this.attempt.transactions)
   }
 

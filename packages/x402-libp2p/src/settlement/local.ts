@@ -14,6 +14,8 @@ import {
   DEFAULT_CONTRACT_WALLET_EXTRA_GAS,
   DEFAULT_FEE_BUMP_PERCENT,
   DEFAULT_GAP_GRACE_MS,
+  DEFAULT_MAX_FEE_BUMP_FACTOR,
+  DEFAULT_MAX_IN_FLIGHT_PER_PAYER,
   DEFAULT_PAYER_THROTTLE_MS,
   DEFAULT_SETTLEMENT_GAS_LIMIT,
   DEFAULT_SIMULATION_REUSE_MS,
@@ -62,6 +64,19 @@ export interface LocalSettlerInit {
   stuckAfterMs?: number
   /** Minimum fee raise of a replacement, in percent (nodes require ≥ 10). @default 25 */
   feeBumpPercent?: number
+  /**
+   * Replacements offer at most this multiple of the first transaction's fees — or the market's fees, if higher: they
+   * follow a real fee rise but never compound past it. @default 4
+   */
+  maxFeeBumpFactor?: number
+  /** Absolute cap on a replacement's `maxFeePerGas`, in wei, whatever the market. @default none */
+  maxFeePerGas?: bigint
+  /**
+   * Most settlements of one payer in flight at once: one while the payer has no confirmed payment to this seller, one
+   * more per confirmed settlement, up to this. Bounds the seller transactions a payer can make revert at once.
+   * @default 16
+   */
+  maxInFlightPerPayer?: number
   /** How long a nonce gap no live settlement of ours explains is left before it is filled (ms). @default 5000 */
   gapGraceMs?: number
   /** How far back the recovery searches for the transaction that used an authorization. @default 10000n blocks */
@@ -105,7 +120,10 @@ export function localSettler(init: LocalSettlerInit): Settler {
   const network = `eip155:${wallet.chain.id}`
   const nonces = init.nonceManager ?? new SettlementNonceManager()
   const sender = new SettlementSender(wallet, reader, nonces)
-  const ledger = new PayerLedger({ throttleMs: init.payerThrottleMs ?? DEFAULT_PAYER_THROTTLE_MS })
+  const ledger = new PayerLedger({
+    throttleMs: init.payerThrottleMs ?? DEFAULT_PAYER_THROTTLE_MS,
+    maxInFlight: init.maxInFlightPerPayer ?? DEFAULT_MAX_IN_FLIGHT_PER_PAYER
+  })
   const gasLimit = init.gasLimit ?? DEFAULT_SETTLEMENT_GAS_LIMIT
   const contractGas = init.contractWalletGas ?? DEFAULT_CONTRACT_WALLET_EXTRA_GAS
   const reuseMs = init.simulationReuseMs ?? DEFAULT_SIMULATION_REUSE_MS
@@ -228,7 +246,12 @@ export function localSettler(init: LocalSettlerInit): Settler {
     const call = await buildCall(a, signature, getAddress(requirements.asset))
     if (call == null) return invalid('invalid_exact_evm_signature', 'not a 65-byte ECDSA signature', payer)
     const id = authId(a)
-    const { ahead } = ledger.open(id, payer, BigInt(a.value), Number(a.validBefore) * 1000)
+    let ahead: bigint
+    try {
+      ;({ ahead } = ledger.open(id, payer, BigInt(a.value), Number(a.validBefore) * 1000))
+    } catch {
+      throw new SettlerUnavailableError('too many settlements open')
+    }
     let verdict: VerifyResponse | undefined
     try {
       verdict = await check(call, a, ahead)
@@ -251,7 +274,11 @@ export function localSettler(init: LocalSettlerInit): Settler {
     sender,
     ledger,
     stuckAfterMs: init.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
-    feeBumpPercent: init.feeBumpPercent ?? DEFAULT_FEE_BUMP_PERCENT,
+    replacement: {
+      bumpPercent: init.feeBumpPercent ?? DEFAULT_FEE_BUMP_PERCENT,
+      maxBumpFactor: init.maxFeeBumpFactor ?? DEFAULT_MAX_FEE_BUMP_FACTOR,
+      ...(init.maxFeePerGas != null ? { maxFeePerGas: init.maxFeePerGas } : {})
+    },
     gapGraceMs: init.gapGraceMs ?? DEFAULT_GAP_GRACE_MS,
     ...(init.lookbackBlocks != null ? { lookbackBlocks: init.lookbackBlocks } : {}),
     /** The pre-broadcast check: the verification's simulation if it is fresh, otherwise a new one. */

@@ -172,23 +172,10 @@ export class SettlementSender {
     })
   }
 
-  /**
-   * Fees for a replacement of `tx`: each raised by at least `bumpPercent` % (nodes require 10 % to replace), and at
-   * least the current fees.
-   */
-  async bumpedFees(tx: SettlementTransaction, bumpPercent: number): Promise<Fees> {
+  /** Current fees read afresh (not from the one-second cache): what a replacement must at least offer. */
+  async marketFees(): Promise<Fees> {
     this.fees = undefined
-    const current = await this.currentFees()
-    const bump = (old: string | undefined, now: bigint): bigint => {
-      const raised = (BigInt(old ?? '0') * BigInt(100 + bumpPercent) + 99n) / 100n
-      return raised > now ? raised : now
-    }
-    const fees = {
-      maxFeePerGas: bump(tx.maxFeePerGas, current.maxFeePerGas),
-      maxPriorityFeePerGas: bump(tx.maxPriorityFeePerGas, current.maxPriorityFeePerGas)
-    }
-    if (fees.maxPriorityFeePerGas > fees.maxFeePerGas) fees.maxFeePerGas = fees.maxPriorityFeePerGas
-    return fees
+    return this.currentFees()
   }
 
   /** Signs `call` at the nonce of `tx` (a replacement), persists it, broadcasts it. */

@@ -105,6 +105,39 @@ describe('a stuck settlement transaction', () => {
   })
 })
 
+describe('a halted chain', () => {
+  it('is not a fee problem: nothing is replaced while no block comes; the settlement lands when blocks resume', {
+    timeout: 60_000
+  }, async () => {
+    seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
+      server: { confirmationTimeoutMs: 1_000, resolveIntervalMs: 200 },
+      settler: { stuckAfterMs: 200 }
+    })
+    const test = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
+    const buyer = buyers[2]!
+    const before = await balances(chain, [buyer.account.address])
+    try {
+      await test.setIntervalMining({ interval: 0 }) // no blocks at all
+      const first = await payJob(buyer.node.services.x402Client, buyer.account.address, seller, 'halted-1', {
+        retry: { deadlineMs: 0 }
+      })
+      expect(first.error).toMatchObject({ codeName: 'SETTLEMENT_PENDING' })
+      await new Promise((resolve) => setTimeout(resolve, 3_000)) // many resolver passes, each "stuck" for > 200 ms
+      const [record] = await sellerRecords(seller.datastore)
+      expect(record?.attempt?.transactions).toHaveLength(1)
+      await test.setIntervalMining({ interval: 1 })
+      const log = await payJob(buyer.node.services.x402Client, buyer.account.address, seller, 'halted-1', {
+        retry: { deadlineMs: 20_000, pauseMs: 500 }
+      })
+      expect(log.error).toBeUndefined()
+      expect(log.result?.settlement?.transaction).toBe(record?.attempt?.transactions[0]?.hash)
+      await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore, settled: true })
+    } finally {
+      await test.setIntervalMining({ interval: 1 })
+    }
+  })
+})
+
 describe('a nonce gap no settlement explains', () => {
   it('is filled after the grace period, so settlements behind it are mined', { timeout: 60_000 }, async () => {
     const nonceManager = new SettlementNonceManager()

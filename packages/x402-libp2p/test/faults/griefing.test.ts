@@ -15,7 +15,7 @@ import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
 import { type FaultySeller, PRICE, payJob, startFaultySeller, text } from './harness.ts'
 import { assertMoneyInvariant, balances, type PaidCallLog } from './money.ts'
-import { contractWalletSigner, deployWallet, walletArtifacts } from './wallets.ts'
+import { contractWalletSigner, deployWallet, testContracts } from './wallets.ts'
 
 /**
  * Issue cases 7–9: payers that make the seller pay gas for nothing. Concurrent authorizations beyond the payer's
@@ -269,7 +269,7 @@ describe('a payer that makes a settlement revert after it passed simulation is t
       usdc: 6n * PRICE,
       funder: chain.devnet.accounts[5]!.account
     })
-    const { abi } = walletArtifacts().ToggleWallet
+    const { abi } = testContracts().ToggleWallet
     const asOwner = createWalletClient({
       account: owner,
       chain: chain.devnet.chain,

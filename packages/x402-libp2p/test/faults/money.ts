@@ -2,10 +2,10 @@ import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { SettleResponse } from '@x402/core/types'
 import type { Datastore } from 'interface-datastore'
-import { type Address, getAddress, type Hex } from 'viem'
+import { type Address, getAddress } from 'viem'
 import { expect } from 'vitest'
 import { type CallOptions, type CallResult, type X402Client, X402Error } from '../../src/index.ts'
-import { eip3009EventsAbi } from '../../src/settlement/abi.ts'
+import { type AuthorizationRef, readAuthorization } from '../../src/settlement/authorization.ts'
 import type { CallRecord } from '../../src/store/records.ts'
 import type { WireMessage } from '../../src/wire.ts'
 import type { Chain } from '../fixtures/chain.ts'
@@ -102,17 +102,13 @@ export async function assertMoneyInvariant(
   }
   if (seller == null) return
   for (const record of await sellerRecords(seller.datastore)) {
-    const { from, nonce } = (record.payment.payload as { authorization: { from: Address; nonce: Hex } }).authorization
-    const used = await chain.client.readContract({
-      address: getAddress(record.requirements.asset),
-      abi: eip3009EventsAbi,
-      functionName: 'authorizationState',
-      args: [from, nonce]
-    })
+    const authorization = (record.payment.payload as { authorization: AuthorizationRef }).authorization
+    // Whether this very authorization paid the payee (not merely whether its nonce is spent).
+    const paid = (await readAuthorization(chain.client, record.requirements, authorization)).state === 'used'
     if (record.state === 'void') {
-      expect(used, `call ${record.correlationId} is void but its authorization was used`).toBe(false)
+      expect(paid, `call ${record.correlationId} is void but its transfer exists on-chain`).toBe(false)
     }
-    if (record.state === 'done') expect(used, `call ${record.correlationId} is done but unpaid`).toBe(true)
+    if (record.state === 'done') expect(paid, `call ${record.correlationId} is done but unpaid`).toBe(true)
     if (seller.settled === true) {
       expect(['done', 'void'], `call ${record.correlationId} left ${record.state}`).toContain(record.state)
     }

@@ -1,16 +1,10 @@
-import type { PaymentRequirements } from '@x402/core/types'
-import { type Hex, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Channel } from '../../src/channel.ts'
-import { signExactPayment } from '../../src/client/sign.ts'
-import { X402_PROTOCOL } from '../../src/index.ts'
-import { jsonBytes } from '../../src/json.ts'
-import { parsePaymentRequiredBytes } from '../../src/payment.ts'
 import type { WireMessage } from '../../src/wire.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
 import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
 import { assertMoneyInvariant, balances, callUntilOutcome, type PaidCallLog, resultOf } from './money.ts'
+import { challengeAndSign, rawExchange } from './raw.ts'
 import type { FaultRule } from './rpc-proxy.ts'
 
 /**
@@ -33,35 +27,11 @@ afterAll(async () => {
   await chain?.stop()
 })
 
-async function exchange(frames: WireMessage[]): Promise<WireMessage[]> {
-  const stream = await dialer.dialProtocol(seller.node.getMultiaddrs(), X402_PROTOCOL)
-  const channel = new Channel(stream, { maxBodySize: 1 << 20, frameTimeoutMs: 20_000 })
-  const out: WireMessage[] = []
-  for (const frame of frames) {
-    await channel.write(frame)
-    out.push(await channel.read())
-  }
-  stream.abort(new Error('done'))
-  return out
-}
+const exchange = (frames: WireMessage[]) => rawExchange(dialer, seller.node, frames)
 
 /** REQUEST → PAYMENT_REQUIRED, then a PAID_REQUEST signed by `payerIndex` for the challenge (not yet sent). */
-async function challengeAndPay(correlationId: string, payerIndex: number) {
-  const body = text(correlationId)
-  const [reply] = await exchange([
-    { type: 'REQUEST', correlationId, request: { resource: 'job', body, contentType: '' } }
-  ])
-  if (reply?.type !== 'PAYMENT_REQUIRED') throw new Error(`expected PAYMENT_REQUIRED, got ${reply?.type}`)
-  const required = parsePaymentRequiredBytes(reply.paymentRequired.paymentRequired)
-  const requirements = required.accepts[0] as PaymentRequirements
-  const nonce = toHex(reply.paymentRequired.challenge) as Hex
-  const payload = await signExactPayment(chain.devnet.accounts[payerIndex]!.account, requirements, nonce)
-  const paid: WireMessage = {
-    type: 'PAID_REQUEST',
-    correlationId,
-    request: { resource: 'job', body, contentType: '', payment: jsonBytes(payload) }
-  }
-  return paid
+async function challengeAndPay(correlationId: string, payerIndex: number): Promise<WireMessage> {
+  return (await challengeAndSign(dialer, seller.node, correlationId, chain.devnet.accounts[payerIndex]!.account)).paid
 }
 
 const faults: Array<[string, FaultRule]> = [

@@ -20,20 +20,23 @@ import type { Chain } from '../fixtures/chain.ts'
 /** The contract wallets of `contracts/TestWallets.sol`. */
 export type WalletContract = 'OwnedWallet' | 'GasPriceGatedWallet' | 'GasBurnerWallet' | 'ToggleWallet'
 
+/** Every test contract: the wallets, and `Batch` (`contracts/Batch.sol`). */
+export type TestContract = WalletContract | 'Batch'
+
 interface Compiled {
   abi: Abi
   bytecode: Hex
 }
 
-let compiled: Record<WalletContract, Compiled> | undefined
+let compiled: Record<TestContract, Compiled> | undefined
 
-/** Compiles `TestWallets.sol` with npm solc (once per process). */
-export function walletArtifacts(): Record<WalletContract, Compiled> {
+/** Compiles `contracts/*.sol` with npm solc (once per process). */
+export function testContracts(): Record<TestContract, Compiled> {
   if (compiled != null) return compiled
-  const source = readFileSync(new URL('./contracts/TestWallets.sol', import.meta.url), 'utf8')
+  const read = (file: string) => ({ content: readFileSync(new URL(`./contracts/${file}`, import.meta.url), 'utf8') })
   const input = {
     language: 'Solidity',
-    sources: { 'TestWallets.sol': { content: source } },
+    sources: { 'TestWallets.sol': read('TestWallets.sol'), 'Batch.sol': read('Batch.sol') },
     settings: {
       optimizer: { enabled: true, runs: 200 },
       evmVersion: 'cancun',
@@ -46,17 +49,17 @@ export function walletArtifacts(): Record<WalletContract, Compiled> {
   }
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) throw new Error(errors.map((e) => e.formattedMessage).join('\n'))
-  const units = output.contracts['TestWallets.sol'] ?? {}
-  const pick = (name: WalletContract): Compiled => {
-    const c = units[name]
+  const pick = (unit: string, name: TestContract): Compiled => {
+    const c = output.contracts[unit]?.[name]
     if (c == null) throw new Error(`solc produced no ${name}`)
     return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` }
   }
   compiled = {
-    OwnedWallet: pick('OwnedWallet'),
-    GasPriceGatedWallet: pick('GasPriceGatedWallet'),
-    GasBurnerWallet: pick('GasBurnerWallet'),
-    ToggleWallet: pick('ToggleWallet')
+    OwnedWallet: pick('TestWallets.sol', 'OwnedWallet'),
+    GasPriceGatedWallet: pick('TestWallets.sol', 'GasPriceGatedWallet'),
+    GasBurnerWallet: pick('TestWallets.sol', 'GasBurnerWallet'),
+    ToggleWallet: pick('TestWallets.sol', 'ToggleWallet'),
+    Batch: pick('Batch.sol', 'Batch')
   }
   return compiled
 }
@@ -68,7 +71,7 @@ export async function deployWallet(
   owner: LocalAccount,
   options: { usdc: bigint; funder: LocalAccount; args?: readonly unknown[] }
 ): Promise<Address> {
-  const { abi, bytecode } = walletArtifacts()[kind]
+  const { abi, bytecode } = testContracts()[kind]
   const wallet = createWalletClient({ account: owner, chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
   const hash = await wallet.deployContract({ abi, bytecode, args: [owner.address, ...(options.args ?? [])] })
   const { contractAddress } = await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 20 })

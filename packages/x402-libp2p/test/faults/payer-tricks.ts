@@ -1,0 +1,154 @@
+import { TRANSFER_WITH_AUTHORIZATION_TYPES, usdcAbi } from '@betar/devnet'
+import {
+  type Address,
+  createWalletClient,
+  encodeFunctionData,
+  type Hash,
+  type Hex,
+  http,
+  type LocalAccount,
+  toHex
+} from 'viem'
+import type { Chain } from '../fixtures/chain.ts'
+import { testContracts } from './wallets.ts'
+
+/** A high tip: the payer's own transaction is mined before the seller's settlement in the same block. */
+const OUTBID = { gas: 150_000n, maxFeePerGas: 500_000_000_000n, maxPriorityFeePerGas: 200_000_000_000n } as const
+
+const domain = (chain: Chain) => ({
+  name: chain.asset.name,
+  version: chain.asset.version,
+  chainId: chain.devnet.chainId,
+  verifyingContract: chain.asset.address
+})
+
+const writer = (chain: Chain, account: LocalAccount) =>
+  createWalletClient({ account, chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
+
+/** Calldata of a `transferWithAuthorization` the payer signs for itself: `value` to `to` under `nonce`. */
+export async function ownTransferCalldata(
+  chain: Chain,
+  payer: LocalAccount,
+  to: Address,
+  value: bigint,
+  nonce: Hex
+): Promise<Hex> {
+  const validBefore = BigInt(Math.floor(Date.now() / 1000) + 3600)
+  const signature = await payer.signTypedData({
+    domain: domain(chain),
+    types: TRANSFER_WITH_AUTHORIZATION_TYPES,
+    primaryType: 'TransferWithAuthorization',
+    message: { from: payer.address, to, value, validAfter: 0n, validBefore, nonce }
+  })
+  return encodeFunctionData({
+    abi: usdcAbi,
+    functionName: 'transferWithAuthorization',
+    args: [payer.address, to, value, 0n, validBefore, nonce, signature]
+  })
+}
+
+/** The payer spends `nonce` on another authorization of its own (`value` to `to`), outbidding the seller. */
+export async function spendNonceElsewhere(
+  chain: Chain,
+  payer: LocalAccount,
+  nonce: Hex,
+  to: Address,
+  value: bigint
+): Promise<Hash> {
+  return writer(chain, payer).sendTransaction({
+    to: chain.asset.address,
+    data: await ownTransferCalldata(chain, payer, to, value, nonce),
+    ...OUTBID
+  })
+}
+
+/** The payer cancels its authorization `nonce` (EIP-3009 `cancelAuthorization`), outbidding the seller. */
+export async function cancelAuthorization(chain: Chain, payer: LocalAccount, nonce: Hex): Promise<Hash> {
+  const signature = await payer.signTypedData({
+    domain: domain(chain),
+    types: {
+      CancelAuthorization: [
+        { name: 'authorizer', type: 'address' },
+        { name: 'nonce', type: 'bytes32' }
+      ]
+    },
+    primaryType: 'CancelAuthorization',
+    message: { authorizer: payer.address, nonce }
+  })
+  return writer(chain, payer).writeContract({
+    address: chain.asset.address,
+    abi: usdcAbi,
+    functionName: 'cancelAuthorization',
+    args: [payer.address, nonce, signature],
+    ...OUTBID
+  })
+}
+
+/** Deploys the `Batch` contract (with automine on): anyone can bundle EIP-3009 authorizations through it. */
+export async function deployBatch(chain: Chain, deployer: LocalAccount): Promise<Address> {
+  const { abi, bytecode } = testContracts().Batch
+  const deployed = await writer(chain, deployer).deployContract({ abi, bytecode })
+  const batch = (await chain.client.waitForTransactionReceipt({ hash: deployed, pollingInterval: 20 })).contractAddress
+  if (batch == null) throw new Error('Batch not deployed')
+  return batch
+}
+
+/**
+ * One transaction through `batch` that spends each of `nonces` on a 1-unit transfer to `sink` and pays `payTo` the
+ * price once under a fresh nonce: several calls' authorizations, one payment. Sent with a high tip, not waited for.
+ */
+export async function bundleOnePaymentForMany(
+  chain: Chain,
+  sender: LocalAccount,
+  batch: Address,
+  payer: LocalAccount,
+  nonces: readonly Hex[],
+  sink: Address,
+  payTo: Address,
+  price: bigint
+): Promise<Hash> {
+  const calls = [
+    ...(await Promise.all(nonces.map((n) => ownTransferCalldata(chain, payer, sink, 1n, n)))),
+    await ownTransferCalldata(chain, payer, payTo, price, toHex(crypto.getRandomValues(new Uint8Array(32))))
+  ]
+  return writer(chain, sender).writeContract({
+    address: batch,
+    abi: testContracts().Batch.abi,
+    functionName: 'run',
+    args: [chain.asset.address, calls],
+    gas: 1_000_000n,
+    maxFeePerGas: OUTBID.maxFeePerGas,
+    maxPriorityFeePerGas: OUTBID.maxPriorityFeePerGas
+  })
+}
+
+/** Waits until the node holds `hash` (in its pool, or mined). */
+export async function inPool(chain: Chain, hash: Hash): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if ((await chain.client.getTransaction({ hash }).catch(() => undefined)) != null) return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`${hash} never reached the pool`)
+}
+
+/**
+ * An ordinary USDC transfer from `from`. `outbid`: with a high tip, not waited for (it lands before the seller's
+ * settlement in the next block); otherwise waited for.
+ */
+export async function transferAway(
+  chain: Chain,
+  from: LocalAccount,
+  to: Address,
+  amount: bigint,
+  outbid: boolean
+): Promise<Hash> {
+  const hash = await writer(chain, from).writeContract({
+    address: chain.asset.address,
+    abi: usdcAbi,
+    functionName: 'transfer',
+    args: [to, amount],
+    ...(outbid ? OUTBID : {})
+  })
+  if (!outbid) await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 20 })
+  return hash
+}
