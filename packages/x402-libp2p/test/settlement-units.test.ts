@@ -222,6 +222,7 @@ describe('SettlementNonceManager shared by settlements and viem writes of one ac
     })
     const buyer = await createNode({ client: { signer: chain.devnet.accounts[1]!.account, asset: chain.asset } })
     seller.services.x402Server.register('job', { price: { amount: 1_000n }, handler: () => new Uint8Array([1]) })
+    await buyer.dial(seller.getMultiaddrs()) // one connection before the concurrent calls
     try {
       const before = await chain.balance(chain.devnet.accounts[1]!.address)
       const [paid, writes] = await Promise.all([

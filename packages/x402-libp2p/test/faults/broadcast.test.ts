@@ -2,7 +2,7 @@ import type { LocalAccount } from 'viem'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import type { X402Node } from '../fixtures/nodes.ts'
-import { type FaultySeller, payJob, startBuyers, startFaultySeller, str, totalRuns } from './harness.ts'
+import { connect, type FaultySeller, payJob, startBuyers, startFaultySeller, str, totalRuns } from './harness.ts'
 import { assertMoneyInvariant, balances, type PaidCallLog } from './money.ts'
 import type { FaultAction } from './rpc-proxy.ts'
 
@@ -80,6 +80,7 @@ describe('50 concurrent paid calls with one lost broadcast answer', () => {
     seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account)
     seller.proxy.fault({ method: 'eth_sendRawTransaction', nth: 17, action: { kind: 'lose', how: '502' } })
     const current = seller
+    await connect(buyers, current)
     const before = await balances(
       chain,
       buyers.map((b) => b.account.address)

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { SettlementNonceManager } from '../../src/index.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import type { X402Node } from '../fixtures/nodes.ts'
-import { type FaultySeller, payJob, startBuyers, startFaultySeller, totalRuns } from './harness.ts'
+import { connect, type FaultySeller, payJob, startBuyers, startFaultySeller, totalRuns } from './harness.ts'
 import { assertMoneyInvariant, balances, type PaidCallLog, sellerRecords } from './money.ts'
 
 /**
@@ -54,6 +54,7 @@ describe('a dropped settlement transaction', () => {
       server: { confirmationTimeoutMs: 3_000 }
     })
     seller.proxy.fault({ method: 'eth_sendRawTransaction', action: { kind: 'drop' } })
+    await connect(buyers, seller)
     const before = await balances(
       chain,
       buyers.map((b) => b.account.address)

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_SETTLEMENT_GAS_LIMIT, type PaymentSigner, X402Error } from '../../src/index.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
-import { type FaultySeller, PRICE, payJob, startFaultySeller, text } from './harness.ts'
+import { connect, type FaultySeller, PRICE, payJob, startFaultySeller, text } from './harness.ts'
 import { assertMoneyInvariant, balances, type PaidCallLog } from './money.ts'
 import { contractWalletSigner, deployWallet, testContracts } from './wallets.ts'
 
@@ -89,6 +89,7 @@ describe('case 7: concurrent authorizations beyond the payer balance', () => {
     const payer = await freshPayer(PRICE)
     const buyer = await buyerFor(payer)
     const current = seller
+    await connect([buyer], current)
     try {
       const requirements = current.node.services.x402Server.requirements('job')[0]!
       const before = await balances(chain, [payer.address])
@@ -206,7 +207,7 @@ describe('a payer that makes a settlement revert after it passed simulation is t
     const current = seller
     current.node.services.x402Server.unregister('job')
     current.node.services.x402Server.register('job', {
-      price: { amount: PRICE, maxTimeoutSeconds: 6 }, // the authorization lapses 6 s after signing
+      price: { amount: PRICE, maxTimeoutSeconds: 9 }, // the authorization lapses 9 s after signing (x402 verifiers want ≥ 6 s left)
       handler: () => text('never')
     })
     const buyer = await buyerFor(signer)

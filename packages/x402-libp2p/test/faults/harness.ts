@@ -75,9 +75,8 @@ export async function startFaultySeller(
   const node = await createNode({
     datastore,
     server: { settler, asset: chain.asset, ...options.server },
-    ...(options.inboundConnectionThreshold != null
-      ? { inboundConnectionThreshold: options.inboundConnectionThreshold }
-      : {})
+    // Every test peer dials from 127.0.0.1: libp2p's default of 5 new connections per second per host is too few.
+    inboundConnectionThreshold: options.inboundConnectionThreshold ?? 100
   })
   const runs = new Map<string, number>()
   node.services.x402Server.register('job', {
@@ -137,6 +136,17 @@ export function payJob(
     { ...options.call, maxAmount: PRICE, payTo: seller.address, correlationId },
     options.retry
   )
+}
+
+/**
+ * Connects every buyer to the seller before a burst of concurrent calls (the calls then share one connection each,
+ * as in a long-running node; concurrent calls on a connection still being set up are another matter).
+ */
+export async function connect(
+  buyers: ReadonlyArray<{ node: X402Node } | X402Node>,
+  seller: FaultySeller
+): Promise<void> {
+  await Promise.all(buyers.map((b) => ('node' in b ? b.node : b).dial(seller.node.getMultiaddrs())))
 }
 
 /** Total handler runs over every correlation id. */

@@ -45,14 +45,14 @@ afterEach(async () => {
   await test().setAutomine(true)
 })
 
-/** A seller whose `job` authorizations lapse 6 s after signing, so void outcomes come quickly. */
+/** A seller whose `job` authorizations lapse 9 s after signing, so void outcomes come quickly. */
 async function shortLivedSeller(): Promise<FaultySeller> {
   const seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
     server: { confirmationTimeoutMs: 2_000, resolveIntervalMs: 500, minSettleWindowSeconds: 3 }
   })
   seller.node.services.x402Server.unregister('job')
   seller.node.services.x402Server.register('job', {
-    price: { amount: PRICE, maxTimeoutSeconds: 6 },
+    price: { amount: PRICE, maxTimeoutSeconds: 9 },
     handler: (req) => {
       seller.runs.set(req.correlationId, (seller.runs.get(req.correlationId) ?? 0) + 1)
       return text('served')
@@ -96,8 +96,14 @@ async function sabotaged(seller: FaultySeller, paid: WireMessage, sabotage: () =
     seller.node.services.x402Server.addEventListener('payment:submitted', onSubmitted as never)
   })
   const [answer] = await rawExchange(dialer, seller.node, [paid])
+  // Only a payment that was reserved and broadcast is sabotaged; anything refused earlier fails here, not by a hang.
+  if (answer?.type !== 'ERROR' || !['SETTLEMENT_PENDING', 'SETTLEMENT_FAILED'].includes(answer.error.name)) {
+    throw new Error(
+      `expected a broadcast settlement, got ${answer?.type === 'ERROR' ? answer.error.name : answer?.type}`
+    )
+  }
   await mined
-  return answer!
+  return answer
 }
 
 /** Re-asks every call until each is terminal (done/failed/void); returns their final states. */
@@ -211,7 +217,7 @@ describe('one transaction that pays the seller once and spends several calls’ 
     })
     let runs = 0
     seller.services.x402Server.register('job', {
-      price: { amount: PRICE, maxTimeoutSeconds: 6 },
+      price: { amount: PRICE, maxTimeoutSeconds: 9 },
       handler: () => {
         runs++
         return text('served')
