@@ -52,6 +52,12 @@ export const DEFAULT_MAX_STORED_CHALLENGES = 10_000
 /** Paid calls not yet terminal (reserved, settling, settled-not-executed) across all peers (spec §7.4, §10). */
 export const DEFAULT_MAX_PENDING_CALLS = 4_096
 
+/**
+ * Paid calls not yet terminal per payer: one payer cannot hold the whole table (each needs its balance to cover them,
+ * and its settlements in flight are bounded separately).
+ */
+export const DEFAULT_MAX_PENDING_CALLS_PER_PAYER = 32
+
 /** How long the server waits for a settlement to confirm before answering SETTLEMENT_PENDING. */
 export const DEFAULT_SETTLEMENT_TIMEOUT_MS = 30_000
 

@@ -60,6 +60,9 @@ const NOTHING_MOVED = new Set<number>(
 /** Longest pause a seller's `retryAfterMs` may impose between two re-asks. */
 const MAX_REASK_DELAY_MS = 10_000
 
+/** Signed payments are kept per seller and correlation id: the same id towards another seller is another call. */
+const pendingKey = (peer: PeerId, correlationId: string): string => `${peer}/${correlationId}`
+
 /** Turns an ERROR frame into the error the caller sees. */
 export function remoteError(e: WireError): X402Error {
   let details: Record<string, unknown> | undefined
@@ -88,7 +91,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   private readonly protocols: string[]
   private readonly channelOptions: { maxBodySize: number; frameTimeoutMs: number }
   private readonly maxOutboundStreams: number
-  /** Signed, unanswered payments by correlation id: a later call with the same id re-asks instead of re-signing. */
+  /** Signed, unanswered payments by seller and correlation id: a later call with the same id re-asks, never re-signs. */
   private readonly pending = new Map<
     string,
     { message: WireMessage; requirements: PaymentRequirements; release: () => void }
@@ -133,7 +136,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       )
     }
 
-    const earlier = this.pending.get(correlationId)
+    const earlier = this.pending.get(pendingKey(peer, correlationId))
     if (earlier != null) {
       return this.exchange(peer, channel, earlier.message, earlier.requirements, earlier.release, signal, true)
     }
@@ -263,7 +266,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       correlationId: request.correlationId,
       request: { ...request, payment }
     }
-    this.pending.set(request.correlationId, { message: paid, requirements, release })
+    this.pending.set(pendingKey(peer, request.correlationId), { message: paid, requirements, release })
     return this.exchange(peer, first, paid, requirements, release, signal)
   }
 
@@ -298,7 +301,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         if (msg.type === 'ERROR') throw remoteError(msg.error)
         if (msg.type !== 'RESPONSE') throw new ProtocolViolationError(`unexpected ${msg.type} frame after payment`)
         const result = await this.finishResponse(channel, msg, correlationId, amount, signal)
-        this.pending.delete(correlationId)
+        this.pending.delete(pendingKey(peer, correlationId))
         if (result.settlement != null) {
           this.safeDispatchEvent('payment:settled', {
             detail: { peer, correlationId, requirements, settlement: result.settlement }
@@ -316,13 +319,15 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
           const pause = typeof hint === 'number' && Number.isFinite(hint) && hint > 0 ? hint : undefined
           // Re-ask with the same correlation id and the same payment, after the pause the seller suggests — unless it
           // asks for a longer pause than a call should wait (e.g. a throttled payer).
-          if (REASK.has(err.code) && (pause == null || pause <= MAX_REASK_DELAY_MS)) {
+          if (REASK.has(err.code)) {
+            // Not an outcome: the signed payment is kept (with its budget) for the next call with this correlation id.
+            if (pause != null && pause > MAX_REASK_DELAY_MS) throw err
             if (pause != null) delay = pause
             continue
           }
           // The payment may be settling already: keep it (and its budget) so a later call re-asks with it.
           if ((attempt > 0 || resumed) && !FINAL_ON_REASK.has(err.code)) throw err
-          this.pending.delete(correlationId)
+          this.pending.delete(pendingKey(peer, correlationId))
           if (NOTHING_MOVED.has(err.code)) release()
           throw err
         }

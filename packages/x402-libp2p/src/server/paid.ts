@@ -106,6 +106,7 @@ export class PaidCalls {
     })
     let challenge: ChallengeRecord | undefined
     let reserved = false
+    let claimed = false
     try {
       if (authorization.to !== getAddress(requirements.payTo)) {
         throw X402Error.of('PAYEE_WRONG', `authorization pays ${authorization.to}, not ${requirements.payTo}`)
@@ -127,11 +128,13 @@ export class PaidCalls {
         this.checkWindow(authorization.validAfter, authorization.validBefore, requirements, now)
         const settler = this.server.settler
         if (settler == null) throw X402Error.of('PAYMENT_INVALID', 'this server cannot take payments')
-        if (!this.server.pending.hasRoom()) {
+        // Room for one more call in progress, overall and for this payer, claimed before the (slow) verification.
+        if (!this.server.pending.claim(authorization.from)) {
           throw X402Error.of('SERVICE_UNAVAILABLE', 'too many paid calls in progress; retry later', {
-            retryAfterMs: this.server.config.confirmationTimeoutMs
+            retryAfterMs: 2_000
           })
         }
+        claimed = true
         let verdict: Awaited<ReturnType<typeof settler.verify>>
         try {
           verdict = await settler.verify(payload, requirements, { signal: this.server.stopSignal })
@@ -169,7 +172,7 @@ export class PaidCalls {
           this.server.nonces.encode({ peer: peer.toString(), correlationId }, expiresAt)
         )
         batch.put(this.server.calls.key(key), this.server.calls.encode(record, expiresAt))
-        this.server.pending.addInto(batch, key, validBefore, expiresAt)
+        this.server.pending.addInto(batch, key, authorization.from, validBefore, expiresAt)
         if (challenge != null) this.server.challenges.consumeInto(batch, key, challenge)
         try {
           await batch.commit()
@@ -178,7 +181,8 @@ export class PaidCalls {
           throw err
         }
         reserved = true
-        this.server.pending.added(key, validBefore)
+        claimed = false
+        this.server.pending.added(key, authorization.from, validBefore)
         if (challenge != null) this.server.challengeAnswered(challenge.peer)
         this.server.safeDispatchEvent('payment:verified', { detail: detail() })
         return record
@@ -186,6 +190,7 @@ export class PaidCalls {
         this.inflight.delete(nonceKey)
       }
     } catch (err) {
+      if (claimed) this.server.pending.unclaim(authorization.from)
       // One attempt per challenge (spec §5 step 8a) — unless the answer is "could not check now".
       if (challenge != null && !reserved && !(err instanceof X402Error && err.codeName === 'SERVICE_UNAVAILABLE')) {
         await this.server.challenges.consume(key, challenge).catch(() => {})

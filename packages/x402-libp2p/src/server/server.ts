@@ -22,6 +22,7 @@ import {
   DEFAULT_MAX_CHALLENGES_PER_PEER,
   DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MAX_PENDING_CALLS,
+  DEFAULT_MAX_PENDING_CALLS_PER_PAYER,
   DEFAULT_MAX_STORED_CHALLENGES,
   DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
   DEFAULT_RATE_LIMIT_PER_SECOND,
@@ -124,7 +125,10 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     })
     this.calls = new JsonStore(components.datastore, '/betar/x402/calls')
     this.nonces = new JsonStore(components.datastore, '/betar/x402/nonces')
-    this.pending = new PendingCalls(components.datastore, init.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS)
+    this.pending = new PendingCalls(components.datastore, {
+      max: init.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS,
+      maxPerPayer: init.maxPendingCallsPerPayer ?? DEFAULT_MAX_PENDING_CALLS_PER_PAYER
+    })
     this.limiter = new RateLimiter({ points: init.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND, duration: 1 })
     this.challengeLimiter = new RateLimiter({
       points: init.maxChallengesPerPeer ?? DEFAULT_MAX_CHALLENGES_PER_PEER,

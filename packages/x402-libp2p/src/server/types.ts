@@ -90,6 +90,8 @@ export interface X402ServerInit {
    * SERVICE_UNAVAILABLE before anything is reserved (spec §7.4). @default 4096
    */
   maxPendingCalls?: number
+  /** Paid calls not yet terminal per payer (refused with SERVICE_UNAVAILABLE beyond it). @default 32 */
+  maxPendingCallsPerPayer?: number
   /** How long a paid call waits for its transfer to confirm before answering SETTLEMENT_PENDING (ms). @default 30000 */
   confirmationTimeoutMs?: number
   /** First delay of the background resolver for a pending settlement; it doubles up to 15 s (ms). @default 1000 */

@@ -75,13 +75,14 @@ export class V1Handler {
   }
 
   private async onRequest(stream: Stream, peer: PeerId, msg: V1MessageMap['x402.request']): Promise<void> {
-    const resource = this.server.resource(msg.resource)
-    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${msg.resource}"`)
     const input = utf8.encode(decodeV1RequestBody(msg.body).input)
     if (msg.payment != null) {
+      // `pay` answers a re-ask from its call record before it looks for the resource (spec §4.4).
       await this.pay(stream, peer, msg.correlation_id, msg.resource, input, msg.payment)
       return
     }
+    const resource = this.server.resource(msg.resource)
+    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${msg.resource}"`)
     if (resource.price == null) {
       const request = { resource: msg.resource, body: input, contentType: '', peer, correlationId: msg.correlation_id }
       const output = await collect(await this.server.execute(resource, request, {}), this.server.config.maxResultSize)
@@ -118,9 +119,13 @@ export class V1Handler {
     body: Uint8Array,
     envelope: V1PaymentEnvelope
   ): Promise<void> {
+    // A re-ask is answered from its call record whether or not the resource is registered (again) yet (spec §4.4).
+    const existing = await this.server.calls.get(`${peer}/${correlationId}`)
     const resource = this.server.resource(name)
-    if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${name}"`)
-    if (resource.price == null) throw X402Error.of('PAYMENT_INVALID', `resource "${name}" is free`)
+    if (existing == null && resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${name}"`)
+    if (existing == null && resource?.price == null) {
+      throw X402Error.of('PAYMENT_INVALID', `resource "${name}" is free`)
+    }
     const a = envelope.payload?.authorization
     if (envelope.payload == null || a == null)
       throw X402Error.of('PAYMENT_INVALID', 'payment envelope without a payload')
@@ -139,7 +144,8 @@ export class V1Handler {
     }
     // The Go envelope does not echo the requirements: `accepted` is what this server offers for the resource, so the
     // pipeline's field-by-field checks compare the signed authorization against our own terms.
-    const offered: PaymentRequirements = this.server.quote(resource)
+    const offered: PaymentRequirements =
+      existing?.requirements ?? this.server.quote(resource as NonNullable<typeof resource>)
     const accepted: PaymentRequirements = { ...offered, network: envelope.network as PaymentRequirements['network'] }
     const payload = {
       x402Version: 2,

@@ -37,9 +37,12 @@ export type AuthorizationFacts =
 /** How far back the lookups search for the transaction that used an authorization (≈ 5.5 h of Base blocks). */
 export const DEFAULT_LOOKBACK_BLOCKS = 10_000n
 
-/** Blocks per `eth_getLogs` request; halved (down to 16) when the node refuses the range. */
+/** Blocks per `eth_getLogs` request; halved (down to one block) when the node refuses the range. */
 const LOG_CHUNK_BLOCKS = 2_000n
-const MIN_LOG_CHUNK_BLOCKS = 16n
+const MIN_LOG_CHUNK_BLOCKS = 1n
+
+/** How providers word a refused `eth_getLogs` range or result size (Alchemy, Infura, QuickNode, Ankr, geth). */
+const RANGE_REFUSED = /range|too many|too large|too wide|limit|exceed|more than/i
 
 /**
  * The x402 SettleResponse for a receipt if it is a successful transaction in which **this** authorization paid:
@@ -77,6 +80,16 @@ export function settlementFromReceipt(
   return undefined
 }
 
+/** The `details` text of a viem error chain (where a node's own words are). */
+function describe(err: unknown): string {
+  const parts: string[] = []
+  for (let e = err as { details?: unknown; cause?: unknown } | undefined, i = 0; e != null && i < 6; i++) {
+    if (typeof e.details === 'string') parts.push(e.details)
+    e = e.cause as typeof e
+  }
+  return parts.join(' ')
+}
+
 function decode<N extends 'AuthorizationUsed' | 'Transfer'>(log: Log, eventName: N) {
   return parseEventLogs({ abi: eip3009EventsAbi, eventName, logs: [log], strict: true })[0]
 }
@@ -109,7 +122,7 @@ async function findLog(
         strict: true
       })
     } catch (err) {
-      if (chunk > MIN_LOG_CHUNK_BLOCKS && /range|too many|limit|exceed/i.test((err as Error).message)) {
+      if (chunk > MIN_LOG_CHUNK_BLOCKS && RANGE_REFUSED.test(`${(err as Error).message} ${describe(err)}`)) {
         chunk /= 2n
         continue
       }

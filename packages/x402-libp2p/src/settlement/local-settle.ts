@@ -17,6 +17,9 @@ import { type SettlementCall, simulateSettlement } from './simulation.ts'
 /** Within a confirmation wait, the live transaction is re-checked (dropped? stuck? gap?) this often. */
 const WAIT_SLICE_MS = 2_000
 
+/** Longest wait for one of the payer's in-flight slots within one run. */
+const SLOT_WAIT_MS = 1_000
+
 /** What a {@link LocalSettlement} needs from its settler. */
 export interface LocalSettlementContext {
   reader: PublicClient
@@ -31,7 +34,12 @@ export interface LocalSettlementContext {
    * The pre-broadcast check: the transaction to sign (exact fields, simulated), or why it must not be sent now.
    * Throws `SettlerUnavailableError` when the chain could not be asked.
    */
-  prepare(a: Authorization, signature: Hex, asset: Address): Promise<SettlementCall | { reason: string }>
+  prepare(
+    a: Authorization,
+    signature: Hex,
+    asset: Address,
+    simulateAgain: boolean
+  ): Promise<SettlementCall | { reason: string }>
 }
 
 /**
@@ -87,6 +95,8 @@ export class LocalSettlement {
       }
       const reverted = receipt != null
       receipt = undefined
+      // Our transaction is mined without paying: it is no longer in flight.
+      if (reverted) this.ctx.ledger.release(this.payer, this.id)
       if (this.attempt.transactions.length > 0 || this.attempt.reason != null || reverted) {
         const facts = await readAuthorization(this.ctx.reader, this.requirements, this.a, {
           ...(this.ctx.lookbackBlocks != null ? { lookbackBlocks: this.ctx.lookbackBlocks } : {}),
@@ -110,6 +120,7 @@ export class LocalSettlement {
 
       const live = latestTransaction(this.attempt)
       const state = live == null ? 'displaced' : await this.check(live, round)
+      if (state === 'no-gas-funds' || state === 'displaced') this.ctx.ledger.release(this.payer, this.id)
       if (state === 'no-gas-funds') return this.pending('seller_out_of_gas')
       if (state === 'displaced') {
         const why = await this.signFresh(deadline)
@@ -181,9 +192,9 @@ export class LocalSettlement {
   private async reprice(live: SettlementTransaction): Promise<'waiting' | 'displaced' | 'no-gas-funds'> {
     if (live.raw == null) return 'waiting'
     const { sender } = this.ctx
-    // A halted chain is not a fee problem: replace only once blocks were produced without it.
-    const block = await this.ctx.reader.getBlock({ blockTag: 'latest' })
-    if (Number(block.timestamp) * 1000 < live.at) return 'waiting'
+    // A halted chain is not a fee problem: replace only once a block was produced after we first saw it stuck (by
+    // block number: the chain's clock and ours may disagree).
+    if (!sender.blockSinceStuck(live.hash, await this.ctx.reader.getBlockNumber({ cacheTime: 0 }))) return 'waiting'
     const parsed = parseTransaction(live.raw)
     const first = this.attempt.transactions[0] ?? live
     const feesOf = (t: SettlementTransaction) => ({
@@ -209,17 +220,29 @@ export class LocalSettlement {
   /** Signs and broadcasts a new transaction at a fresh nonce; returns why not when it must not be sent now. */
   private async signFresh(deadline: number): Promise<string | undefined> {
     if (this.ctx.ledger.throttledUntil(this.payer) != null) return 'payer_throttled'
-    // One more of this payer's settlements in flight, if its allowance has room (spec §10.2).
-    if (!(await this.ctx.ledger.acquire(this.payer, this.id, deadline, this.options.signal))) return 'payer_busy'
-    const call = await this.ctx.prepare(this.a, this.signature, getAddress(this.requirements.asset))
-    if ('reason' in call) return call.reason
-    const { result } = await this.ctx.sender.submit(
-      { to: call.to, data: call.data, gas: call.gas, fees: call.fees },
-      (tx) => this.persist({ transactions: [...this.attempt.transactions, tx] })
-    )
-    if (result === 'no-gas-funds') return 'seller_out_of_gas'
-    if (result === 'fee-too-low') return 'fee_below_base_fee'
-    return undefined
+    // One more of this payer's settlements in flight, if its allowance has room (spec §10.2). Waiting is short: a
+    // resolver slot is not held for long, and the call stays pending (`payer_busy`) until its turn.
+    const asked = Date.now()
+    const until = Math.min(deadline, asked + SLOT_WAIT_MS)
+    if (!(await this.ctx.ledger.acquire(this.payer, this.id, until, this.options.signal))) return 'payer_busy'
+    // Waiting for a slot means others of this payer settled meanwhile: the verification's simulation is stale.
+    const waited = Date.now() - asked > 2
+    let inFlight = false
+    try {
+      const call = await this.ctx.prepare(this.a, this.signature, getAddress(this.requirements.asset), waited)
+      if ('reason' in call) return call.reason
+      const { result } = await this.ctx.sender.submit(
+        { to: call.to, data: call.data, gas: call.gas, fees: call.fees },
+        (tx) => this.persist({ transactions: [...this.attempt.transactions, tx] })
+      )
+      if (result === 'no-gas-funds') return 'seller_out_of_gas'
+      if (result === 'fee-too-low') return 'fee_below_base_fee'
+      inFlight = true
+      return undefined
+    } finally {
+      // Nothing reached the pool: the slot goes back at once.
+      if (!inFlight) this.ctx.ledger.release(this.payer, this.id)
+    }
   }
 
   private async persist(attempt: SettlementAttempt): Promise<void> {

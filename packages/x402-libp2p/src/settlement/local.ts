@@ -282,11 +282,11 @@ export function localSettler(init: LocalSettlerInit): Settler {
     gapGraceMs: init.gapGraceMs ?? DEFAULT_GAP_GRACE_MS,
     ...(init.lookbackBlocks != null ? { lookbackBlocks: init.lookbackBlocks } : {}),
     /** The pre-broadcast check: the verification's simulation if it is fresh, otherwise a new one. */
-    async prepare(a, signature, asset) {
+    async prepare(a, signature, asset, simulateAgain) {
       const id = authId(a)
       const fresh = simulated.get(id)
       simulated.delete(id)
-      if (fresh != null && Date.now() - fresh.at <= reuseMs) return fresh.call
+      if (!simulateAgain && fresh != null && Date.now() - fresh.at <= reuseMs) return fresh.call
       const call = await buildCall(a, signature, asset)
       if (call == null) return { reason: 'invalid_exact_evm_signature' }
       const { ahead } = ledger.open(id, getAddress(a.from), BigInt(a.value), Number(a.validBefore) * 1000)

@@ -8,6 +8,8 @@ interface AccountNonces {
   released: number[]
   /** Re-read the pending count on the next allocation. */
   stale: boolean
+  /** Handed out to a write that failed after it may have been broadcast: freed only if the node does not hold them. */
+  suspects: number[]
   /** The read in progress, shared by concurrent allocations. */
   reading: Promise<number> | undefined
 }
@@ -29,7 +31,7 @@ export class SettlementNonceManager implements NonceManager {
     const key = `${address.toLowerCase()}.${chainId}`
     let s = this.accounts.get(key)
     if (s == null) {
-      s = { next: undefined, released: [], stale: true, reading: undefined }
+      s = { next: undefined, released: [], stale: true, reading: undefined, suspects: [] }
       this.accounts.set(key, s)
     }
     return s
@@ -42,7 +44,9 @@ export class SettlementNonceManager implements NonceManager {
     })
     const pending = await s.reading
     s.next = Math.max(s.next ?? 0, pending)
-    s.released = s.released.filter((n) => n >= pending)
+    // A suspect at or above the pending count never reached the pool: hand it out again to close the gap.
+    for (const n of s.suspects.splice(0)) if (n >= pending && n < s.next && !s.released.includes(n)) s.released.push(n)
+    s.released = s.released.filter((n) => n >= pending).sort((a, b) => a - b)
     s.stale = false
   }
 
@@ -103,12 +107,14 @@ export class SettlementNonceManager implements NonceManager {
   }
 
   /**
-   * viem calls this when a write fails after it consumed `nonce`. Whether that transaction reached a node is unknown,
-   * so the nonce is offered again: if it did land, the next user of the nonce is refused ("nonce too low") and
-   * re-allocates after a re-read; if it did not, the gap it would leave is filled.
+   * viem calls this when a write fails after it consumed `nonce`. Whether that transaction reached a node is unknown
+   * (its answer may have been lost), so the nonce is not simply handed out again — a settlement at that nonce could
+   * replace the write. The next allocation re-reads the pending count and frees the nonce only if the node holds no
+   * transaction there.
    */
   reset(parameters: { address: Address; chainId: number; nonce?: number | undefined }): void {
-    if (parameters.nonce != null) this.release({ ...parameters, nonce: parameters.nonce })
-    else this.resync(parameters)
+    const s = this.state(parameters.address, parameters.chainId)
+    if (parameters.nonce != null) s.suspects.push(parameters.nonce)
+    s.stale = true
   }
 }

@@ -111,6 +111,8 @@ export class PayerLedger {
     if (entry == null || !settled) return
     const cached = this.balances.get(entry.payer)
     if (cached != null) cached.value -= entry.amount
+    // A throttled payer earns no allowance back from settlements that were already in flight.
+    if (this.throttled.has(entry.payer)) return
     const credit = (this.credit.get(entry.payer) ?? 0) + 1
     this.credit.delete(entry.payer)
     this.credit.set(entry.payer, credit)

@@ -66,6 +66,8 @@ export class SettlementSender {
   private mined: { at: number; value: Promise<number> } | undefined
   /** Live settlement transactions by nonce: what the gap repair may re-broadcast. */
   private readonly outstanding = new Map<number, SettlementTransaction>()
+  /** The block number at which each live transaction was first seen stuck. */
+  private readonly stuckSince = new Map<Hex, bigint>()
   private lastRepair = 0
 
   constructor(wallet: WalletClient<Transport, Chain, Account>, reader: PublicClient, nonces: SettlementNonceManager) {
@@ -199,9 +201,23 @@ export class SettlementSender {
     this.nonces.observe({ address: this.address, chainId: this.chainId, nonce: tx.nonce })
   }
 
+  /**
+   * Whether a block was produced since `hash` was first seen stuck (at `latest`): only then is its price the problem.
+   * The first call for a transaction records the block and answers `false`.
+   */
+  blockSinceStuck(hash: Hex, latest: bigint): boolean {
+    const first = this.stuckSince.get(hash)
+    if (first == null) {
+      this.stuckSince.set(hash, latest)
+      return false
+    }
+    return latest > first
+  }
+
   /** A settlement ended: its transactions are no longer live. */
   untrack(transactions: readonly SettlementTransaction[]): void {
     for (const tx of transactions) {
+      this.stuckSince.delete(tx.hash)
       if (tx.nonce != null && this.outstanding.get(tx.nonce)?.hash === tx.hash) this.outstanding.delete(tx.nonce)
     }
   }

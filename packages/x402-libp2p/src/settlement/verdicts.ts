@@ -17,11 +17,23 @@ const REASONS: Array<[RegExp, ErrorCodeName]> = [
   [/asset_not_deployed|token_name_mismatch|token_version_mismatch|eip3009_not_supported/, 'ASSET_WRONG']
 ]
 
+/**
+ * Text from a chain node or a facilitator, fit to send to a peer: URLs and filesystem paths cut out (an RPC endpoint
+ * can carry an API key), one line, at most 200 characters (spec §10.4).
+ */
+export function peerSafe(text: string): string {
+  return text
+    .replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, '…')
+    .replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@-]+){2,}/g, '…')
+    .split('\n')[0]!
+    .slice(0, 200)
+}
+
 /** Converts a failed verification into our typed error (`PAYMENT_INVALID` when no code fits). */
 export function verifyFailure(response: VerifyResponse): X402Error {
-  const reason = response.invalidReason ?? 'unknown'
+  const reason = peerSafe(response.invalidReason ?? 'unknown')
   const code = REASONS.find(([re]) => re.test(reason))?.[1] ?? 'PAYMENT_INVALID'
-  const message = response.invalidMessage != null ? `${reason}: ${response.invalidMessage}` : reason
+  const message = response.invalidMessage != null ? `${reason}: ${peerSafe(response.invalidMessage)}` : reason
   const details: Record<string, unknown> = { reason }
   const retryAfterMs = (response as { extra?: { retryAfterMs?: unknown } }).extra?.retryAfterMs
   if (typeof retryAfterMs === 'number') details.retryAfterMs = retryAfterMs

@@ -11,6 +11,7 @@ import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
 import { type FaultySeller, PRICE, payJob, startBuyers, startFaultySeller, str, text } from './harness.ts'
 import { assertMoneyInvariant, balances, type PaidCallLog, resultOf } from './money.ts'
+import { challengeAndSign, rawExchange } from './raw.ts'
 
 /**
  * Issue case 10: peer ids are free, so per-peer limits alone do not bound what a seller stores. Challenges are bounded
@@ -159,6 +160,61 @@ describe('paid calls in progress are bounded across all peers', () => {
     } finally {
       await test.setAutomine(true)
       await Promise.all(buyers.map((b) => b.node.stop()))
+      await seller.stop()
+    }
+  })
+})
+
+describe('the bounds hold under concurrency', () => {
+  it('8 concurrent payments with room for 2: exactly 2 reserved, the rest SERVICE_UNAVAILABLE', {
+    timeout: 60_000
+  }, async () => {
+    const seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
+      server: { maxPendingCalls: 2, confirmationTimeoutMs: 300 }
+    })
+    const dialer = await createNode()
+    const test = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
+    try {
+      const payers = chain.devnet.accounts.slice(1, 4).map((a) => a.account)
+      const calls = []
+      for (let i = 0; i < 8; i++) calls.push(await challengeAndSign(dialer, seller.node, `burst-${i}`, payers[i % 3]!))
+      await test.setAutomine(false) // the reserved ones stay pending
+      const answers = await Promise.all(calls.map((c) => rawExchange(dialer, seller.node, [c.paid])))
+      const names = answers.map(([a]) => (a?.type === 'ERROR' ? a.error.name : a?.type))
+      expect(names.filter((n) => n === 'SETTLEMENT_PENDING')).toHaveLength(2)
+      expect(names.filter((n) => n === 'SERVICE_UNAVAILABLE')).toHaveLength(6)
+      expect(seller.node.services.x402Server.stats().pendingCalls).toBe(2)
+    } finally {
+      await test.mine({ blocks: 1 })
+      await test.setAutomine(true)
+      await dialer.stop()
+      await seller.stop()
+    }
+  })
+
+  it('one payer holds at most maxPendingCallsPerPayer calls in progress', { timeout: 60_000 }, async () => {
+    const seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
+      server: { maxPendingCallsPerPayer: 3, confirmationTimeoutMs: 300 }
+    })
+    const dialer = await createNode()
+    const test = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
+    try {
+      const payer = chain.devnet.accounts[2]!.account
+      const calls = []
+      for (let i = 0; i < 5; i++) calls.push(await challengeAndSign(dialer, seller.node, `per-payer-${i}`, payer))
+      await test.setAutomine(false)
+      const answers = await Promise.all(calls.map((c) => rawExchange(dialer, seller.node, [c.paid])))
+      const names = answers.map(([a]) => (a?.type === 'ERROR' ? a.error.name : a?.type))
+      expect(names.filter((n) => n === 'SERVICE_UNAVAILABLE')).toHaveLength(2)
+      expect(seller.node.services.x402Server.stats().pendingCalls).toBe(3)
+      // Another payer is not held up by the first one's calls.
+      const other = await challengeAndSign(dialer, seller.node, 'other-payer', chain.devnet.accounts[3]!.account)
+      const [answer] = await rawExchange(dialer, seller.node, [other.paid])
+      expect(answer?.type === 'ERROR' ? answer.error.name : answer?.type).toBe('SETTLEMENT_PENDING')
+    } finally {
+      await test.mine({ blocks: 1 })
+      await test.setAutomine(true)
+      await dialer.stop()
       await seller.stop()
     }
   })

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { X402Error, type X402Resource } from '../../src/index.ts'
 import type { X402ServerImpl } from '../../src/server/server.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
-import { type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
+import { type FaultySeller, PRICE, payJob, startBuyers, startFaultySeller, str, text } from './harness.ts'
 import { assertMoneyInvariant, balances, type PaidCallLog } from './money.ts'
 
 /**
@@ -106,5 +106,48 @@ describe('a re-ask of a settling call gets an answer that is not about the call'
       { rateLimitPerSecond: 1 }
     )
     expect(seen[0]).toBe('SETTLEMENT_PENDING')
+  })
+
+  it('the seller cannot take the payment for a while: one authorization for the correlation id, ever', {
+    timeout: 60_000
+  }, async () => {
+    // Room for one paid call in progress; someone else's takes it (no block is mined meanwhile).
+    seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
+      server: { maxPendingCalls: 1, confirmationTimeoutMs: 300 }
+    })
+    const s = seller
+    const [occupier, buyer] = await startBuyers(
+      chain,
+      [chain.devnet.accounts[2]!.account, chain.devnet.accounts[1]!.account],
+      { reaskAttempts: 1, reaskDelayMs: 50 }
+    )
+    try {
+      await test().setAutomine(false)
+      const occupied = await payJob(occupier!.node.services.x402Client, occupier!.account.address, s, 'occupy', {
+        retry: { deadlineMs: 0 }
+      })
+      expect(occupied.error).toMatchObject({ codeName: 'SETTLEMENT_PENDING' })
+      let signed = 0
+      buyer!.node.services.x402Client.addEventListener('payment:signed', () => signed++)
+      const before = await balances(chain, [buyer!.account.address, occupier!.account.address])
+      const refused = await payJob(buyer!.node.services.x402Client, buyer!.account.address, s, 'same-call', {
+        retry: { deadlineMs: 0 }
+      })
+      expect(refused.error).toMatchObject({ codeName: 'SERVICE_UNAVAILABLE' })
+      await test().mine({ blocks: 1 })
+      await test().setAutomine(true)
+      const done = await payJob(occupier!.node.services.x402Client, occupier!.account.address, s, 'occupy', {
+        retry: { deadlineMs: 20_000 }
+      })
+      // The application calls again with the same correlation id: the same signed payment is sent again.
+      const log = await payJob(buyer!.node.services.x402Client, buyer!.account.address, s, 'same-call', {
+        retry: { deadlineMs: 20_000 }
+      })
+      expect(log.error).toBeUndefined()
+      expect(signed).toBe(1)
+      await assertMoneyInvariant(chain, before, [done, log], { datastore: s.datastore, settled: true })
+    } finally {
+      await Promise.all([occupier!.node.stop(), buyer!.node.stop()])
+    }
   })
 })

@@ -81,11 +81,19 @@ describe('a stuck settlement transaction', () => {
       settler: { stuckAfterMs: 2_000 }
     })
     const test = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
-    // Once the settlement is in the pool, the next blocks cost far more than the fees it was signed with.
+    // No block until the settlement is in the pool; then the next blocks cost far more than the fees it was signed
+    // with.
+    await test.setIntervalMining({ interval: 0 })
     seller.node.services.x402Server.addEventListener(
       'payment:submitted',
-      () => {
-        test.setNextBlockBaseFeePerGas({ baseFeePerGas: parseGwei('500') }).catch(() => {})
+      (event) => {
+        void (async () => {
+          while ((await chain.client.getTransaction({ hash: event.detail.transaction! }).catch(() => null)) == null) {
+            await new Promise((resolve) => setTimeout(resolve, 10))
+          }
+          await test.setNextBlockBaseFeePerGas({ baseFeePerGas: parseGwei('500') })
+          await test.setIntervalMining({ interval: 1 })
+        })()
       },
       { once: true }
     )
@@ -118,6 +126,9 @@ describe('a halted chain', () => {
     const buyer = buyers[2]!
     const before = await balances(chain, [buyer.account.address])
     try {
+      // The chain's clock runs ahead of the seller's: block time is no measure of whether blocks come.
+      await test.setNextBlockTimestamp({ timestamp: BigInt(Math.floor(Date.now() / 1000) + 20) })
+      await test.mine({ blocks: 1 })
       await test.setIntervalMining({ interval: 0 }) // no blocks at all
       const first = await payJob(buyer.node.services.x402Client, buyer.account.address, seller, 'halted-1', {
         retry: { deadlineMs: 0 }

@@ -45,14 +45,14 @@ afterEach(async () => {
   await test().setAutomine(true)
 })
 
-/** A seller whose `job` authorizations lapse 9 s after signing, so void outcomes come quickly. */
-async function shortLivedSeller(): Promise<FaultySeller> {
+/** A seller whose `job` authorizations lapse `seconds` after signing, so void outcomes come quickly. */
+async function shortLivedSeller(seconds = 9): Promise<FaultySeller> {
   const seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account, {
     server: { confirmationTimeoutMs: 2_000, resolveIntervalMs: 500, minSettleWindowSeconds: 3 }
   })
   seller.node.services.x402Server.unregister('job')
   seller.node.services.x402Server.register('job', {
-    price: { amount: PRICE, maxTimeoutSeconds: 9 },
+    price: { amount: PRICE, maxTimeoutSeconds: seconds },
     handler: (req) => {
       seller.runs.set(req.correlationId, (seller.runs.get(req.correlationId) ?? 0) + 1)
       return text('served')
@@ -317,6 +317,60 @@ describe('settlements of one payer in flight at once', () => {
       const answers = await Promise.all(calls.map((c) => rawExchange(dialer, seller.node, [c.paid])))
       expect(answers.map(([a]) => a?.type)).toEqual(Array(4).fill('RESPONSE'))
       expect(seller.runs.size).toBe(5)
+    } finally {
+      await seller.stop()
+    }
+  })
+
+  it('calls that cannot be broadcast (the balance went away) do not keep the payer’s slots', {
+    timeout: 60_000
+  }, async () => {
+    const seller = await shortLivedSeller(30)
+    try {
+      const payer = await freshPayer(3n * PRICE)
+      const payeeBefore = await chain.balance(seller.address)
+      const calls = []
+      for (let i = 0; i < 3; i++) calls.push(await challengeAndSign(dialer, seller.node, `parked-${i}`, payer))
+      await test().setAutomine(false)
+      // Once the first settlement is in the pool, the payer moves the rest away — mined after it: nothing reverts.
+      const mined = new Promise<void>((resolve) =>
+        seller.node.services.x402Server.addEventListener(
+          'payment:submitted',
+          (event) => {
+            void inPool(chain, event.detail.transaction!)
+              .then(() => transferAway(chain, payer, chain.devnet.accounts[5]!.address, 2n * PRICE, 'after'))
+              .then((hash) => inPool(chain, hash))
+              .then(() => test().mine({ blocks: 1 }))
+              .then(() => test().setIntervalMining({ interval: 1 }))
+              .then(() => resolve())
+          },
+          { once: true }
+        )
+      )
+      const first = await Promise.all(calls.map((c) => rawExchange(dialer, seller.node, [c.paid])))
+      await mined
+      expect(first.map(([a]) => a?.type)).toContain('RESPONSE') // the call that was in flight
+      await new Promise((resolve) => setTimeout(resolve, 2_500)) // the others find the balance gone: nothing sent
+      // The payer tops up and calls again: it is not held up by its parked calls.
+      await transferAway(chain, chain.devnet.accounts[5]!.account, payer.address, 10n * PRICE, false)
+      const fourth = await challengeAndSign(dialer, seller.node, 'parked-next', payer)
+      const [answer] = await rawExchange(dialer, seller.node, [fourth.paid])
+      expect(answer?.type === 'ERROR' ? answer.error.name : answer?.type).toBe('RESPONSE')
+      // Every call ends, and the seller served exactly what it was paid for.
+      for (const c of calls) {
+        for (let i = 0; i < 40; i++) {
+          const [again] = await rawExchange(dialer, seller.node, [c.paid])
+          if (again?.type !== 'ERROR' || again.error.name !== 'SETTLEMENT_PENDING') break
+          await new Promise((resolve) => setTimeout(resolve, 500))
+        }
+      }
+      const records = await sellerRecords(seller.datastore)
+      const done = records.filter((r) => r.state === 'done').length
+      expect(records.every((r) => ['done', 'void'].includes(r.state))).toBe(true)
+      expect(await chain.balance(seller.address)).toBe(payeeBefore + BigInt(done) * PRICE)
+      expect([...seller.runs.values()].reduce((a, b) => a + b, 0)).toBe(done)
+      expect((await sellerTransactions(seller)).filter((r) => r.status === 'reverted')).toHaveLength(0)
+      await assertMoneyInvariant(chain, new Map(), [], { datastore: seller.datastore, settled: true })
     } finally {
       await seller.stop()
     }

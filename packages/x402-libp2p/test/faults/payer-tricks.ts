@@ -133,22 +133,33 @@ export async function inPool(chain: Chain, hash: Hash): Promise<void> {
 
 /**
  * An ordinary USDC transfer from `from`. `outbid`: with a high tip, not waited for (it lands before the seller's
- * settlement in the next block); otherwise waited for.
+ * settlement in the next block); `after`: with the lowest fee cap the next block takes, not waited for (anvil orders
+ * its pool by fee: it lands after the seller's settlement); `false`: waited for.
  */
 export async function transferAway(
   chain: Chain,
   from: LocalAccount,
   to: Address,
   amount: bigint,
-  outbid: boolean
+  order: boolean | 'after'
 ): Promise<Hash> {
+  const fees =
+    order === true
+      ? OUTBID
+      : order === 'after'
+        ? {
+            gas: 150_000n,
+            maxFeePerGas: ((await chain.client.getBlock()).baseFeePerGas ?? 1n) + 1n,
+            maxPriorityFeePerGas: 0n
+          }
+        : {}
   const hash = await writer(chain, from).writeContract({
     address: chain.asset.address,
     abi: usdcAbi,
     functionName: 'transfer',
     args: [to, amount],
-    ...(outbid ? OUTBID : {})
+    ...fees
   })
-  if (!outbid) await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 20 })
+  if (order === false) await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 20 })
   return hash
 }

@@ -122,6 +122,8 @@ describe('a seller killed between broadcast and inclusion (1-second blocks)', ()
       const correlationId = `killed-${dropWhileDown ? 'dropped' : 'mined'}`
       try {
         const before = await balances(chain, [buyer!.account.address])
+        // No block until the seller is dead: its transaction waits in the pool, broadcast but not included.
+        await test.setIntervalMining({ interval: 0 })
         const outcome = callUntilOutcome(
           buyer!.node.services.x402Client,
           buyer!.account.address,
@@ -143,8 +145,9 @@ describe('a seller killed between broadcast and inclusion (1-second blocks)', ()
           await new Promise((resolve) => setTimeout(resolve, 5))
         }
         await kill9(seller)
+        if (dropWhileDown) await test.dropTransaction({ hash })
+        await test.setIntervalMining({ interval: 1 }) // 1-second blocks again, the seller still down
         if (dropWhileDown) {
-          await test.dropTransaction({ hash })
           await new Promise((resolve) => setTimeout(resolve, 2_500)) // blocks pass without it
           expect(await chain.client.getTransaction({ hash }).catch(() => undefined)).toBeUndefined()
         } else {
@@ -160,6 +163,7 @@ describe('a seller killed between broadcast and inclusion (1-second blocks)', ()
         expect(log.result!.settlement!.transaction).toBe(hash) // the very transaction signed before the kill
         await assertMoneyInvariant(chain, before, [log])
       } finally {
+        await test.setIntervalMining({ interval: 1 })
         await kill9(seller)
         await buyer!.node.stop()
       }
