@@ -1,10 +1,10 @@
-import { createTestClient, type Hex, http, parseEther, toHex } from 'viem'
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { type Hex, toHex } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode } from '../fixtures/nodes.ts'
 import { type FaultySeller, PRICE, payJob, startFaultySeller, str } from './harness.ts'
 import { assertMoneyInvariant, balances, sellerRecords } from './money.ts'
+import { freshAccount } from './payer-tricks.ts'
 import { contractWalletSigner, deployWallet, type WalletSignatureScheme } from './wallets.ts'
 
 /**
@@ -32,12 +32,7 @@ describe('contract-wallet payers (ERC-1271) on the devnet', () => {
   ]
   for (const [scheme, shape] of schemes) {
     it(`pays with a ${shape} signature, passed to the token unchanged`, async () => {
-      const owner = privateKeyToAccount(generatePrivateKey())
-      await createTestClient({
-        mode: 'anvil',
-        chain: chain.devnet.chain,
-        transport: http(chain.devnet.rpcUrl)
-      }).setBalance({ address: owner.address, value: parseEther('1') })
+      const owner = await freshAccount(chain, 0n, chain.devnet.accounts[2]!.account)
       const wallet = await deployWallet(chain, 'OwnedWallet', owner, {
         usdc: 3n * PRICE,
         funder: chain.devnet.accounts[2]!.account

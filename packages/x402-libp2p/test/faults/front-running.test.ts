@@ -1,8 +1,9 @@
-import { createTestClient, createWalletClient, type Hash, http } from 'viem'
+import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { type FaultySeller, payJob, startBuyers, startFaultySeller, str } from './harness.ts'
 import { assertMoneyInvariant, balances } from './money.ts'
+import { frontRunNext } from './payer-tricks.ts'
 
 /**
  * Issue case 5: a third party copies the seller's `transferWithAuthorization` from the mempool and gets it mined first.
@@ -25,39 +26,9 @@ describe('a front-run settlement', () => {
 
   it("counts the front-runner's transfer as the payment and delivers the result", { timeout: 60_000 }, async () => {
     const test = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
-    const frontRunner = createWalletClient({
-      account: chain.devnet.accounts[3]!.account,
-      chain: chain.devnet.chain,
-      transport: http(chain.devnet.rpcUrl)
-    })
     await test.setAutomine(false) // blocks only when the test mines them
 
-    let copied: Promise<Hash> | undefined
-    seller.node.services.x402Server.addEventListener(
-      'payment:submitted',
-      (event) => {
-        const hash = event.detail.transaction!
-        copied = (async () => {
-          // Wait until the seller's transaction is in the pool, copy its calldata, outbid it, then mine one block.
-          let tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
-          for (let i = 0; tx == null && i < 200; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 10))
-            tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
-          }
-          if (tx == null) throw new Error('the settlement never reached the pool')
-          const copy = await frontRunner.sendTransaction({
-            to: tx.to!,
-            data: tx.input,
-            gas: 200_000n,
-            maxFeePerGas: tx.maxFeePerGas! * 20n,
-            maxPriorityFeePerGas: tx.maxPriorityFeePerGas! * 10n
-          })
-          await test.mine({ blocks: 1 })
-          return copy
-        })()
-      },
-      { once: true }
-    )
+    const copied = frontRunNext(chain, seller.node.services.x402Server, chain.devnet.accounts[3]!.account)
 
     const buyer = (await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 2 }))[0]!
     try {
@@ -66,7 +37,7 @@ describe('a front-run settlement', () => {
         body: 'race',
         retry: { deadlineMs: 30_000 }
       })
-      const copy = await copied!
+      const copy = await copied
       expect(log.error).toBeUndefined()
       expect(str(log.result!.body)).toBe('done:race')
       expect(log.result!.settlement!.transaction).toBe(copy) // the front-runner's transaction paid

@@ -1,13 +1,5 @@
 import { usdcAbi } from '@betar/devnet'
-import {
-  type Address,
-  createTestClient,
-  createWalletClient,
-  type Hash,
-  http,
-  type LocalAccount,
-  parseEther
-} from 'viem'
+import { type Address, createTestClient, createWalletClient, type Hash, http, type LocalAccount } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DEFAULT_SETTLEMENT_GAS_LIMIT, type PaymentSigner, X402Error } from '../../src/index.ts'
@@ -15,6 +7,7 @@ import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
 import { connect, type FaultySeller, PRICE, payJob, startFaultySeller, text } from './harness.ts'
 import { assertMoneyInvariant, balances, type PaidCallLog } from './money.ts'
+import { freshAccount } from './payer-tricks.ts'
 import { contractWalletSigner, deployWallet, testContracts } from './wallets.ts'
 
 /**
@@ -43,28 +36,7 @@ afterEach(async () => {
 })
 
 /** A fresh payer holding exactly `usdc` (and ETH for its own transactions). */
-async function freshPayer(usdc: bigint): Promise<LocalAccount> {
-  const payer = privateKeyToAccount(generatePrivateKey())
-  const funder = createWalletClient({
-    account: chain.devnet.accounts[5]!.account,
-    chain: chain.devnet.chain,
-    transport: http(chain.devnet.rpcUrl)
-  })
-  const hash = await funder.writeContract({
-    address: chain.asset.address,
-    abi: usdcAbi,
-    functionName: 'transfer',
-    args: [payer.address, usdc]
-  })
-  await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 20 })
-  await createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) }).setBalance(
-    {
-      address: payer.address,
-      value: parseEther('1')
-    }
-  )
-  return payer
-}
+const freshPayer = (usdc: bigint): Promise<LocalAccount> => freshAccount(chain, usdc, chain.devnet.accounts[5]!.account)
 
 /** Every settlement transaction the seller broadcast (hashes the node answered with), with its receipt. */
 async function sellerTransactions(s: FaultySeller) {
@@ -117,12 +89,7 @@ describe('case 7: concurrent authorizations beyond the payer balance', () => {
 describe('cases 8 and 9: hostile contract wallets are refused by a simulation with the real fields', () => {
   it('a wallet valid only at gas price 0: 10 requests, all refused, no seller transaction', async () => {
     seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account)
-    const owner = privateKeyToAccount(generatePrivateKey())
-    await createTestClient({
-      mode: 'anvil',
-      chain: chain.devnet.chain,
-      transport: http(chain.devnet.rpcUrl)
-    }).setBalance({ address: owner.address, value: parseEther('1') })
+    const owner = await freshPayer(0n)
     const wallet = await deployWallet(chain, 'GasPriceGatedWallet', owner, {
       usdc: 10n * PRICE,
       funder: chain.devnet.accounts[5]!.account
@@ -148,12 +115,7 @@ describe('cases 8 and 9: hostile contract wallets are refused by a simulation wi
     timeout: 60_000
   }, async () => {
     seller = await startFaultySeller(chain, chain.devnet.accounts[0]!.account)
-    const owner = privateKeyToAccount(generatePrivateKey())
-    await createTestClient({
-      mode: 'anvil',
-      chain: chain.devnet.chain,
-      transport: http(chain.devnet.rpcUrl)
-    }).setBalance({ address: owner.address, value: parseEther('1') })
+    const owner = await freshPayer(0n)
     const funder = chain.devnet.accounts[5]!.account
     const burner = await deployWallet(chain, 'GasBurnerWallet', owner, { usdc: PRICE, funder, args: [60_000n] })
     const light = await deployWallet(chain, 'GasBurnerWallet', owner, { usdc: PRICE, funder, args: [200n] })

@@ -13,6 +13,7 @@ import {
   bundleOnePaymentForMany,
   cancelAuthorization,
   deployBatch,
+  freshAccount,
   inPool,
   spendNonceElsewhere,
   transferAway
@@ -62,12 +63,7 @@ async function shortLivedSeller(seconds = 9): Promise<FaultySeller> {
 }
 
 /** A fresh payer with `usdc` and ETH. */
-async function freshPayer(usdc: bigint): Promise<LocalAccount> {
-  const payer = privateKeyToAccount(generatePrivateKey())
-  await test().setBalance({ address: payer.address, value: 10n ** 18n })
-  if (usdc > 0n) await transferAway(chain, chain.devnet.accounts[5]!.account, payer.address, usdc, false)
-  return payer
-}
+const freshPayer = (usdc: bigint): Promise<LocalAccount> => freshAccount(chain, usdc, chain.devnet.accounts[5]!.account)
 
 /** Every seller settlement transaction (hashes the node answered), with its receipt. */
 async function sellerTransactions(seller: FaultySeller) {

@@ -1,14 +1,18 @@
 import { TRANSFER_WITH_AUTHORIZATION_TYPES, usdcAbi } from '@betar/devnet'
 import {
   type Address,
+  createTestClient,
   createWalletClient,
   encodeFunctionData,
   type Hash,
   type Hex,
   http,
   type LocalAccount,
+  parseEther,
   toHex
 } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import type { X402Server } from '../../src/index.ts'
 import type { Chain } from '../fixtures/chain.ts'
 import { testContracts } from './wallets.ts'
 
@@ -162,4 +166,48 @@ export async function transferAway(
   })
   if (order === false) await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 20 })
   return hash
+}
+
+/**
+ * A new account with 1 ETH (for its own transactions) and `usdc` (atomic units) from `funder` — a payer no seller has
+ * seen before.
+ */
+export async function freshAccount(chain: Chain, usdc: bigint, funder: LocalAccount): Promise<LocalAccount> {
+  const account = privateKeyToAccount(generatePrivateKey())
+  await createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) }).setBalance(
+    { address: account.address, value: parseEther('1') }
+  )
+  if (usdc > 0n) await transferAway(chain, funder, account.address, usdc, false)
+  return account
+}
+
+/**
+ * Arms a front-runner (`copier`): when the seller next signs a settlement, it copies the transaction from the pool,
+ * outbids it, and mines one block (then automine again). Call with automine off. Resolves with the copy's hash.
+ */
+export function frontRunNext(chain: Chain, server: X402Server, copier: LocalAccount): Promise<Hash> {
+  const anvil = createTestClient({ mode: 'anvil', chain: chain.devnet.chain, transport: http(chain.devnet.rpcUrl) })
+  return new Promise((resolve, reject) =>
+    server.addEventListener(
+      'payment:submitted',
+      (event) => {
+        void (async () => {
+          const hash = event.detail.transaction!
+          await inPool(chain, hash)
+          const tx = await chain.client.getTransaction({ hash })
+          const copy = await writer(chain, copier).sendTransaction({
+            to: tx.to!,
+            data: tx.input,
+            gas: 200_000n,
+            maxFeePerGas: tx.maxFeePerGas! * 20n,
+            maxPriorityFeePerGas: tx.maxPriorityFeePerGas! * 10n
+          })
+          await anvil.mine({ blocks: 1 })
+          await anvil.setAutomine(true)
+          return copy
+        })().then(resolve, reject)
+      },
+      { once: true }
+    )
+  )
 }

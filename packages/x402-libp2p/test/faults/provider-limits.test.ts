@@ -1,8 +1,9 @@
-import { createTestClient, createWalletClient, type Hash, http } from 'viem'
+import { createTestClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { type FaultySeller, payJob, startBuyers, startFaultySeller } from './harness.ts'
 import { assertMoneyInvariant, balances } from './money.ts'
+import { frontRunNext } from './payer-tricks.ts'
 
 /**
  * RPC providers cap `eth_getLogs` ranges (500 blocks, or 10 on some free plans). Attributing a front-run settlement
@@ -37,42 +38,6 @@ describe('eth_getLogs range caps', () => {
     })
   }
 
-  /** Copies the seller's settlement from the pool and gets it mined first. */
-  function frontRun(seller: FaultySeller): Promise<Hash> {
-    const frontRunner = createWalletClient({
-      account: chain.devnet.accounts[3]!.account,
-      chain: chain.devnet.chain,
-      transport: http(chain.devnet.rpcUrl)
-    })
-    return new Promise((resolve, reject) =>
-      seller.node.services.x402Server.addEventListener(
-        'payment:submitted',
-        (event) => {
-          void (async () => {
-            const hash = event.detail.transaction!
-            let tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
-            for (let i = 0; tx == null && i < 200; i++) {
-              await new Promise((r) => setTimeout(r, 10))
-              tx = await chain.client.getTransaction({ hash }).catch(() => undefined)
-            }
-            if (tx == null) throw new Error('settlement never reached the pool')
-            const copy = await frontRunner.sendTransaction({
-              to: tx.to!,
-              data: tx.input,
-              gas: 200_000n,
-              maxFeePerGas: tx.maxFeePerGas! * 20n,
-              maxPriorityFeePerGas: tx.maxPriorityFeePerGas! * 10n
-            })
-            await anvil().mine({ blocks: 1 })
-            await anvil().setAutomine(true)
-            return copy
-          })().then(resolve, reject)
-        },
-        { once: true }
-      )
-    )
-  }
-
   const caps: Array<[bigint, string]> = [
     [500n, 'You can make eth_getLogs requests with up to a 500 block range.'],
     [10n, 'Under the Free tier plan, you can make eth_getLogs requests with up to a 10 block range.']
@@ -87,7 +52,7 @@ describe('eth_getLogs range caps', () => {
       try {
         const before = await balances(chain, [buyer!.account.address])
         await anvil().setAutomine(false)
-        const copied = frontRun(seller)
+        const copied = frontRunNext(chain, seller.node.services.x402Server, chain.devnet.accounts[3]!.account)
         const log = await payJob(buyer!.node.services.x402Client, buyer!.account.address, seller, `cap-${cap}`, {
           retry: { deadlineMs: 20_000 }
         })
