@@ -7,7 +7,7 @@ import {
   type SettlementAttempt,
   type SettlementOutcome
 } from '../settlement/settler.ts'
-import type { CallRecord } from '../store/records.ts'
+import { type CallRecord, validBeforeMs } from '../store/records.ts'
 import { collect } from './respond.ts'
 import type { X402ServerImpl } from './server.ts'
 import type { PaymentEventDetail } from './types.ts'
@@ -17,11 +17,6 @@ const MISSING_RESOURCE_GRACE_MS = 60_000
 
 const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
 const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
-
-/** Unix ms of a record's authorization `validBefore`. */
-export function validBeforeMs(record: CallRecord): number {
-  return Number((record.payment.payload as { authorization: { validBefore: string } }).authorization.validBefore) * 1000
-}
 
 /**
  * Moves a reserved paid call through settlement and execution (spec §5 steps 10–12, §7.1), from whatever state was

@@ -92,10 +92,6 @@ export class PendingCalls {
     await this.store.delete(key, options)
   }
 
-  has(key: string): boolean {
-    return this.keys.has(key)
-  }
-
   private index(key: string, entry: PendingEntry): void {
     if (this.keys.has(key)) return
     this.keys.set(key, entry)

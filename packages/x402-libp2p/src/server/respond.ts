@@ -3,7 +3,7 @@ import type { Channel } from '../channel.ts'
 import { X402Error } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
 import { latestTransaction } from '../settlement/settler.ts'
-import type { CallRecord } from '../store/records.ts'
+import { type CallRecord, validBeforeMs } from '../store/records.ts'
 
 /** Largest body slice per RESPONSE frame. */
 const CHUNK = 256 * 1024
@@ -108,12 +108,11 @@ export function recordError(record: CallRecord): X402Error {
     return new X402Error(error.code, error.message, error.details != null ? { details: error.details } : {})
   }
   const transaction = record.settlement?.transaction ?? latestTransaction(record.attempt ?? { transactions: [] })?.hash
-  const validBefore = (record.payment.payload as { authorization: { validBefore: string } }).authorization.validBefore
   return X402Error.of('SETTLEMENT_PENDING', 'transfer not yet confirmed; re-ask with the same correlation id', {
     ...(transaction != null ? { transaction } : {}),
     network: record.requirements.network,
     ...(record.attempt?.reason != null ? { reason: record.attempt.reason } : {}),
-    validBefore: Number(validBefore),
+    validBefore: validBeforeMs(record) / 1000,
     retryAfterMs: REASK_AFTER_MS
   })
 }

@@ -191,11 +191,6 @@ export class PayerLedger {
     while (this.balances.size > this.maxPayers) this.balances.delete(this.balances.keys().next().value as string)
   }
 
-  /** Whether `id` is open. */
-  has(id: string): boolean {
-    return this.entries.has(id)
-  }
-
   private prune(now: number): void {
     for (const [id, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(id)
   }

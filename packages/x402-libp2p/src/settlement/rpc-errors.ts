@@ -72,8 +72,3 @@ export function classifyRpcError(err: unknown): RpcFailure {
   for (const [kind, re] of PATTERNS) if (re.test(text)) return { kind, message }
   return { kind: 'infrastructure', message }
 }
-
-/** The first line of a revert, without the node's "execution reverted:" prefix. */
-export function revertReason(failure: RpcFailure): string {
-  return failure.message.replace(/^.*?execution reverted:?\s*/i, '').trim() || failure.message
-}

@@ -27,6 +27,11 @@ export interface ChallengeRecord {
  */
 export type CallState = 'reserved' | 'settling' | 'settled' | 'done' | 'failed' | 'void'
 
+/** Unix ms of a call's authorization `validBefore`: no transfer for it can happen afterwards. */
+export function validBeforeMs(record: Pick<CallRecord, 'payment'>): number {
+  return Number((record.payment.payload as { authorization: { validBefore: string } }).authorization.validBefore) * 1000
+}
+
 /** States after which nothing more happens to a call. */
 export const TERMINAL_STATES: ReadonlySet<CallState> = new Set(['done', 'failed', 'void'])
 
