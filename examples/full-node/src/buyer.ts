@@ -115,8 +115,8 @@ export async function buyService(
       ...signalOpt
     }
   )
-  if (call.settlement == null || !call.settlement.success) {
-    throw new MissingSettlementError(`call ${call.correlationId} returned without a confirmed settlement`)
+  if (call.settlement == null || !call.settlement.success || call.settlementCheck !== 'verified') {
+    throw new MissingSettlementError(`call ${call.correlationId} returned without a settlement verified on-chain`)
   }
   const output: unknown = JSON.parse(decoder.decode(call.body))
 

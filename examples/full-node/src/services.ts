@@ -65,6 +65,8 @@ export function betarServices(init: ServicesInit) {
     x402Client: x402Client({
       signer: init.wallet,
       asset,
+      // Settlements are checked on-chain before a result counts as paid (and before feedback cites it).
+      publicClient: init.clients.publicClient,
       ...(init.budget != null ? { budget: init.budget } : {})
     })
   }

@@ -37,6 +37,9 @@ export const DEFAULT_CLOCK_SKEW_SECONDS = 30
 /** Minimum time left on an authorization for the seller to settle it (spec §5 step 8c). */
 export const DEFAULT_MIN_SETTLE_WINDOW_SECONDS = 10
 
+/** How long a buyer waits for a settlement the seller reports to be visible on its own chain reader (spec §6). */
+export const DEFAULT_VERIFY_TIMEOUT_MS = 10_000
+
 /** Longest `maxTimeoutSeconds` a buyer signs for by default (spec §6). */
 export const DEFAULT_CLIENT_MAX_TIMEOUT_SECONDS = 300
 

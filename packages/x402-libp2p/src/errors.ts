@@ -1,3 +1,5 @@
+import type { SettleResponse } from '@x402/core/types'
+
 /**
  * Protocol error codes (spec §8). Codes 1000–3000 keep the numbers of the Betar Go prototype, whose catch-all 2007 is
  * split here into distinct codes.
@@ -137,6 +139,27 @@ export class InvalidResourceError extends Error {
   constructor(message = 'invalid resource') {
     super(message)
     this.name = 'InvalidResourceError'
+  }
+}
+
+/**
+ * The seller refused a paid call (its error is the `cause`), but the buyer's own chain reader shows the payment's
+ * transfer to the payee on-chain: the money moved. `settlement` names the transaction. The signed payment is kept, so
+ * calling again with the same `correlationId` re-asks for the result.
+ */
+export class PaymentTakenError extends Error {
+  static override name = 'PaymentTakenError'
+  readonly correlationId: string
+  readonly settlement: SettleResponse
+
+  constructor(correlationId: string, settlement: SettleResponse, options?: { cause?: unknown }) {
+    super(
+      `paid call ${correlationId}: the seller refused it, but its transfer ${settlement.transaction} is on-chain`,
+      options
+    )
+    this.name = 'PaymentTakenError'
+    this.correlationId = correlationId
+    this.settlement = settlement
   }
 }
 

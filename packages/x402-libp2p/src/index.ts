@@ -37,6 +37,7 @@ export {
   InvalidResourceError,
   PaymentInterruptedError,
   PaymentNotApprovedError,
+  PaymentTakenError,
   ProtocolViolationError,
   RETRYABLE,
   X402Error

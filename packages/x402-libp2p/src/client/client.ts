@@ -7,6 +7,7 @@ import {
   DEFAULT_CLIENT_MAX_TIMEOUT_SECONDS,
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_OUTBOUND_STREAMS,
+  DEFAULT_VERIFY_TIMEOUT_MS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION
 } from '../constants.ts'
@@ -14,12 +15,14 @@ import {
   ErrorCode,
   PaymentInterruptedError,
   PaymentNotApprovedError,
+  PaymentTakenError,
   ProtocolViolationError,
   X402Error
 } from '../errors.ts'
 import { jsonBytes, parseJsonBytes } from '../json.ts'
 import { parsePaymentRequiredBytes, parsePaymentRequiredValue, parseSettleResponseBytes } from '../payment.ts'
 import type { PaymentAsset } from '../requirements.ts'
+import type { AuthorizationRef } from '../settlement/authorization.ts'
 import { sleep } from '../sleep.ts'
 import type { V1EvmPayload } from '../v1/types.ts'
 import type { WireError, WireMessage } from '../wire.ts'
@@ -35,6 +38,7 @@ import type {
   X402ClientInit
 } from './types.ts'
 import { callV1, toV1Envelope, type V1CallContext } from './v1.ts'
+import { type PaymentCheck, PaymentVerifier } from './verify.ts'
 
 type Target = PeerId | Multiaddr | Multiaddr[]
 
@@ -62,6 +66,17 @@ const MAX_REASK_DELAY_MS = 10_000
 
 /** Signed payments are kept per seller and correlation id: the same id towards another seller is another call. */
 const pendingKey = (peer: PeerId, correlationId: string): string => `${peer}/${correlationId}`
+
+/** A signed payment sent to a seller, until the call's outcome. */
+interface SignedPayment {
+  peer: PeerId
+  /** The PAID_REQUEST, re-sent as is on every re-ask. */
+  message: WireMessage
+  requirements: PaymentRequirements
+  authorization: AuthorizationRef
+  /** Gives the amount back to the budget. */
+  release: () => void
+}
 
 /** Turns an ERROR frame into the error the caller sees. */
 export function remoteError(e: WireError): X402Error {
@@ -92,10 +107,9 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   private readonly channelOptions: { maxBodySize: number; frameTimeoutMs: number }
   private readonly maxOutboundStreams: number
   /** Signed, unanswered payments by seller and correlation id: a later call with the same id re-asks, never re-signs. */
-  private readonly pending = new Map<
-    string,
-    { message: WireMessage; requirements: PaymentRequirements; release: () => void }
-  >()
+  private readonly pending = new Map<string, SignedPayment>()
+  /** Checks settlements and refusals on the buyer's own chain reader, when it has one. */
+  private readonly verifier: PaymentVerifier | undefined
 
   constructor(components: X402ClientComponents, init: X402ClientInit = {}) {
     super()
@@ -113,6 +127,15 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       frameTimeoutMs: init.frameTimeoutMs ?? 90_000
     }
     this.maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
+    this.verifier =
+      init.publicClient != null
+        ? new PaymentVerifier(init.publicClient, init.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, this.log)
+        : undefined
+  }
+
+  /** Stops the re-checks of payments whose fate is still open. */
+  stop(): void {
+    this.verifier?.stop()
   }
 
   budgetRemaining(): bigint | undefined {
@@ -137,9 +160,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     }
 
     const earlier = this.pending.get(pendingKey(peer, correlationId))
-    if (earlier != null) {
-      return this.exchange(peer, channel, earlier.message, earlier.requirements, earlier.release, signal, true)
-    }
+    if (earlier != null) return this.exchange(earlier, channel, signal, true)
 
     if (options.preemptive != null) {
       const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
@@ -266,8 +287,10 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       correlationId: request.correlationId,
       request: { ...request, payment }
     }
-    this.pending.set(pendingKey(peer, request.correlationId), { message: paid, requirements, release })
-    return this.exchange(peer, first, paid, requirements, release, signal)
+    const authorization = (payload.payload as { authorization: AuthorizationRef }).authorization
+    const signed: SignedPayment = { peer, message: paid, requirements, authorization, release }
+    this.pending.set(pendingKey(peer, request.correlationId), signed)
+    return this.exchange(signed, first, signal)
   }
 
   /**
@@ -275,14 +298,12 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
    * breaks or the settlement is pending (spec §4.4). The pending entry is dropped once the outcome is final.
    */
   private async exchange(
-    peer: PeerId,
+    signed: SignedPayment,
     first: Channel,
-    paid: WireMessage,
-    requirements: PaymentRequirements,
-    release: () => void,
     signal: AbortSignal,
     resumed = false
   ): Promise<CallResult> {
+    const { peer, message: paid, requirements } = signed
     const correlationId = paid.correlationId
     const amount = BigInt(requirements.amount)
     const attempts = this.init.reaskAttempts ?? 5
@@ -300,7 +321,10 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         this.expectCorrelation(msg, correlationId)
         if (msg.type === 'ERROR') throw remoteError(msg.error)
         if (msg.type !== 'RESPONSE') throw new ProtocolViolationError(`unexpected ${msg.type} frame after payment`)
-        const result = await this.finishResponse(channel, msg, correlationId, amount, signal)
+        const result = await this.confirm(
+          signed,
+          await this.finishResponse(channel, msg, correlationId, amount, signal)
+        )
         this.pending.delete(pendingKey(peer, correlationId))
         if (result.settlement != null) {
           this.safeDispatchEvent('payment:settled', {
@@ -327,14 +351,64 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
           }
           // The payment may be settling already: keep it (and its budget) so a later call re-asks with it.
           if ((attempt > 0 || resumed) && !FINAL_ON_REASK.has(err.code)) throw err
-          this.pending.delete(pendingKey(peer, correlationId))
-          if (NOTHING_MOVED.has(err.code)) release()
-          throw err
+          return await this.refused(signed, err, signal)
         }
         this.log('paid exchange %s broke (%s); re-asking', correlationId, (err as Error).message)
       }
     }
     throw lastError instanceof X402Error ? lastError : new PaymentInterruptedError(correlationId, { cause: lastError })
+  }
+
+  /**
+   * A paid RESPONSE, checked on the buyer's chain reader when it has one (spec §6): the settlement becomes the
+   * transaction that really made this authorization's transfer; if none did, the result is returned unconfirmed (no
+   * settlement) and the budget stays reserved until the chain proves the authorization can no longer move money.
+   */
+  private async confirm(signed: SignedPayment, result: CallResult): Promise<CallResult> {
+    if (this.verifier == null || result.amount === 0n) return { ...result, settlementCheck: 'unchecked' }
+    let check: PaymentCheck
+    try {
+      check = await this.verifier.check(signed.requirements, signed.authorization, result.settlement)
+    } catch (err) {
+      this.log('could not check the settlement of %s - %e', result.correlationId, err)
+      return { ...result, settlementCheck: 'unchecked' }
+    }
+    if (check.state === 'paid') return { ...result, settlement: check.settlement, settlementCheck: 'verified' }
+    const { settlement: _, ...rest } = result
+    if (check.final) signed.release()
+    else this.verifier.releaseWhenFinal(signed.requirements, signed.authorization, signed.release)
+    return { ...rest, settlementCheck: 'unconfirmed' }
+  }
+
+  /**
+   * A seller's refusal of a payment it was sent (spec §6): the budget is released only when the chain shows nothing
+   * moved and nothing still can. When the transfer exists, the seller took the money: {@link PaymentTakenError}, and the
+   * signed payment is kept so a later call with the correlation id re-asks for the result.
+   */
+  private async refused(signed: SignedPayment, err: X402Error, signal: AbortSignal): Promise<never> {
+    const key = pendingKey(signed.peer, signed.message.correlationId)
+    if (!NOTHING_MOVED.has(err.code)) {
+      this.pending.delete(key)
+      throw err
+    }
+    if (this.verifier == null) {
+      this.pending.delete(key)
+      signed.release()
+      throw err
+    }
+    let check: PaymentCheck | undefined
+    try {
+      check = await this.verifier.check(signed.requirements, signed.authorization, undefined, signal)
+    } catch (cause) {
+      this.log('could not check the refused payment of %s - %e', signed.message.correlationId, cause)
+    }
+    if (check?.state === 'paid') {
+      throw new PaymentTakenError(signed.message.correlationId, check.settlement, { cause: err })
+    }
+    this.pending.delete(key)
+    if (check?.state === 'unpaid' && check.final) signed.release()
+    else this.verifier.releaseWhenFinal(signed.requirements, signed.authorization, signed.release)
+    throw err
   }
 
   private approve(accepts: readonly PaymentRequirements[], options: CallOptions): PaymentRequirements {

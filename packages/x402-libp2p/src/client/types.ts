@@ -2,7 +2,7 @@ import type { AbortOptions, ComponentLogger, PeerId, TypedEventTarget } from '@l
 import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
-import type { Address } from 'viem'
+import type { Address, PublicClient } from 'viem'
 import type { PaymentAsset } from '../requirements.ts'
 import type { BudgetInit } from './budget.ts'
 import type { PaymentSigner } from './sign.ts'
@@ -31,6 +31,15 @@ export interface X402ClientInit {
   frameTimeoutMs?: number
   /** Whole-call limit when the caller passes no signal. @default 180000 */
   callTimeoutMs?: number
+  /**
+   * Reads the chain the client pays on (spec §6). With it, a paid result counts as paid only when this reader finds the
+   * payment's transfer to the payee (the settlement returned is the transaction that made it, whatever the seller
+   * said), and a seller's refusal releases the budget only when nothing moved and nothing still can. Strongly
+   * recommended: without it the client takes the seller's word.
+   */
+  publicClient?: PublicClient
+  /** How long to wait for a reported settlement to be visible on `publicClient` (ms). @default 10000 */
+  verifyTimeoutMs?: number
   /** Re-asks after a broken stream or SETTLEMENT_PENDING (spec §4.4). @default 5 */
   reaskAttempts?: number
   /** Pause before each re-ask. @default 500 */
@@ -64,8 +73,17 @@ export interface CallResult {
   correlationId: string
   /** Protocol actually spoken. */
   protocol: string
-  /** The confirmed settlement of a paid call. */
+  /**
+   * The settlement of a paid call: with a `publicClient`, the transaction found on-chain to have made this payment's
+   * transfer; without one, the seller's report. Absent when the check found no transfer (`settlementCheck`
+   * `unconfirmed`: the result came without the payment — the budget stays reserved until the authorization lapses).
+   */
   settlement?: SettleResponse
+  /**
+   * How the settlement was checked: `verified` on the client's chain reader, `unconfirmed` (no transfer found),
+   * `unchecked` (no chain reader, or it could not be read). Absent for free calls.
+   */
+  settlementCheck?: 'verified' | 'unconfirmed' | 'unchecked'
   /** What was paid, in atomic units (0n when free). */
   amount: bigint
 }
