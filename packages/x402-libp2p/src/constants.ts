@@ -118,6 +118,12 @@ export const DEFAULT_MAX_INBOUND_STREAMS = 64
 /** Outbound streams per connection. */
 export const DEFAULT_MAX_OUTBOUND_STREAMS = 64
 
+/**
+ * x402 calls in flight to one peer at a time on the client; more wait. Below the streams a connection carries (64)
+ * and the paid calls a seller lets one payer have in progress (32).
+ */
+export const DEFAULT_MAX_CONCURRENT_CALLS_PER_PEER = 16
+
 /** Requests per peer per second before RATE_LIMITED: far above one buyer's paid-call rate (~150/s measured), far below a flood. */
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 1000
 

@@ -1,4 +1,4 @@
-import { type Logger, type PeerId, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
+import { type Logger, type PeerId, type Stream, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { PaymentPayload, PaymentRequirements, ResourceInfo, SettleResponse } from '@x402/core/types'
 import { type Hex, toHex } from 'viem'
@@ -6,6 +6,7 @@ import { Channel } from '../channel.ts'
 import {
   DEFAULT_CLIENT_MAX_TIMEOUT_SECONDS,
   DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_MAX_CONCURRENT_CALLS_PER_PEER,
   DEFAULT_MAX_OUTBOUND_STREAMS,
   DEFAULT_VERIFY_TIMEOUT_MS,
   PROTOCOL_NAME,
@@ -29,6 +30,7 @@ import type { WireError, WireMessage } from '../wire.ts'
 import { approve } from './approval.ts'
 import { SpendingBudget } from './budget.ts'
 import { signExactPayment } from './sign.ts'
+import { StreamSlots } from './stream-slots.ts'
 import type {
   CallOptions,
   CallResult,
@@ -110,6 +112,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   private readonly pending = new Map<string, SignedPayment>()
   /** Checks settlements and refusals on the buyer's own chain reader, when it has one. */
   private readonly verifier: PaymentVerifier | undefined
+  /** Streams open to each peer, bounded; the rest wait. */
+  private readonly slots: StreamSlots
 
   constructor(components: X402ClientComponents, init: X402ClientInit = {}) {
     super()
@@ -127,6 +131,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       frameTimeoutMs: init.frameTimeoutMs ?? 90_000
     }
     this.maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
+    this.slots = new StreamSlots(init.maxConcurrentCallsPerPeer ?? DEFAULT_MAX_CONCURRENT_CALLS_PER_PEER)
     this.verifier =
       init.publicClient != null
         ? new PaymentVerifier(init.publicClient, init.verifyTimeoutMs ?? DEFAULT_VERIFY_TIMEOUT_MS, this.log)
@@ -216,7 +221,16 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     protocols: string[] = this.protocols
   ): Promise<{ channel: Channel; peer: PeerId }> {
     const connection = await this.components.connectionManager.openConnection(target, { signal })
-    const stream = await connection.newStream(protocols, { signal, maxOutboundStreams: this.maxOutboundStreams })
+    // Over the per-peer bound, wait for one of our streams to this peer to close rather than fail.
+    const release = await this.slots.acquire(connection.remotePeer.toString(), signal)
+    let stream: Stream
+    try {
+      stream = await connection.newStream(protocols, { signal, maxOutboundStreams: this.maxOutboundStreams })
+    } catch (err) {
+      release()
+      throw err
+    }
+    stream.addEventListener('close', release, { once: true })
     return { channel: new Channel(stream, this.channelOptions), peer: connection.remotePeer }
   }
 

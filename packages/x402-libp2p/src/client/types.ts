@@ -23,8 +23,13 @@ export interface X402ClientInit {
    * (Betar Go nodes). @default ['2.0.0', '1.0.0']
    */
   versions?: Array<'2.0.0' | '1.0.0'>
-  /** Concurrent calls per connection. @default 64 */
+  /** The connection's limit on outbound x402 streams (js-libp2p `maxOutboundStreams`). @default 64 */
   maxOutboundStreams?: number
+  /**
+   * Calls in flight to one peer at a time; more wait for one to finish instead of failing on the connection's stream
+   * limit or the seller's per-payer bound. @default 16
+   */
+  maxConcurrentCallsPerPeer?: number
   /** Largest result accepted. @default 4 MiB */
   maxResultSize?: number
   /** Time allowed for each inbound frame. Paid calls include settlement and execution, so allow for both. @default 90000 */
