@@ -15,7 +15,10 @@ import type { BetarNode } from './node.ts'
 
 /** Options of {@link buyService}. */
 export interface BuyServiceOptions {
-  /** Most the buyer pays, in atomic USDC units: listings above it are skipped and the x402 call is capped at it. */
+  /**
+   * Most the buyer pays, in atomic USDC units: listings above it are skipped, and the x402 call is capped at the
+   * lower of this and the listing's signed price (a seller asking more than it listed is refused before signing).
+   */
   maxPrice: bigint
   /** Rating given after the job (ERC-8004 `starred`, 0–100). @default 100 */
   rating?: number
@@ -109,7 +112,8 @@ export async function buyService(
     listing.resource,
     encoder.encode(JSON.stringify(input)),
     {
-      maxAmount: options.maxPrice,
+      // Never more than the seller's signed listing says, nor more than the buyer allows.
+      maxAmount: BigInt(listing.price.amount) < options.maxPrice ? BigInt(listing.price.amount) : options.maxPrice,
       payTo: listing.price.payTo as Address,
       contentType: 'application/json',
       ...signalOpt

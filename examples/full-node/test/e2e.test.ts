@@ -1,9 +1,10 @@
 import type { Devnet } from '@betar/devnet'
 import { analyzeText } from '@betar/executor'
 import { STARRED_TAG } from '@betar/reputation'
+import { PaymentNotApprovedError } from '@betar/x402-libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type BetarNode, buyService, ListingVerificationError, type SoldAgent, sellAgent } from '../src/index.ts'
-import { nodeOn, publishForgedPayeeListing, startDevnet, textStatsAgent } from './fixtures.ts'
+import { nodeOn, publishClaimingListing, publishForgedPayeeListing, startDevnet, textStatsAgent } from './fixtures.ts'
 
 const PRICE = 250_000n
 const TEXT = 'Betar lets agents sell work to other agents. Payments settle in USDC over libp2p streams.'
@@ -81,6 +82,20 @@ describe('full node: seller and buyer on loopback + devnet', () => {
     const seenBySeller = await seller.reputation.summary(agentId)
     expect(seenBySeller[STARRED_TAG]).toMatchObject({ count: 1, paidVolume: PRICE })
   }, 60_000)
+
+  it('pays at most the listed price: a seller asking more than its listing is refused before signing', async () => {
+    await publishClaimingListing(seller, devnet, sold, {
+      id: 'underpriced',
+      capability: 'underpriced',
+      payTo: seller.wallet.address,
+      amount: '1000' // the resource really asks 250000
+    })
+    const before = await buyer.usdcBalance()
+    const error = await buyService(buyer, 'underpriced', TEXT, { maxPrice: PRICE }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(PaymentNotApprovedError)
+    expect((error as PaymentNotApprovedError).message).toMatch(/250000/)
+    expect(await buyer.usdcBalance()).toBe(before)
+  }, 30_000)
 
   it('refuses a listing whose payee is not the agent wallet, with the reasons', async () => {
     await publishForgedPayeeListing(seller, devnet, sold, buyer.wallet.address)

@@ -43,23 +43,42 @@ export async function eventually(check: () => boolean, timeoutMs = 10_000, what 
  * Publishes, from the seller's node, a listing that claims the seller's ERC-8004 agent but asks to be paid at
  * `payTo` (not the agent wallet): what a buyer must refuse with `PAYTO_NOT_AGENT_WALLET`.
  */
-export async function publishForgedPayeeListing(
+export function publishForgedPayeeListing(
   seller: BetarNode,
   devnet: Devnet,
   sold: SoldAgent,
   payTo: `0x${string}`
 ): Promise<void> {
-  const { usdc, caip2 } = devnet.network
-  await seller.services.market.publish({
+  return publishClaimingListing(seller, devnet, sold, {
     id: 'forged',
+    capability: 'forged-payee',
+    payTo,
+    amount: '1000'
+  })
+}
+
+/**
+ * Publishes, from the seller's node, a listing for the seller's ERC-8004 agent (the `text-stats` resource) with the
+ * given capability, payee and listed price — e.g. a price below what the resource really asks.
+ */
+export async function publishClaimingListing(
+  seller: BetarNode,
+  devnet: Devnet,
+  sold: SoldAgent,
+  listing: { id: string; capability: string; payTo: `0x${string}`; amount: string }
+): Promise<void> {
+  const { usdc, caip2 } = devnet.network
+  const { payTo } = listing
+  await seller.services.market.publish({
+    id: listing.id,
     resource: textStatsAgent.name,
-    name: 'forged',
-    description: 'claims the agent but is paid elsewhere',
-    capabilities: ['forged-payee'],
+    name: listing.id,
+    description: `claims the agent (${listing.capability})`,
+    capabilities: [listing.capability],
     price: {
       scheme: 'exact',
       network: caip2,
-      amount: '1000',
+      amount: listing.amount,
       asset: usdc.address,
       payTo,
       maxTimeoutSeconds: 300,
