@@ -138,3 +138,9 @@ export const MAX_RESOURCE_LENGTH = 256
 
 /** Interval of the garbage collection of expired challenges, nonces and records. */
 export const GC_INTERVAL_MS = 60_000
+
+/** Gas limit of a refund: an ERC-20 `transfer` (about 35–60 k on FiatTokenV2_2), with room. */
+export const DEFAULT_REFUND_GAS_LIMIT = 100_000n
+
+/** Longest a resource's request validator may run before the request is refused. */
+export const DEFAULT_VALIDATE_TIMEOUT_MS = 2_000

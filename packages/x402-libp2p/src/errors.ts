@@ -7,6 +7,7 @@ import type { SettleResponse } from '@x402/core/types'
 export const ErrorCode = {
   INVALID_MESSAGE: 1000,
   UNKNOWN_RESOURCE: 1001,
+  INVALID_REQUEST: 1002,
   PAYMENT_REQUIRED: 2000,
   PAYMENT_INVALID: 2001,
   NONCE_MISMATCH: 2002,
@@ -33,6 +34,7 @@ export type ErrorCodeNumber = (typeof ErrorCode)[ErrorCodeName]
 export const RETRYABLE: Readonly<Record<ErrorCodeName, boolean>> = {
   INVALID_MESSAGE: false,
   UNKNOWN_RESOURCE: false,
+  INVALID_REQUEST: false,
   PAYMENT_REQUIRED: true,
   PAYMENT_INVALID: false,
   NONCE_MISMATCH: false,
@@ -174,6 +176,77 @@ export class PaymentInterruptedError extends Error {
   constructor(correlationId: string, options?: { cause?: unknown }) {
     super(`paid call ${correlationId} interrupted; re-ask with the same correlationId`, options)
     this.name = 'PaymentInterruptedError'
+    this.correlationId = correlationId
+  }
+}
+
+/**
+ * Thrown by a resource's `validate` to refuse a request before any payment (spec §5 step 4): the buyer receives
+ * INVALID_REQUEST (1002) with this message — write it for the buyer; nothing local belongs in it.
+ */
+export class InvalidRequestError extends Error {
+  static override name = 'InvalidRequestError'
+
+  constructor(message = 'invalid request') {
+    super(message)
+    this.name = 'InvalidRequestError'
+  }
+}
+
+/** The refund of a paid call whose handler failed, as the buyer sees it (spec §7.5). */
+export interface RefundInfo {
+  /** The transaction of the refund transfer. */
+  transaction: string
+  /** Refunded amount, atomic token units (USDC: 6 decimals). */
+  amount: bigint
+  /** Whether the buyer's own chain reader found the transfer back to it: `unchecked` without a reader. */
+  check: 'verified' | 'unconfirmed' | 'unchecked'
+}
+
+/**
+ * The seller's handler failed (EXECUTION_FAILED, code 3000): `charged` is `false` when the payment was never settled
+ * (settlement after execution, spec §7.5) and `refund` names the transfer back when it was settled and refunded.
+ */
+export class ExecutionFailedError extends X402Error {
+  static override name = 'ExecutionFailedError'
+  readonly correlationId: string
+  /** Whether the payment's transfer happened (then `refund` is set when it was paid back). */
+  readonly charged: boolean
+  readonly refund: RefundInfo | undefined
+
+  constructor(correlationId: string, remote: X402Error, charged: boolean, refund?: RefundInfo) {
+    super(remote.code, remote.message, {
+      retryable: false,
+      ...(remote.details != null ? { details: remote.details } : {}),
+      cause: remote
+    })
+    this.name = 'ExecutionFailedError'
+    this.correlationId = correlationId
+    this.charged = charged
+    this.refund = refund
+  }
+}
+
+/** A correlation id already names another journaled call (another resource or body): it cannot be reused. */
+export class CallConflictError extends Error {
+  static override name = 'CallConflictError'
+  readonly correlationId: string
+
+  constructor(correlationId: string) {
+    super(`correlation id ${correlationId} already names another call`)
+    this.name = 'CallConflictError'
+    this.correlationId = correlationId
+  }
+}
+
+/** `resume` found no journaled call with this id that was paid (nothing was signed for it, or no journal). */
+export class CallNotFoundError extends Error {
+  static override name = 'CallNotFoundError'
+  readonly correlationId: string
+
+  constructor(correlationId: string, reason = 'no paid call with this correlation id in the journal') {
+    super(`call ${correlationId}: ${reason}`)
+    this.name = 'CallNotFoundError'
     this.correlationId = correlationId
   }
 }

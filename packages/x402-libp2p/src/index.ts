@@ -27,19 +27,31 @@
 export { approve, type PaymentPolicy } from './client/approval.ts'
 export { type BudgetInit, SpendingBudget } from './client/budget.ts'
 export { x402Client } from './client/index.ts'
+export {
+  type CallJournal,
+  type CallJournalEntry,
+  type CallJournalQuery,
+  type CallJournalState,
+  datastoreCallJournal
+} from './client/journal.ts'
 export { type PaymentSigner, signExactPayment } from './client/sign.ts'
 export type * from './client/types.ts'
 export * from './constants.ts'
 export {
   BudgetExceededError,
+  CallConflictError,
+  CallNotFoundError,
   ErrorCode,
   type ErrorCodeName,
+  ExecutionFailedError,
+  InvalidRequestError,
   InvalidResourceError,
   PaymentInterruptedError,
   PaymentNotApprovedError,
   PaymentTakenError,
   ProtocolViolationError,
   RETRYABLE,
+  type RefundInfo,
   X402Error
 } from './errors.ts'
 export { buildRequirements, matchAccepted, type PaymentAsset, type Price, requirementsHash } from './requirements.ts'
@@ -48,6 +60,13 @@ export type * from './server/types.ts'
 export { type FacilitatorSettlerInit, facilitatorSettler } from './settlement/facilitator.ts'
 export { type LocalSettlerInit, localSettler } from './settlement/local.ts'
 export { SettlementNonceManager } from './settlement/nonce-manager.ts'
+export {
+  type Refunder,
+  type RefundOutcome,
+  type RefundRequest,
+  type WalletRefunderInit,
+  walletRefunder
+} from './settlement/refund.ts'
 export {
   type SettlementAttempt,
   type SettlementOutcome,

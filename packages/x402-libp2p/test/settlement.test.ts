@@ -21,7 +21,12 @@ describe('settlement through a real x402 facilitator on loopback', () => {
     const sellerWallet = chain.devnet.accounts[0]!.address
     seller = await createNode({
       server: {
-        settler: facilitatorSettler({ url: facilitator.url, payTo: sellerWallet, publicClient: chain.client }),
+        settler: facilitatorSettler({
+          url: facilitator.url,
+          payTo: sellerWallet,
+          publicClient: chain.client,
+          refunder: chain.refunderFor(chain.devnet.accounts[0]!)
+        }),
         asset: chain.asset
       }
     })

@@ -1,5 +1,6 @@
 import { type Logger, type PeerId, type Stream, serviceCapabilities, TypedEventEmitter } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { isMultiaddr, type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import type { PaymentPayload, PaymentRequirements, ResourceInfo, SettleResponse } from '@x402/core/types'
 import { type Hex, toHex } from 'viem'
 import { Channel } from '../channel.ts'
@@ -13,11 +14,15 @@ import {
   PROTOCOL_VERSION
 } from '../constants.ts'
 import {
+  CallConflictError,
+  CallNotFoundError,
   ErrorCode,
+  ExecutionFailedError,
   PaymentInterruptedError,
   PaymentNotApprovedError,
   PaymentTakenError,
   ProtocolViolationError,
+  type RefundInfo,
   X402Error
 } from '../errors.ts'
 import { jsonBytes, parseJsonBytes } from '../json.ts'
@@ -29,6 +34,7 @@ import type { V1EvmPayload } from '../v1/types.ts'
 import type { WireError, WireMessage } from '../wire.ts'
 import { approve } from './approval.ts'
 import { SpendingBudget } from './budget.ts'
+import type { CallJournalEntry } from './journal.ts'
 import { signExactPayment } from './sign.ts'
 import { StreamSlots } from './stream-slots.ts'
 import type {
@@ -63,8 +69,11 @@ const NOTHING_MOVED = new Set<number>(
     .map(([, code]) => code)
 )
 
-/** Longest pause a seller's `retryAfterMs` may impose between two re-asks. */
+/** Longest pause a seller's `retryAfterMs` may impose between two re-asks, and the cap of the re-ask back-off. */
 const MAX_REASK_DELAY_MS = 10_000
+
+const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
 
 /** Signed payments are kept per seller and correlation id: the same id towards another seller is another call. */
 const pendingKey = (peer: PeerId, correlationId: string): string => `${peer}/${correlationId}`
@@ -72,6 +81,8 @@ const pendingKey = (peer: PeerId, correlationId: string): string => `${peer}/${c
 /** A signed payment sent to a seller, until the call's outcome. */
 interface SignedPayment {
   peer: PeerId
+  /** What re-asks dial: the call's own target (addresses), so a restarted seller is found again. */
+  dial: Target
   /** The PAID_REQUEST, re-sent as is on every re-ask. */
   message: WireMessage
   requirements: PaymentRequirements
@@ -151,7 +162,16 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     const signal = options.signal ?? AbortSignal.timeout(this.init.callTimeoutMs ?? 180_000)
     const correlationId = options.correlationId ?? crypto.randomUUID()
     const contentType = options.contentType ?? ''
-    const { channel, peer } = await this.open(target, signal)
+    const journal = this.init.journal
+    if (journal != null && options.correlationId != null) {
+      // A journaled call that was paid is this call: answered from the journal or re-asked, never paid again.
+      const entry = await journal.get(correlationId, { signal })
+      if (entry?.payment != null) {
+        if (entry.resource !== resource || entry.body !== toBase64(body)) throw new CallConflictError(correlationId)
+        return this.replay(entry, signal)
+      }
+    }
+    const { channel, peer, address } = await this.open(target, signal)
     if (channel.stream.protocol === this.protocolV1) {
       return callV1(
         this.v1Context(peer, correlationId, options),
@@ -170,7 +190,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     if (options.preemptive != null) {
       const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
       return this.pay(
-        peer,
+        { peer, dial: target, address },
         channel,
         { correlationId, resource, body, contentType },
         [options.preemptive],
@@ -193,7 +213,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       const next = (await this.open(peer, signal)).channel
       const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
       const request = { correlationId, resource, body, contentType }
-      return this.pay(peer, next, request, required.accepts, nonce, options, signal, required.resource)
+      const seller = { peer, dial: target, address }
+      return this.pay(seller, next, request, required.accepts, nonce, options, signal, required.resource)
     }
     if (first.type !== 'PAYMENT_REQUIRED') throw new ProtocolViolationError(`unexpected ${first.type} frame`)
 
@@ -203,7 +224,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     }
     const request = { correlationId, resource, body, contentType }
     return this.pay(
-      peer,
+      { peer, dial: target, address },
       channel,
       request,
       required.accepts,
@@ -219,7 +240,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     target: Target,
     signal: AbortSignal,
     protocols: string[] = this.protocols
-  ): Promise<{ channel: Channel; peer: PeerId }> {
+  ): Promise<{ channel: Channel; peer: PeerId; address: string }> {
     const connection = await this.components.connectionManager.openConnection(target, { signal })
     // Over the per-peer bound, wait for one of our streams to this peer to close rather than fail.
     const release = await this.slots.acquire(connection.remotePeer.toString(), signal)
@@ -231,7 +252,9 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       throw err
     }
     stream.addEventListener('close', release, { once: true })
-    return { channel: new Channel(stream, this.channelOptions), peer: connection.remotePeer }
+    const remote = connection.remoteAddr.toString()
+    const address = remote.includes('/p2p/') ? remote : `${remote}/p2p/${connection.remotePeer}`
+    return { channel: new Channel(stream, this.channelOptions), peer: connection.remotePeer, address }
   }
 
   private v1Context(peer: PeerId, correlationId: string, options: CallOptions): V1CallContext {
@@ -282,9 +305,12 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       throw new ProtocolViolationError('the server answered another correlation id')
   }
 
-  /** Approve, reserve budget, sign, send PAID_REQUEST, and read the outcome — re-asking when the stream breaks. */
+  /**
+   * Approve, reserve budget, sign, send PAID_REQUEST, and read the outcome — re-asking when the stream breaks. With a
+   * journal: the approved terms are written before signing and the signed payment before sending (spec §6.2).
+   */
   private async pay(
-    peer: PeerId,
+    seller: { peer: PeerId; dial: Target; address: string },
     first: Channel,
     request: { correlationId: string; resource: string; body: Uint8Array; contentType: string },
     accepts: readonly PaymentRequirements[],
@@ -293,8 +319,37 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     signal: AbortSignal,
     resourceInfo?: ResourceInfo
   ): Promise<CallResult> {
+    const { peer } = seller
     const requirements = this.approve(accepts, options)
+    const journal = this.init.journal
+    let entry: CallJournalEntry | undefined
+    if (journal != null) {
+      const now = Date.now()
+      entry = {
+        correlationId: request.correlationId,
+        peer: peer.toString(),
+        addresses: dialAddresses(seller.dial, seller.address),
+        resource: request.resource,
+        body: toBase64(request.body),
+        contentType: request.contentType,
+        requirements,
+        nonce,
+        state: 'prepared',
+        ...(options.metadata != null ? { metadata: options.metadata } : {}),
+        createdAt: now,
+        updatedAt: now
+      }
+      await journal.put(entry, { signal })
+    }
     const { payload, release } = await this.authorize(peer, request.correlationId, requirements, nonce, resourceInfo)
+    if (journal != null && entry != null) {
+      try {
+        await journal.put({ ...entry, state: 'sent', payment: payload, updatedAt: Date.now() }, { signal })
+      } catch (err) {
+        release() // nothing was sent
+        throw err
+      }
+    }
     const payment = jsonBytes(payload)
     const paid: WireMessage = {
       type: 'PAID_REQUEST',
@@ -302,9 +357,98 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       request: { ...request, payment }
     }
     const authorization = (payload.payload as { authorization: AuthorizationRef }).authorization
-    const signed: SignedPayment = { peer, message: paid, requirements, authorization, release }
+    const signed: SignedPayment = { peer, dial: seller.dial, message: paid, requirements, authorization, release }
     this.pending.set(pendingKey(peer, request.correlationId), signed)
-    return this.exchange(signed, first, signal)
+    return this.journaled(signed, this.exchange(signed, first, signal))
+  }
+
+  /**
+   * Answers a journaled paid call (spec §6.2): its stored result or error, or — while its outcome is unknown — a re-ask
+   * with the stored payment.
+   */
+  private async replay(entry: CallJournalEntry, signal: AbortSignal): Promise<CallResult> {
+    if (entry.state === 'done' && entry.result != null) {
+      return {
+        body: fromBase64(entry.result.body),
+        contentType: entry.result.contentType,
+        correlationId: entry.correlationId,
+        protocol: this.protocol,
+        amount: BigInt(entry.requirements?.amount ?? '0'),
+        ...(entry.settlement != null ? { settlement: entry.settlement } : {}),
+        ...(entry.settlementCheck != null ? { settlementCheck: entry.settlementCheck } : {})
+      }
+    }
+    if (entry.state === 'refunded' || entry.state === 'failed') throw storedError(entry)
+    if (entry.payment == null || entry.requirements == null) {
+      throw new CallNotFoundError(entry.correlationId, 'the call was never paid')
+    }
+    const peer = peerIdFromString(entry.peer)
+    const key = pendingKey(peer, entry.correlationId)
+    let signed = this.pending.get(key)
+    if (signed == null) {
+      signed = {
+        peer,
+        dial: entry.addresses.length > 0 ? entry.addresses.map((a) => multiaddr(a)) : peer,
+        message: {
+          type: 'PAID_REQUEST',
+          correlationId: entry.correlationId,
+          request: {
+            resource: entry.resource,
+            body: fromBase64(entry.body),
+            contentType: entry.contentType,
+            payment: jsonBytes(entry.payment)
+          }
+        },
+        requirements: entry.requirements,
+        authorization: (entry.payment.payload as { authorization: AuthorizationRef }).authorization,
+        // Budgets live in memory: a payment signed before a restart is no longer counted in this one.
+        release: () => {}
+      }
+      this.pending.set(key, signed)
+    }
+    return this.journaled(signed, this.exchange(signed, undefined, signal, true))
+  }
+
+  async resume(correlationId: string, options: { signal?: AbortSignal } = {}): Promise<CallResult> {
+    const journal = this.init.journal
+    if (journal == null) throw new CallNotFoundError(correlationId, 'this client has no journal')
+    const signal = options.signal ?? AbortSignal.timeout(this.init.callTimeoutMs ?? 180_000)
+    const entry = await journal.get(correlationId, { signal })
+    if (entry?.payment == null) throw new CallNotFoundError(correlationId)
+    return this.replay(entry, signal)
+  }
+
+  /**
+   * Writes a paid call's outcome to the journal on arrival: the result, the refund, or how it failed. While the signed
+   * payment is still kept for a re-ask (the outcome is not known), the entry stays `sent`. A journal write that fails
+   * is logged: the caller still gets its result.
+   */
+  private async journaled(signed: SignedPayment, exchange: Promise<CallResult>): Promise<CallResult> {
+    const journal = this.init.journal
+    if (journal == null) return exchange
+    const correlationId = signed.message.correlationId
+    const update = async (change: Partial<CallJournalEntry>): Promise<void> => {
+      try {
+        const entry = await journal.get(correlationId)
+        if (entry != null) await journal.put({ ...entry, ...change, updatedAt: Date.now() })
+      } catch (err) {
+        this.log.error('could not journal the outcome of %s - %e', correlationId, err)
+      }
+    }
+    let result: CallResult
+    try {
+      result = await exchange
+    } catch (err) {
+      if (!this.pending.has(pendingKey(signed.peer, correlationId))) await update(failureEntry(err))
+      throw err
+    }
+    await update({
+      state: 'done',
+      result: { body: toBase64(result.body), contentType: result.contentType },
+      ...(result.settlement != null ? { settlement: result.settlement } : {}),
+      ...(result.settlementCheck != null ? { settlementCheck: result.settlementCheck } : {})
+    })
+    return result
   }
 
   /**
@@ -313,22 +457,23 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
    */
   private async exchange(
     signed: SignedPayment,
-    first: Channel,
+    first: Channel | undefined,
     signal: AbortSignal,
     resumed = false
   ): Promise<CallResult> {
     const { peer, message: paid, requirements } = signed
     const correlationId = paid.correlationId
     const amount = BigInt(requirements.amount)
-    const attempts = this.init.reaskAttempts ?? 5
+    const attempts = this.init.reaskAttempts ?? 6
+    const firstDelay = this.init.reaskDelayMs ?? 500
     let channel: Channel | undefined = first
     let lastError: unknown
-    let delay = this.init.reaskDelayMs ?? 500
+    let delay = firstDelay
     for (let attempt = 0; attempt <= attempts; attempt++) {
       try {
         if (channel == null) {
-          await sleep(delay, signal)
-          channel = (await this.open(peer, signal)).channel
+          if (attempt > 0) await sleep(delay, signal)
+          channel = (await this.open(signed.dial, signal)).channel
         }
         await channel.write(paid, { signal })
         const msg = await channel.read({ signal })
@@ -351,7 +496,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         channel?.abort(err instanceof Error ? err : new Error(String(err)))
         channel = undefined
         if (signal.aborted) break
-        delay = this.init.reaskDelayMs ?? 500
+        // Back off: a seller restarting, or a chain slow to confirm, is given more time on each re-ask.
+        delay = Math.min(firstDelay * 2 ** attempt, MAX_REASK_DELAY_MS)
         if (err instanceof X402Error) {
           const hint = err.details?.retryAfterMs
           const pause = typeof hint === 'number' && Number.isFinite(hint) && hint > 0 ? hint : undefined
@@ -365,6 +511,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
           }
           // The payment may be settling already: keep it (and its budget) so a later call re-asks with it.
           if ((attempt > 0 || resumed) && !FINAL_ON_REASK.has(err.code)) throw err
+          if (err.code === ErrorCode.EXECUTION_FAILED) return await this.executionFailed(signed, err, signal)
           return await this.refused(signed, err, signal)
         }
         this.log('paid exchange %s broke (%s); re-asking', correlationId, (err as Error).message)
@@ -399,9 +546,14 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
    * moved and nothing still can. When the transfer exists, the seller took the money: {@link PaymentTakenError}, and the
    * signed payment is kept so a later call with the correlation id re-asks for the result.
    */
-  private async refused(signed: SignedPayment, err: X402Error, signal: AbortSignal): Promise<never> {
+  private async refused(
+    signed: SignedPayment,
+    err: X402Error,
+    signal: AbortSignal,
+    claimsNothingMoved = NOTHING_MOVED.has(err.code)
+  ): Promise<never> {
     const key = pendingKey(signed.peer, signed.message.correlationId)
-    if (!NOTHING_MOVED.has(err.code)) {
+    if (!claimsNothingMoved) {
       this.pending.delete(key)
       throw err
     }
@@ -423,6 +575,43 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     if (check?.state === 'unpaid' && check.final) signed.release()
     else this.verifier.releaseWhenFinal(signed.requirements, signed.authorization, signed.release)
     throw err
+  }
+
+  /**
+   * EXECUTION_FAILED after payment (spec §7.5). With `details.refund`: refunded — the budget comes back once the buyer's
+   * chain reader finds the transfer back (or at once without a reader). With `details.charged: false`: never settled —
+   * handled like any refusal (the chain must agree). Neither (an older seller): paid without result or refund.
+   */
+  private async executionFailed(signed: SignedPayment, err: X402Error, signal: AbortSignal): Promise<never> {
+    const correlationId = signed.message.correlationId
+    const key = pendingKey(signed.peer, correlationId)
+    const claimed = err.details?.refund as { transaction?: unknown } | undefined
+    if (typeof claimed?.transaction === 'string') {
+      this.pending.delete(key)
+      let check: RefundInfo['check'] = 'unchecked'
+      if (this.verifier != null) {
+        try {
+          const payer = signed.authorization.from as Hex
+          const found = await this.verifier.checkRefund(signed.requirements, payer, claimed.transaction, signal)
+          check = found ? 'verified' : 'unconfirmed'
+        } catch (cause) {
+          this.log('could not check the refund of %s - %e', correlationId, cause)
+        }
+      }
+      // Without a chain reader the seller's word stands; with one, only a transfer found on-chain gives the budget back.
+      if (check === 'verified' || this.verifier == null) signed.release()
+      const refund: RefundInfo = { transaction: claimed.transaction, amount: BigInt(signed.requirements.amount), check }
+      throw new ExecutionFailedError(correlationId, err, true, refund)
+    }
+    if (err.details?.charged === false) {
+      try {
+        return await this.refused(signed, err, signal, true)
+      } catch (thrown) {
+        throw thrown === err ? new ExecutionFailedError(correlationId, err, false) : thrown
+      }
+    }
+    this.pending.delete(key)
+    throw new ExecutionFailedError(correlationId, err, true)
   }
 
   private approve(accepts: readonly PaymentRequirements[], options: CallOptions): PaymentRequirements {
@@ -483,4 +672,44 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       ...(settlement != null ? { settlement } : {})
     }
   }
+}
+
+/** The addresses a re-ask dials: the call's own multiaddrs, or the address the seller was reached at. */
+function dialAddresses(target: Target, reached: string): string[] {
+  if (Array.isArray(target)) return target.map(String)
+  return isMultiaddr(target) ? [target.toString()] : [reached]
+}
+
+/** The journal fields of a call that ended with `err`. */
+function failureEntry(err: unknown): Partial<CallJournalEntry> {
+  const error = {
+    name: err instanceof Error ? err.name : 'Error',
+    ...(err instanceof X402Error ? { code: err.code } : {}),
+    message: err instanceof Error ? err.message : String(err)
+  }
+  if (err instanceof ExecutionFailedError && err.refund != null) {
+    const { transaction, amount, check } = err.refund
+    return { state: 'refunded', error, refund: { transaction, amount: amount.toString(), check } }
+  }
+  const charged = err instanceof PaymentTakenError || (err instanceof ExecutionFailedError && err.charged)
+  return { state: 'failed', error, charged }
+}
+
+/** The error a journaled call ended with, as the client threw it. */
+function storedError(entry: CallJournalEntry): Error {
+  const error = entry.error ?? { name: 'Error', message: 'the call failed' }
+  if (error.code == null) {
+    const stored = new Error(error.message)
+    stored.name = error.name
+    return stored
+  }
+  const remote = new X402Error(error.code, error.message)
+  if (error.code !== ErrorCode.EXECUTION_FAILED) return remote
+  const refund = entry.refund != null ? { ...entry.refund, amount: BigInt(entry.refund.amount) } : undefined
+  return new ExecutionFailedError(
+    entry.correlationId,
+    remote,
+    entry.state === 'refunded' || entry.charged === true,
+    refund
+  )
 }

@@ -5,6 +5,7 @@ import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
 import type { Address, PublicClient } from 'viem'
 import type { PaymentAsset } from '../requirements.ts'
 import type { BudgetInit } from './budget.ts'
+import type { CallJournal } from './journal.ts'
 import type { PaymentSigner } from './sign.ts'
 
 export interface X402ClientInit {
@@ -45,10 +46,17 @@ export interface X402ClientInit {
   publicClient?: PublicClient
   /** How long to wait for a reported settlement to be visible on `publicClient` (ms). @default 10000 */
   verifyTimeoutMs?: number
-  /** Re-asks after a broken stream or SETTLEMENT_PENDING (spec §4.4). @default 5 */
+  /** Re-asks after a broken stream or SETTLEMENT_PENDING (spec §4.4). @default 6 */
   reaskAttempts?: number
-  /** Pause before each re-ask. @default 500 */
+  /** Pause before the first re-ask (ms); it doubles for each further one, up to 10000 (a seller's `retryAfterMs` wins). @default 500 */
   reaskDelayMs?: number
+  /**
+   * Journals every paid call (spec §6.2) — e.g. `datastoreCallJournal(datastore)` on the node's LevelDB: written before
+   * signing, with the signed payment before sending, and with the outcome on arrival. A call whose correlation id is
+   * journaled is answered from the journal (stored result or error) or re-asked with its stored payment — never paid
+   * twice, across restarts. Calls over `/x402/libp2p/1.0.0` are not journaled.
+   */
+  journal?: CallJournal
 }
 
 export interface X402ClientComponents {
@@ -66,9 +74,14 @@ export interface CallOptions extends AbortOptions {
   asset?: PaymentAsset
   /** 1-trip: pay up front with requirements the caller already holds (e.g. from the seller's listing). */
   preemptive?: PaymentRequirements
-  /** @default a random UUID v4 */
+  /**
+   * Names the call (1–64 of `[A-Za-z0-9_-]`). Calling again with the same id re-asks for the same call instead of
+   * paying again: with a journal, across restarts too. @default a random UUID v4
+   */
   correlationId?: string
   contentType?: string
+  /** Stored with the call in the journal (e.g. the listing it was bought from). */
+  metadata?: Record<string, unknown>
 }
 
 /** The outcome of a call. */
@@ -119,6 +132,12 @@ export interface X402Client extends TypedEventTarget<X402ClientEvents> {
     body: Uint8Array,
     options?: CallOptions
   ): Promise<CallResult>
+  /**
+   * Finishes a journaled paid call (spec §6.2): its stored result, its stored error, or — while its outcome is not
+   * known — a re-ask with the stored payment, dialling the addresses the seller was reached at. Never signs. Throws
+   * {@link CallNotFoundError} when the journal holds no paid call with this id, and what `call` throws otherwise.
+   */
+  resume(correlationId: string, options?: AbortOptions): Promise<CallResult>
   /** Remaining budget, or `undefined` when unlimited. */
   budgetRemaining(): bigint | undefined
 }

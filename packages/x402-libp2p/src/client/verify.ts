@@ -1,6 +1,6 @@
 import type { Logger } from '@libp2p/interface'
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
-import { type Hex, isHash, type PublicClient } from 'viem'
+import { type Address, erc20Abi, getAddress, type Hex, isHash, type PublicClient, parseEventLogs } from 'viem'
 import { type AuthorizationRef, readAuthorization, settlementFromReceipt } from '../settlement/authorization.ts'
 import { waitForReceipt } from '../settlement/receipts.ts'
 
@@ -10,6 +10,9 @@ export type PaymentCheck =
   | { state: 'paid'; settlement: SettleResponse }
   /** No transfer; `final` when none can happen any more (cancelled, nonce spent elsewhere, or past validBefore). */
   | { state: 'unpaid'; final: boolean }
+
+/** Refund transactions remembered as used (oldest forgotten first). */
+const MAX_REMEMBERED_REFUNDS = 10_000
 
 /** After a re-check of a payment that has not moved (yet), how long until the next one at most. */
 const RECHECK_MAX_MS = 60_000
@@ -24,6 +27,8 @@ export class PaymentVerifier {
   private readonly timeoutMs: number
   private readonly log: Logger
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  /** Refund transactions already accepted, so one transfer back cannot be cited for two calls. */
+  private readonly refunds = new Set<string>()
 
   constructor(client: PublicClient, timeoutMs: number, log: Logger) {
     this.client = client
@@ -61,6 +66,34 @@ export class PaymentVerifier {
       if (facts.state === 'used') return { state: 'paid', settlement: facts.settlement }
     }
     return { state: 'unpaid', final: facts.state === 'consumed' || (facts.state === 'unused' && facts.expired) }
+  }
+
+  /**
+   * Whether `transaction` is a confirmed transfer of `amount` of `asset` to `payer` — a seller's refund (spec §7.5),
+   * waiting up to the verify timeout for it to be visible. Each refund transaction counts for one call only: one
+   * already accepted for another call is refused. Throws when the chain could not be read.
+   */
+  async checkRefund(
+    requirements: PaymentRequirements,
+    payer: Address,
+    transaction: string,
+    signal?: AbortSignal
+  ): Promise<boolean> {
+    if (!isHash(transaction)) return false
+    const key = transaction.toLowerCase()
+    if (this.refunds.has(key)) return false
+    const receipt = await waitForReceipt(this.client, [transaction as Hex], this.timeoutMs, signal)
+    if (receipt?.status !== 'success') return false
+    const asset = getAddress(requirements.asset)
+    const amount = BigInt(requirements.amount)
+    const paid = parseEventLogs({ abi: erc20Abi, eventName: 'Transfer', logs: receipt.logs, strict: true }).some(
+      (log) =>
+        getAddress(log.address) === asset && getAddress(log.args.to) === getAddress(payer) && log.args.value === amount
+    )
+    if (!paid || this.refunds.has(key)) return false
+    this.refunds.add(key)
+    if (this.refunds.size > MAX_REMEMBERED_REFUNDS) this.refunds.delete(this.refunds.values().next().value as string)
+    return true
   }
 
   /**

@@ -14,30 +14,34 @@ export function balanceOf(client: PublicClient, token: Address, owner: Address):
 /** What a settlement must have moved. */
 export interface ExpectedTransfer {
   token: Address
-  from: Address
+  /** Any sender when absent (a refund may come from another wallet than the payee). */
+  from?: Address
   to: Address
   amount: bigint
 }
 
-/** The settlement transaction succeeded and its receipt holds the token `Transfer(from, to, amount)` (spec §5 step 10). */
+/**
+ * The transaction succeeded and its receipt holds the token `Transfer(from, to, amount)`: a settlement (spec §5 step
+ * 10) or a refund (§7.5).
+ */
 export async function expectTransfer(
   client: PublicClient,
   transaction: Hex,
   expected: ExpectedTransfer
 ): Promise<void> {
   const receipt = await client.getTransactionReceipt({ hash: transaction })
-  check(receipt.status === 'success', `settlement transaction ${transaction} reverted`)
+  check(receipt.status === 'success', `transaction ${transaction} reverted`)
   const transfers = parseEventLogs({ abi: erc20, eventName: 'Transfer', logs: receipt.logs, strict: true })
   const found = transfers.some(
     (log) =>
       isAddressEqual(log.address, expected.token) &&
-      isAddressEqual(log.args.from, expected.from) &&
+      (expected.from == null || isAddressEqual(log.args.from, expected.from)) &&
       isAddressEqual(log.args.to, expected.to) &&
       log.args.value === expected.amount
   )
   check(
     found,
-    `settlement transaction ${transaction} has no Transfer(${expected.from}, ${expected.to}, ${expected.amount}) of ${expected.token}`
+    `transaction ${transaction} has no Transfer(${expected.from ?? 'any'}, ${expected.to}, ${expected.amount}) of ${expected.token}`
   )
 }
 

@@ -119,6 +119,16 @@ export async function exchangeFrame(exchange: RawExchange, frame: WireMessage): 
   return readOutcome(exchange, frame.correlationId)
 }
 
+/** Re-asks (new stream, same frame) while the answer is a retryable error, as a conforming client does (§4.4). */
+export async function reaskWhileRetryable(ctx: CaseContext, frame: WireMessage, first: Outcome): Promise<Outcome> {
+  let outcome = first
+  for (let attempt = 0; attempt < 20 && outcome.kind === 'error' && outcome.error.retryable; attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    outcome = await exchangeFrame(await ctx.open(), frame)
+  }
+  return outcome
+}
+
 /**
  * Checks a paid call's final RESPONSE: an x402 SettleResponse with success and a tx hash, and — with a public client
  * — the token `Transfer(payer, payTo, amount)` in that transaction's receipt.

@@ -6,7 +6,7 @@ import { parseExactPayment } from '../payment.ts'
 import { matchAccepted, requirementsHash } from '../requirements.ts'
 import { SettlerUnavailableError } from '../settlement/settler.ts'
 import { verifyFailure } from '../settlement/verdicts.ts'
-import type { CallRecord, ChallengeRecord } from '../store/records.ts'
+import type { CallRecord, ChallengeRecord, SettlementOrder } from '../store/records.ts'
 import { TERMINAL_STATES } from '../store/records.ts'
 import { CallRunner } from './call-runner.ts'
 import type { X402ServerImpl } from './server.ts'
@@ -65,7 +65,20 @@ export class PaidCalls {
     if (call.body.byteLength > (resource.maxBodySize ?? this.server.config.maxBodySize)) {
       throw new ProtocolViolationError('request body over the resource limit')
     }
-    const attempt = this.validateAndReserve(peer, key, call, this.server.quote(resource))
+    // Deterministic checks of the input before anything is verified or reserved (spec §5 step 4).
+    await this.server.validate(resource, {
+      resource: call.resource,
+      body: call.body,
+      contentType: call.contentType,
+      peer,
+      correlationId: call.correlationId
+    })
+    // The validator awaited: a concurrent frame for this call may have been claimed or stored meanwhile.
+    const stored = await this.server.calls.get(key)
+    if (stored != null) return this.reask(key, stored, call.payment)
+    if (this.validating.has(key)) return this.process(peer, call)
+    const order = this.server.settlementOrder(resource)
+    const attempt = this.validateAndReserve(peer, key, call, this.server.quote(resource), order)
     this.validating.set(key, attempt)
     let record: CallRecord
     try {
@@ -91,7 +104,8 @@ export class PaidCalls {
     peer: PeerId,
     key: string,
     request: PaidCallInput,
-    offered: PaymentRequirements
+    offered: PaymentRequirements,
+    order: SettlementOrder
   ): Promise<CallRecord> {
     const { correlationId } = request
     const { payload, authorization, signature } = parseExactPayment(request.payment)
@@ -158,6 +172,7 @@ export class PaidCalls {
           correlationId,
           resource: request.resource,
           state: 'reserved',
+          order,
           payment: payload,
           signature,
           requirements,

@@ -99,13 +99,24 @@ export async function answerRecord(channel: Channel, record: CallRecord): Promis
 const REASK_AFTER_MS = 1_000
 
 /**
- * The error a record that is not `done` answers with: its stored error once `failed` (EXECUTION_FAILED) or `void`
- * (SETTLEMENT_FAILED), otherwise SETTLEMENT_PENDING with the transaction in flight, if any (spec §7.1, §8).
+ * The error a record that is not `done` answers with: its stored error once `refunded` or `failed`
+ * (EXECUTION_FAILED, with the refund or `charged: false`) or `void` (SETTLEMENT_FAILED), otherwise SETTLEMENT_PENDING
+ * with the transaction in flight, if any — while `refunding`, the refund's, with `reason: 'refund_pending'`
+ * (spec §7.1, §7.5, §8).
  */
 export function recordError(record: CallRecord): X402Error {
-  if (record.state === 'failed' || record.state === 'void') {
+  if (record.state === 'failed' || record.state === 'void' || record.state === 'refunded') {
     const error = record.error ?? { code: 3000, message: 'failed' }
     return new X402Error(error.code, error.message, error.details != null ? { details: error.details } : {})
+  }
+  if (record.state === 'refunding') {
+    const transaction = latestTransaction(record.refund?.attempt ?? { transactions: [] })?.hash
+    return X402Error.of('SETTLEMENT_PENDING', 'the handler failed; the refund is not yet confirmed; re-ask', {
+      ...(transaction != null ? { transaction } : {}),
+      network: record.requirements.network,
+      reason: 'refund_pending',
+      retryAfterMs: REASK_AFTER_MS
+    })
   }
   const transaction = record.settlement?.transaction ?? latestTransaction(record.attempt ?? { transactions: [] })?.hash
   return X402Error.of('SETTLEMENT_PENDING', 'transfer not yet confirmed; re-ask with the same correlation id', {

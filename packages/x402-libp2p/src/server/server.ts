@@ -29,17 +29,18 @@ import {
   DEFAULT_RECORD_TTL_MS,
   DEFAULT_RESOLVE_INTERVAL_MS,
   DEFAULT_SETTLEMENT_TIMEOUT_MS,
+  DEFAULT_VALIDATE_TIMEOUT_MS,
   GC_INTERVAL_MS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
   X402_VERSION
 } from '../constants.ts'
-import { InvalidResourceError, ProtocolViolationError, X402Error } from '../errors.ts'
+import { InvalidRequestError, InvalidResourceError, ProtocolViolationError, X402Error } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
 import { buildRequirements, requirementsHash } from '../requirements.ts'
 import type { Settler } from '../settlement/settler.ts'
 import { JsonStore } from '../store/json-store.ts'
-import type { CallRecord } from '../store/records.ts'
+import type { CallRecord, SettlementOrder } from '../store/records.ts'
 import type { WireMessage } from '../wire.ts'
 import { ChallengeBook } from './challenges.ts'
 import { type PaidCallInput, PaidCalls } from './paid.ts'
@@ -70,6 +71,7 @@ export interface ServerConfig {
   recordTtlMs: number
   confirmationTimeoutMs: number
   challengeRetentionMs: number
+  validateTimeoutMs: number
 }
 
 /** @internal — use the {@link x402Server} factory. */
@@ -117,7 +119,8 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       executionTimeoutMs: init.executionTimeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS,
       recordTtlMs: init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
       confirmationTimeoutMs: init.confirmationTimeoutMs ?? DEFAULT_SETTLEMENT_TIMEOUT_MS,
-      challengeRetentionMs: init.challengeRetentionMs ?? DEFAULT_CHALLENGE_RETENTION_MS
+      challengeRetentionMs: init.challengeRetentionMs ?? DEFAULT_CHALLENGE_RETENTION_MS,
+      validateTimeoutMs: init.validateTimeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS
     }
     this.challenges = new ChallengeBook(components.datastore, {
       maxStored: init.maxStoredChallenges ?? DEFAULT_MAX_STORED_CHALLENGES,
@@ -207,6 +210,12 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
         throw new InvalidResourceError('a paid resource needs the server to have a settler and an asset')
       }
       this.quote(resource) // validates the price now rather than on the first call
+      if (this.settlementOrder(resource) === 'before' && this.init.settler?.refunder == null) {
+        throw new InvalidResourceError(
+          "settlement 'before' (the default) needs a settler with a refunder, so a failed handler is refunded: " +
+            "give the settler one (walletRefunder) or register the resource with settlement: 'after'"
+        )
+      }
     }
     this.registry.set(name, resource)
   }
@@ -226,6 +235,28 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
 
   resource(name: string): X402Resource | undefined {
     return this.registry.get(name)
+  }
+
+  /** When a paid resource's payment settles (spec §7.5). */
+  settlementOrder(resource: X402Resource): SettlementOrder {
+    return resource.settlement ?? 'before'
+  }
+
+  /**
+   * Runs a resource's request validator (spec §5 step 4) under `validateTimeoutMs`. Throws INVALID_REQUEST: with the
+   * validator's message for an {@link InvalidRequestError}, otherwise a generic one (the error stays in the local log).
+   */
+  async validate(resource: X402Resource, request: X402Request): Promise<void> {
+    if (resource.validate == null) return
+    const signal = AbortSignal.any([this.shutdown.signal, AbortSignal.timeout(this.config.validateTimeoutMs)])
+    try {
+      await raceAbort(Promise.resolve(resource.validate(request, { signal })), signal)
+    } catch (err) {
+      if (err instanceof InvalidRequestError) throw X402Error.of('INVALID_REQUEST', err.message.slice(0, 1024))
+      if (this.shutdown.signal.aborted) throw err
+      this.log.error('validator of %s failed - %e', request.resource, err)
+      throw X402Error.of('INVALID_REQUEST', 'the request could not be validated')
+    }
   }
 
   /** The requirement a paid resource asks for now. */
@@ -318,6 +349,8 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     if (request.body.byteLength > (resource.maxBodySize ?? this.config.maxBodySize)) {
       throw new ProtocolViolationError('request body over the resource limit')
     }
+    // Before a challenge is issued: input the resource refuses is never signed for.
+    await this.validate(resource, { ...request, peer, correlationId })
 
     if (resource.price == null) {
       const output = await this.execute(resource, { ...request, peer, correlationId }, {})
@@ -433,13 +466,17 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       this.shutdown.signal,
       AbortSignal.timeout(resource.executionTimeoutMs ?? this.config.executionTimeoutMs)
     ])
-    const run = Promise.resolve(resource.handler(request, { ...context, signal }))
-    const aborted = new Promise<never>((_, reject) => {
-      const onAbort = (): void => reject(new Error(`handler aborted: ${String(signal.reason)}`))
-      if (signal.aborted) onAbort()
-      else signal.addEventListener('abort', onAbort, { once: true })
-    })
-    run.catch(() => {})
-    return Promise.race([run, aborted])
+    return raceAbort(Promise.resolve(resource.handler(request, { ...context, signal })), signal)
   }
+}
+
+/** `task`, or a rejection as soon as `signal` aborts (the task is left to finish on its own). */
+function raceAbort<T>(task: Promise<T>, signal: AbortSignal): Promise<T> {
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = (): void => reject(new Error(`aborted: ${String(signal.reason)}`))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
+  })
+  task.catch(() => {})
+  return Promise.race([task, aborted])
 }

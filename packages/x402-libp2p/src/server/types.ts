@@ -6,6 +6,7 @@ import type { Address, Hex } from 'viem'
 import type { ErrorCodeName } from '../errors.ts'
 import type { PaymentAsset, Price } from '../requirements.ts'
 import type { Settler } from '../settlement/settler.ts'
+import type { SettlementOrder } from '../store/records.ts'
 
 /** What a resource handler receives. */
 export interface X402Request {
@@ -45,6 +46,24 @@ export interface X402Resource {
   maxBodySize?: number
   /** Handler time limit. @default the server's `executionTimeoutMs` */
   executionTimeoutMs?: number
+  /**
+   * When the payment settles (spec §7.5). `'before'`: settle, then run the handler; if the handler fails (throws, times
+   * out, exceeds the result limit) the payment is refunded on-chain by the settler's refunder and the buyer gets
+   * EXECUTION_FAILED naming the refund transaction. `'after'` (x402's HTTP order): verify and reserve, run the handler,
+   * settle only its success — a failed handler costs the buyer nothing, while the seller runs the handler before it is
+   * paid (its exposure bounded by `maxPendingCallsPerPayer` and the settler's per-payer checks).
+   * `'before'` needs a settler with a `refunder` (`localSettler` has one; give `facilitatorSettler` a `walletRefunder`):
+   * `register` throws {@link InvalidResourceError} otherwise.
+   * @default 'before'
+   */
+  settlement?: SettlementOrder
+  /**
+   * Deterministic checks of a request before any payment (spec §5 step 4): run on the first REQUEST (before a
+   * challenge is issued, so nothing is signed) and on every PAID_REQUEST before verification and reservation. Throw
+   * {@link InvalidRequestError} to refuse with INVALID_REQUEST and its message; any other error refuses with a generic
+   * message (its text stays in the local log). Must be cheap: it is bounded by `validateTimeoutMs`.
+   */
+  validate?: (request: X402Request, options: { signal: AbortSignal }) => void | Promise<void>
   /**
    * Issue challenges (two-trip flow). `false` makes the resource stateless: a plain REQUEST gets PAYMENT_REQUIRED
    * (code 2000) with the requirements in `details`, and buyers pay up front with their own nonce. @default true
@@ -96,6 +115,8 @@ export interface X402ServerInit {
   confirmationTimeoutMs?: number
   /** First delay of the background resolver for a pending settlement; it doubles up to 15 s (ms). @default 1000 */
   resolveIntervalMs?: number
+  /** Longest a resource's `validate` may run (ms). @default 2000 */
+  validateTimeoutMs?: number
   /** Requests per peer per second. @default 1000 */
   rateLimitPerSecond?: number
   /** @default 64 */
@@ -118,7 +139,7 @@ export interface PaymentEventDetail {
   requirements: PaymentRequirements
   payer: Address
   settlement?: SettleResponse
-  /** The settlement transaction just signed and about to be broadcast (`payment:submitted`). */
+  /** The settlement transaction just signed and about to be broadcast (`payment:submitted`), or the refund's. */
   transaction?: Hex
   error?: { codeName: ErrorCodeName | 'UNKNOWN'; message: string }
 }
@@ -132,6 +153,8 @@ export interface X402ServerEvents {
   'payment:settled': CustomEvent<PaymentEventDetail>
   /** A payment was rejected, or its settlement was proven void (nothing moved). */
   'payment:failed': CustomEvent<PaymentEventDetail>
+  /** A handler failed after settlement and the payment went back to the payer (`detail.transaction`: the refund). */
+  'payment:refunded': CustomEvent<PaymentEventDetail>
   /** A paid call's result was stored and sent. */
   'call:completed': CustomEvent<PaymentEventDetail>
 }

@@ -8,6 +8,7 @@ import { sleep } from '../sleep.ts'
 import { readAuthorization, settlementFromReceipt } from './authorization.ts'
 import type { Authorization } from './eip3009.ts'
 import { getReceipt, waitForReceipt } from './receipts.ts'
+import type { Refunder } from './refund.ts'
 import {
   type SettlementAttempt,
   type SettlementOutcome,
@@ -37,6 +38,11 @@ export interface FacilitatorSettlerInit {
   resubmitAfterMs?: number
   /** How far back the recovery searches for the transaction that used an authorization. @default 10000n blocks */
   lookbackBlocks?: bigint
+  /**
+   * Pays refunds when a handler fails after settlement (`walletRefunder(…)`, from a wallet holding the payee's USDC).
+   * Without it, paid resources must be registered with `settlement: 'after'` (settle only a handler's success).
+   */
+  refunder?: Refunder
 }
 
 /** Facilitator reasons that report the facilitator's own trouble, not a verdict on the payment. */
@@ -182,6 +188,7 @@ export function facilitatorSettler(init: FacilitatorSettlerInit): Settler {
   return {
     name: 'facilitator',
     ...(init.payTo != null ? { payTo: init.payTo } : {}),
+    ...(init.refunder != null ? { refunder: init.refunder } : {}),
     verify,
     settle
   }

@@ -1,10 +1,9 @@
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
-import { type Address, getAddress, type Hex, type PublicClient, parseTransaction, type TransactionReceipt } from 'viem'
+import { type Address, getAddress, type Hex, type TransactionReceipt } from 'viem'
 import { readAuthorization, settlementFromReceipt } from './authorization.ts'
 import type { Authorization } from './eip3009.ts'
-import { type ReplacementPolicy, replacementFees } from './fees.ts'
+import { type LiveState, type LiveTransactionContext, tendLiveTransaction } from './live-transaction.ts'
 import type { PayerLedger } from './payer-ledger.ts'
-import type { SettlementSender } from './sender.ts'
 import {
   latestTransaction,
   type SettlementAttempt,
@@ -12,7 +11,7 @@ import {
   type SettlementTransaction,
   type SettleOptions
 } from './settler.ts'
-import { type SettlementCall, simulateSettlement } from './simulation.ts'
+import type { SettlementCall } from './simulation.ts'
 
 /** Within a confirmation wait, the live transaction is re-checked (dropped? stuck? gap?) this often. */
 const WAIT_SLICE_MS = 2_000
@@ -21,14 +20,8 @@ const WAIT_SLICE_MS = 2_000
 const SLOT_WAIT_MS = 1_000
 
 /** What a {@link LocalSettlement} needs from its settler. */
-export interface LocalSettlementContext {
-  reader: PublicClient
-  sender: SettlementSender
+export interface LocalSettlementContext extends LiveTransactionContext {
   ledger: PayerLedger
-  stuckAfterMs: number
-  /** How replacements are priced. */
-  replacement: ReplacementPolicy
-  gapGraceMs: number
   lookbackBlocks?: bigint
   /**
    * The pre-broadcast check: the transaction to sign (exact fields, simulated), or why it must not be sent now.
@@ -161,60 +154,8 @@ export class LocalSettlement {
     return undefined
   }
 
-  /**
-   * Where the live (newest) transaction stands: `displaced` when its nonce was mined by another transaction (none of
-   * ours has a receipt), `no-gas-funds` when a re-broadcast is refused for gas, otherwise `waiting` after repairing
-   * what can be: re-broadcast when the node no longer knows it, replace when stuck, fill a gap below it.
-   */
-  private async check(live: SettlementTransaction, round: number): Promise<'waiting' | 'displaced' | 'no-gas-funds'> {
-    const { sender } = this.ctx
-    const nonce = live.nonce ?? 0
-    const mined = await sender.minedNonce()
-    if (nonce < mined) return 'displaced'
-    // Right after a broadcast in this run the node was just told: only look again after a wait.
-    if (round === 0 && Date.now() - live.at < 1_000) return 'waiting'
-    if (!(await sender.known(live.hash))) {
-      const result = await sender.rebroadcast(live)
-      if (result === 'displaced' || result === 'no-gas-funds') return result
-      // Its fee cap is below the base fee now: it cannot enter the pool — replace it at the same nonce.
-      if (result === 'fee-too-low') return this.reprice(live)
-      return 'waiting'
-    }
-    if (nonce === mined && Date.now() - live.at >= this.ctx.stuckAfterMs) return this.reprice(live)
-    if (nonce > mined) await sender.repairGap(this.ctx.gapGraceMs)
-    return 'waiting'
-  }
-
-  /**
-   * Replaces the live transaction at its nonce with higher fees, after simulating the replacement with exactly the
-   * fields it will be signed with. A replacement that would not succeed is not sent (the chain then decides).
-   */
-  private async reprice(live: SettlementTransaction): Promise<'waiting' | 'displaced' | 'no-gas-funds'> {
-    if (live.raw == null) return 'waiting'
-    const { sender } = this.ctx
-    // A halted chain is not a fee problem: replace only once a block was produced after we first saw it stuck (by
-    // block number: the chain's clock and ours may disagree).
-    if (!sender.blockSinceStuck(live.hash, await this.ctx.reader.getBlockNumber({ cacheTime: 0 }))) return 'waiting'
-    const parsed = parseTransaction(live.raw)
-    const first = this.attempt.transactions[0] ?? live
-    const feesOf = (t: SettlementTransaction) => ({
-      maxFeePerGas: BigInt(t.maxFeePerGas ?? '0'),
-      maxPriorityFeePerGas: BigInt(t.maxPriorityFeePerGas ?? '0')
-    })
-    const fees = replacementFees(feesOf(live), feesOf(first), await sender.marketFees(), this.ctx.replacement)
-    if (fees == null) return 'waiting' // at the cap: it is mined at these fees, or the authorization lapses unused
-    const call = {
-      from: sender.address,
-      to: parsed.to ?? getAddress(this.requirements.asset),
-      data: parsed.data ?? '0x',
-      gas: parsed.gas ?? 0n,
-      fees
-    }
-    if ((await simulateSettlement(this.ctx.reader, call)) != null) return 'waiting'
-    const { result } = await sender.replace(live, call, (next) =>
-      this.persist({ transactions: [...this.attempt.transactions, next] })
-    )
-    return result === 'displaced' || result === 'no-gas-funds' ? result : 'waiting'
+  private check(live: SettlementTransaction, round: number): Promise<LiveState> {
+    return tendLiveTransaction(this.ctx, this.attempt, live, round === 0, (next) => this.persist(next))
   }
 
   /** Signs and broadcasts a new transaction at a fresh nonce; returns why not when it must not be sent now. */

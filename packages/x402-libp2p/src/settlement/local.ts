@@ -26,6 +26,7 @@ import { type Authorization, transferCalldata } from './eip3009.ts'
 import { LocalSettlement, type LocalSettlementContext } from './local-settle.ts'
 import { SettlementNonceManager } from './nonce-manager.ts'
 import { PayerLedger } from './payer-ledger.ts'
+import { refunderFor } from './refund.ts'
 import { classifyRpcError } from './rpc-errors.ts'
 import { SettlementSender } from './sender.ts'
 import type { SettlementAttempt, SettlementOutcome, SettleOptions, Settler } from './settler.ts'
@@ -298,6 +299,8 @@ export function localSettler(init: LocalSettlerInit): Settler {
   return {
     name: 'local',
     payTo: init.payTo ?? sender.address,
+    // Refunds come from the settlement account, which receives the payments when it is the payee.
+    refunder: refunderFor(context),
     verify,
     settle(
       payload: PaymentPayload,

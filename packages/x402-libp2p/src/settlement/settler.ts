@@ -1,6 +1,7 @@
 import type { AbortOptions } from '@libp2p/interface'
 import type { PaymentPayload, PaymentRequirements, SettleResponse, VerifyResponse } from '@x402/core/types'
 import type { Address, Hex } from 'viem'
+import type { Refunder } from './refund.ts'
 
 /** One transaction signed for a settlement, persisted in the call record **before** it is broadcast (spec §7.2). */
 export interface SettlementTransaction {
@@ -63,6 +64,11 @@ export interface Settler {
   readonly name: string
   /** Default payee when resources don't name one. */
   readonly payTo?: Address
+  /**
+   * Pays refunds when a handler fails after its payment settled (spec §7.5). Without one, paid resources must settle
+   * after their handler succeeds (`settlement: 'after'`).
+   */
+  readonly refunder?: Refunder
   /**
    * Full x402 verification (spec §5 step 8e): signature, recipient, amount, time window, balance and nonce state
    * on-chain — a verdict. Throws {@link SettlerUnavailableError} when the chain or facilitator could not be asked: that

@@ -17,15 +17,36 @@ export interface ChallengeRecord {
 }
 
 /**
- * States of a paid call (spec §7.1):
+ * States of a paid call (spec §7.1). With `order: 'before'` (settle, then run):
+ * `reserved → settling → settled → done`, or `settled → refunding → refunded` when the handler fails; with
+ * `order: 'after'` (x402's HTTP order: run, then settle): `reserved → executed → settling → done`, or
+ * `reserved → failed` when the handler fails (nothing is settled).
  * - `reserved`: verified; challenge consumed, `(payer, nonce)` marked used — nothing signed yet;
+ * - `executed`: (`after`) the handler succeeded and its result is stored; the settlement has not started;
  * - `settling`: a settlement is in flight (`attempt` holds what was signed or submitted); its outcome is not known;
- * - `settled`: the transfer is confirmed on-chain; the handler has not finished;
- * - `done`: the result is stored (terminal);
- * - `failed`: paid, but the handler failed — EXECUTION_FAILED (terminal);
+ * - `settled`: (`before`) the transfer is confirmed on-chain; the handler has not finished;
+ * - `refunding`: (`before`) the handler failed after settlement; the refund is owed (`refund.attempt` in flight);
+ * - `done`: paid and the result stored (terminal);
+ * - `refunded`: the handler failed and the payment went back to the payer in `refund.transaction` (terminal);
+ * - `failed`: (`after`) the handler failed; the payment was never settled (terminal);
  * - `void`: proven that no money moved and none can — SETTLEMENT_FAILED (terminal).
  */
-export type CallState = 'reserved' | 'settling' | 'settled' | 'done' | 'failed' | 'void'
+export type CallState =
+  | 'reserved'
+  | 'executed'
+  | 'settling'
+  | 'settled'
+  | 'refunding'
+  | 'done'
+  | 'refunded'
+  | 'failed'
+  | 'void'
+
+/**
+ * When a paid call's payment settles relative to its handler (spec §7.5): `before` settles then runs the handler,
+ * refunding on-chain if it fails; `after` runs the handler first and settles only a success (x402's HTTP order).
+ */
+export type SettlementOrder = 'before' | 'after'
 
 /** Unix ms of a call's authorization `validBefore`: no transfer for it can happen afterwards. */
 export function validBeforeMs(record: Pick<CallRecord, 'payment'>): number {
@@ -33,7 +54,7 @@ export function validBeforeMs(record: Pick<CallRecord, 'payment'>): number {
 }
 
 /** States after which nothing more happens to a call. */
-export const TERMINAL_STATES: ReadonlySet<CallState> = new Set(['done', 'failed', 'void'])
+export const TERMINAL_STATES: ReadonlySet<CallState> = new Set(['done', 'refunded', 'failed', 'void'])
 
 /** Everything the server needs to finish or replay a paid call, persisted before money moves. */
 export interface CallRecord {
@@ -41,6 +62,8 @@ export interface CallRecord {
   correlationId: string
   resource: string
   state: CallState
+  /** Fixed when the call is reserved. @default 'before' (records written before the field existed) */
+  order?: SettlementOrder
   payment: PaymentPayload
   /** The payment's signature: a re-ask must present the same payment. */
   signature: Hex
@@ -57,7 +80,9 @@ export interface CallRecord {
   /** Result body, base64, once `done`. */
   result?: string
   resultContentType?: string
-  /** Stored error once `failed` (EXECUTION_FAILED) or `void` (SETTLEMENT_FAILED). */
+  /** The refund owed once `refunding`: its transactions (persisted before broadcast), and the one that paid it. */
+  refund?: { attempt: SettlementAttempt; transaction?: Hex }
+  /** Stored error once `refunded` or `failed` (EXECUTION_FAILED) or `void` (SETTLEMENT_FAILED). */
   error?: { code: number; message: string; details?: Record<string, unknown> }
   updatedAt: number
 }

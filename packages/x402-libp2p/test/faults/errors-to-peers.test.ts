@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { X402Error } from '../../src/index.ts'
+import { ExecutionFailedError, type X402Error } from '../../src/index.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { type FaultySeller, PRICE, payJob, startBuyers, startFaultySeller } from './harness.ts'
 import { assertMoneyInvariant, balances } from './money.ts'
@@ -29,14 +29,20 @@ describe('what a failing seller tells the buyer', () => {
 
   const leaks = /\/srv|\/home|\/work|secrets|node_modules|127\.0\.0\.1|localhost|https?:\/\/|at .*\.ts:\d+/
 
-  it('EXECUTION_FAILED names the error class, not its message', async () => {
+  it('EXECUTION_FAILED names the error class, not its message (and the payment is refunded)', async () => {
     const [buyer] = await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 0 })
     try {
+      const before = await balances(chain, [buyer!.account.address])
       const err = await buyer!.node.services.x402Client
         .call(seller.node.getMultiaddrs(), 'leaky', new Uint8Array(), { maxAmount: PRICE, payTo: seller.address })
         .catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(X402Error)
-      expect(err).toMatchObject({ codeName: 'EXECUTION_FAILED', message: 'paid call failed in the handler (Error)' })
+      expect(err).toBeInstanceOf(ExecutionFailedError)
+      expect(err).toMatchObject({ codeName: 'EXECUTION_FAILED', charged: true })
+      expect((err as ExecutionFailedError).message).toMatch(
+        /^paid call failed in the handler \(Error\); refunded in 0x[0-9a-f]{64}$/
+      )
+      expect((err as ExecutionFailedError).message).not.toMatch(leaks)
+      await assertMoneyInvariant(chain, before, [])
     } finally {
       await buyer!.node.stop()
     }

@@ -33,7 +33,8 @@ describe('settlement through a facilitator behind a faulty link', () => {
           url: proxy.url,
           payTo: chain.devnet.accounts[0]!.address,
           publicClient: chain.client,
-          resubmitAfterMs: 500
+          resubmitAfterMs: 500,
+          refunder: chain.refunderFor(chain.devnet.accounts[0]!)
         }),
         asset: chain.asset,
         confirmationTimeoutMs: 3_000

@@ -204,7 +204,13 @@ describe('one transaction that pays the seller once and spends several calls’ 
     const seller = await createNode({
       datastore,
       server: {
-        settler: facilitatorSettler({ url: facilitator.url, payTo, publicClient: chain.client, resubmitAfterMs: 500 }),
+        settler: facilitatorSettler({
+          url: facilitator.url,
+          payTo,
+          publicClient: chain.client,
+          resubmitAfterMs: 500,
+          refunder: chain.refunderFor(chain.devnet.accounts[2]!)
+        }),
         asset: chain.asset,
         confirmationTimeoutMs: 2_000,
         resolveIntervalMs: 500,

@@ -84,8 +84,9 @@ export async function sellerRecords(datastore: Datastore): Promise<CallRecord[]>
 
 /**
  * The money invariant over a whole scenario: for every buyer, USDC debited = Σ price of the calls whose result it
- * received; no seller record says "void" (nothing moved) while the authorization was used on-chain; and (when
- * `settled` is set) no record is left non-terminal.
+ * received (a refunded call counts 0: paid and paid back); no seller record says "void" or "failed" (nothing moved)
+ * while the authorization was used on-chain, every "refunded" one names a mined refund; and (when `settled` is set) no
+ * record is left non-terminal.
  */
 export async function assertMoneyInvariant(
   chain: Chain,
@@ -109,8 +110,20 @@ export async function assertMoneyInvariant(
       expect(paid, `call ${record.correlationId} is void but its transfer exists on-chain`).toBe(false)
     }
     if (record.state === 'done') expect(paid, `call ${record.correlationId} is done but unpaid`).toBe(true)
+    if (record.state === 'failed') {
+      expect(paid, `call ${record.correlationId} failed unsettled but its transfer exists`).toBe(false)
+    }
+    if (record.state === 'refunded') {
+      expect(paid, `call ${record.correlationId} is refunded but was never paid`).toBe(true)
+      const refund = record.refund?.transaction
+      expect(refund, `call ${record.correlationId} is refunded without a refund transaction`).toBeDefined()
+      const receipt = await chain.client.getTransactionReceipt({ hash: refund as `0x${string}` })
+      expect(receipt.status, `refund of ${record.correlationId}`).toBe('success')
+    }
     if (seller.settled === true) {
-      expect(['done', 'void'], `call ${record.correlationId} left ${record.state}`).toContain(record.state)
+      expect(['done', 'void', 'refunded', 'failed'], `call ${record.correlationId} left ${record.state}`).toContain(
+        record.state
+      )
     }
   }
 }

@@ -1,14 +1,20 @@
 import type { LocalAccount } from 'viem'
 import { signExactPayment } from '../../client/sign.ts'
-import type { WireMessage } from '../../wire.ts'
 import { randomNonce } from '../authorization.ts'
 import { type ConformanceCase, defineCase } from '../case.ts'
 import { watchBalance } from '../chain.ts'
-import type { CaseContext } from '../context.ts'
 import { ConformanceFailure, check } from '../errors.ts'
 import { expectResponse, sameAddress, sameBytes } from '../expect.ts'
-import { describeOutcome, type Outcome, readOutcome } from '../outcome.ts'
-import { exchangeFrame, expectSettled, paidRequest, requestChallenge, settledCall, signChallenge } from '../steps.ts'
+import { describeOutcome, readOutcome } from '../outcome.ts'
+import {
+  exchangeFrame,
+  expectSettled,
+  paidRequest,
+  reaskWhileRetryable,
+  requestChallenge,
+  settledCall,
+  signChallenge
+} from '../steps.ts'
 
 /** `settlement.payer`, when present, is the payer (spec §3). */
 function expectPayer(settlement: { payer?: string }, payer: LocalAccount): void {
@@ -139,16 +145,6 @@ const reask = defineCase(
     await payee.expect(0n, 'payee after the re-ask')
   }
 )
-
-/** Re-asks (new stream, same frame) while the answer is a retryable error, as a conforming client does (§4.4). */
-async function reaskWhileRetryable(ctx: CaseContext, frame: WireMessage, first: Outcome): Promise<Outcome> {
-  let outcome = first
-  for (let attempt = 0; attempt < 20 && outcome.kind === 'error' && outcome.error.retryable; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    outcome = await exchangeFrame(await ctx.open(), frame)
-  }
-  return outcome
-}
 
 /**
  * §4.4: a re-ask that races the original PAID_REQUEST (its stream looked dead) must not be told the payment is void
