@@ -54,7 +54,8 @@ export interface X402ClientInit {
    * Journals every paid call (spec §6.2) — e.g. `datastoreCallJournal(datastore)` on the node's LevelDB: written before
    * signing, with the signed payment before sending, and with the outcome on arrival. A call whose correlation id is
    * journaled is answered from the journal (stored result or error) or re-asked with its stored payment — never paid
-   * twice, across restarts. Calls over `/x402/libp2p/1.0.0` are not journaled.
+   * twice, across restarts. A seller binds a call to the calling peer, so re-asks after a restart need the same peer
+   * id (keep the node's private key). Calls over `/x402/libp2p/1.0.0` are not journaled.
    */
   journal?: CallJournal
 }
