@@ -1,6 +1,6 @@
 import { InputValidationError } from './errors.ts'
 import { type RunOptions, runExecutor } from './run.ts'
-import { isTextSchema } from './schema.ts'
+import { compileSchema, isTextSchema } from './schema.ts'
 import type { Executor, JsonSchema } from './types.ts'
 
 /** Default time limit of a handler call: 60 s. */
@@ -76,4 +76,15 @@ function invalidBody(message: string): InputValidationError {
     [{ instancePath: '', schemaPath: '#', keyword: 'type', params: {}, message }],
     `invalid input: ${message}`
   )
+}
+
+/**
+ * The deterministic part of {@link toX402Handler}, for a resource's request validator (run before any payment):
+ * decodes the body and checks it against the input schema. Throws {@link InputValidationError} with ajv's errors.
+ */
+export function validateRequestBody(body: Uint8Array, inputSchema?: JsonSchema): void {
+  const input = decodeInput(body, inputSchema)
+  if (inputSchema == null) return
+  const validate = compileSchema(inputSchema)
+  if (!validate(input)) throw new InputValidationError(validate.errors ?? [])
 }

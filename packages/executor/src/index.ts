@@ -29,6 +29,7 @@ export { type ChatMessage, type OpenAiExecutorInit, openAiExecutor, toMessages }
 export { analyzeText, type TextStats, textStatsExecutor } from './adapters/text-stats.ts'
 export { type CreateExecutorOptions, createExecutor, lazyExecutor } from './config/create.ts'
 export { loadAgentsConfig, parseAgentsConfig } from './config/load.ts'
+export { type ProbeExecutorOptions, type ProbeResult, probeExecutor } from './config/probe.ts'
 export {
   type AgentConfig,
   type AgentsConfig,
@@ -55,7 +56,8 @@ export {
   decodeInput,
   type ExecutorBinding,
   type HandlerRequest,
-  toX402Handler
+  toX402Handler,
+  validateRequestBody
 } from './handler.ts'
 export { DEFAULT_MAX_OUTPUT_BYTES, type RunOptions, runExecutor } from './run.ts'
 export { compileSchema } from './schema.ts'

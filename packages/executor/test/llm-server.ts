@@ -10,7 +10,7 @@ export interface ReceivedRequest {
 
 /**
  * A real OpenAI-compatible HTTP server on 127.0.0.1: answers `POST /v1/chat/completions` with the last user message
- * uppercased (JSON, or SSE chunks with `stream: true`). Models `fail` answer 500, `slow` never answer.
+ * uppercased (JSON, or SSE chunks with `stream: true`), and `GET /v1/models`. Models `fail` answer 500, `slow` never answer.
  */
 export async function startLlmServer(): Promise<{
   baseUrl: string
@@ -19,6 +19,10 @@ export async function startLlmServer(): Promise<{
 }> {
   const received: ReceivedRequest[] = []
   const server: Server = createServer(async (req, res) => {
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"echo"}]}')
+      return
+    }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
       res.writeHead(404).end('not found')
       return

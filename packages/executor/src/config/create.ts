@@ -106,7 +106,8 @@ export function lazyExecutor(load: () => Promise<Executor>): Executor {
   }
 }
 
-function moduleUrl(module: string, baseDir: string | undefined): string {
+/** The import specifier of a `function` executor's module (relative paths from `baseDir`). @internal */
+export function moduleUrl(module: string, baseDir: string | undefined): string {
   if (!module.startsWith('.') && !isAbsolute(module)) return module
   return pathToFileURL(resolve(baseDir ?? process.cwd(), module)).href
 }
