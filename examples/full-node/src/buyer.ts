@@ -1,38 +1,39 @@
 import { type VerifyListingResult, verifyListing } from '@betar/identity'
 import type { Listing } from '@betar/marketplace-crdt'
-import {
-  type GiveFeedbackResult,
-  giveFeedback,
-  type ProofOfPayment,
-  STARRED_TAG,
-  type TagSummary
-} from '@betar/reputation'
-import type { CallResult } from '@betar/x402-libp2p'
+import { type ProofOfPayment, STARRED_TAG, type TagSummary } from '@betar/reputation'
+import { CallNotFoundError, type CallResult } from '@betar/x402-libp2p'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Address } from 'viem'
-import { ListingVerificationError, MissingSettlementError, NoSellerError, ReputationTooLowError } from './errors.ts'
+import { ListingVerificationError, NoSellerError, ReputationTooLowError } from './errors.ts'
+import type { FeedbackJob, FeedbackStorage } from './feedback.ts'
 import type { BetarNode } from './node.ts'
 
 /** Options of {@link buyService}. */
 export interface BuyServiceOptions {
-  /**
-   * Most the buyer pays, in atomic USDC units: listings above it are skipped, and the x402 call is capped at the
-   * lower of this and the listing's signed price (a seller asking more than it listed is refused before signing).
-   */
+  /** Most the buyer pays, in atomic USDC units: listings above it are skipped, and the x402 call is capped at the
+   * lower of this and the listing's signed price (a seller asking more than it listed is refused before signing). */
   maxPrice: bigint
+  /**
+   * Names the call (1–64 of `[A-Za-z0-9_-]`). When this node's journal already holds a paid call under it — e.g. one
+   * interrupted by a seller or buyer restart — that call is resumed (its stored result, or a re-ask with its stored
+   * payment) instead of buying again: a retry with the same id never pays twice. @default a random UUID
+   */
+  correlationId?: string
   /** Rating given after the job (ERC-8004 `starred`, 0–100). @default 100 */
   rating?: number
+  /** Give feedback at all. @default true */
+  feedback?: boolean
+  /**
+   * Where the feedback file goes: `node` (this node's Helia, served while it runs) or `data-uri` (inside the
+   * transaction, readable by everyone afterwards: for a process that exits right after). @default 'node'
+   */
+  feedbackStorage?: FeedbackStorage
   /** Refuse agents whose `starred` score is known and below this. */
   minScore?: number
   /** @default the node network's Identity Registry */
   identityRegistry?: Address
   /** @default the node network's Reputation Registry */
   reputationRegistry?: Address
-  /**
-   * Where the feedback file goes. @default this node's Helia (served over bitswap while the node runs); a one-shot
-   * process that exits right after should pass `storeAsDataUri` from `@betar/reputation` (the file travels on-chain).
-   */
-  storeFeedback?: (bytes: Uint8Array) => Promise<string>
   /** Registration file retrieval timeout. @default 10000 */
   verifyTimeoutMs?: number
   signal?: AbortSignal
@@ -40,22 +41,36 @@ export interface BuyServiceOptions {
 
 /** Every step of a purchase. */
 export interface Purchase {
-  /** Listings offering the capability within the price (DHT + marketplace), cheapest first. */
+  correlationId: string
+  /** The call was answered from the journal or re-asked with a payment signed earlier (no new payment). */
+  resumed: boolean
+  /** Listings offering the capability within the price (DHT + marketplace), cheapest first; empty when resumed. */
   discovered: Listing[]
   /** The listing bought from. */
   listing: Listing
-  /** ERC-8004 verification of the listing (always `ok` here: a failure throws). */
-  verification: VerifyListingResult
-  /** The agent's reputation before buying, per tag. */
-  reputation: Record<string, TagSummary>
+  /** ERC-8004 verification of the listing (`ok`: a failure throws); absent when resumed (checked the first time). */
+  verification?: VerifyListingResult
+  /** The agent's reputation before buying, per tag; absent when resumed. */
+  reputation?: Record<string, TagSummary>
   /** The paid x402 call, with its settlement. */
   call: CallResult
-  /** The executor's output (JSON-decoded). */
+  /** The executor's output (JSON-decoded; the text itself when it is not JSON). */
   output: unknown
-  /** The payment proof cited by the feedback. */
-  proof: ProofOfPayment
-  /** The feedback transaction and its file (stored on this node's Helia). */
-  feedback: GiveFeedbackResult
+  /** The payment proof cited by the feedback: only a settlement the buyer verified on-chain. */
+  proof?: ProofOfPayment
+  /** The rating owed for this call: `given` (with its transaction) or `pending` (retried in the background). */
+  feedback?: FeedbackJob
+  /** What did not go as planned after the result arrived (unverified settlement, feedback pending and why). */
+  warnings: string[]
+}
+
+/** What the buyer journals about a purchase, next to the x402 call (`metadata` of the journal entry). */
+export interface PurchaseMetadata {
+  capability: string
+  listing: Listing
+  rating: number
+  feedback: boolean
+  feedbackStorage: FeedbackStorage
 }
 
 const encoder = new TextEncoder()
@@ -64,8 +79,13 @@ const decoder = new TextDecoder()
 /**
  * Buys one job from an agent offering `capability`: discovers sellers through the DHT and the marketplace, verifies
  * the listing's ERC-8004 identity (throwing {@link ListingVerificationError} with every reason on a mismatch), checks
- * its reputation, dials the listing's addresses and pays + calls it over `/x402/libp2p/2.0.0` (at most `maxPrice`,
- * only to the listing's `payTo`), then rates it on the Reputation Registry with the payment proof stored on Helia.
+ * its reputation, dials the listing's addresses and pays + calls it over `/x402/libp2p/2.0.0` (at most the lower of
+ * `maxPrice` and the listed price, only to the listing's `payTo`), journaling the call in the node's datastore; then
+ * rates it on the Reputation Registry as a separate step that never withholds the result (see {@link Purchase}).
+ *
+ * With a `correlationId` the journal already holds as paid, the call is resumed instead (see the option). Throws what
+ * the x402 client throws for the call (`ExecutionFailedError` with the refund when the task failed,
+ * `PaymentInterruptedError` when no outcome could be read — resume with the same id).
  */
 export async function buyService(
   node: BetarNode,
@@ -74,8 +94,11 @@ export async function buyService(
   options: BuyServiceOptions
 ): Promise<Purchase> {
   const signalOpt = options.signal != null ? { signal: options.signal } : {}
+  if (options.correlationId != null) {
+    const entry = await node.journal.get(options.correlationId, signalOpt)
+    if (entry?.payment != null) return resumePurchase(node, options.correlationId, options)
+  }
   const identityRegistry = options.identityRegistry ?? node.network.erc8004.identityRegistry
-  const reputationRegistry = options.reputationRegistry ?? node.network.erc8004.reputationRegistry
   const market = node.services.market
 
   const found = await market.findSellers(capability, { maxPrice: options.maxPrice, ...signalOpt })
@@ -97,9 +120,7 @@ export async function buyService(
     ...signalOpt
   })
   if (!verification.ok) throw new ListingVerificationError(verification.reasons)
-  const claim = listing.erc8004
-  if (claim == null) throw new ListingVerificationError([{ code: 'NOT_REGISTERED', message: 'no erc8004 identity' }])
-  const agentId = BigInt(claim.agentId)
+  const agentId = BigInt(claimOf(listing).agentId)
 
   const reputation = await node.reputation.summary(agentId, signalOpt)
   const score = reputation[STARRED_TAG]?.score
@@ -107,6 +128,13 @@ export async function buyService(
     throw new ReputationTooLowError(`agent ${agentId} scores ${score.toFixed(1)} < ${options.minScore}`)
   }
 
+  const metadata: PurchaseMetadata = {
+    capability,
+    listing,
+    rating: options.rating ?? 100,
+    feedback: options.feedback !== false,
+    feedbackStorage: options.feedbackStorage ?? 'node'
+  }
   const call = await node.services.x402Client.call(
     listing.multiaddrs.map((a) => multiaddr(a)),
     listing.resource,
@@ -116,14 +144,57 @@ export async function buyService(
       maxAmount: BigInt(listing.price.amount) < options.maxPrice ? BigInt(listing.price.amount) : options.maxPrice,
       payTo: listing.price.payTo as Address,
       contentType: 'application/json',
+      correlationId: options.correlationId ?? crypto.randomUUID(),
+      metadata: metadata as unknown as Record<string, unknown>,
       ...signalOpt
     }
   )
-  if (call.settlement == null || !call.settlement.success || call.settlementCheck !== 'verified') {
-    throw new MissingSettlementError(`call ${call.correlationId} returned without a settlement verified on-chain`)
-  }
-  const output: unknown = JSON.parse(decoder.decode(call.body))
+  const done = await afterResult(node, metadata, call, options)
+  return { ...done, resumed: false, discovered, listing, verification, reputation, call }
+}
 
+/**
+ * Resumes a journaled purchase (see {@link BuyServiceOptions.correlationId}): its stored result, or a re-ask with its
+ * stored payment — at the seller's current addresses when its newer listing is known — then the feedback still owed.
+ * Throws `CallNotFoundError` when the journal holds no paid call under the id.
+ */
+export async function resumePurchase(
+  node: BetarNode,
+  correlationId: string,
+  options: Omit<BuyServiceOptions, 'maxPrice'> = {}
+): Promise<Purchase> {
+  const signalOpt = options.signal != null ? { signal: options.signal } : {}
+  const entry = await node.journal.get(correlationId, signalOpt)
+  if (entry?.payment == null) throw new CallNotFoundError(correlationId)
+  const metadata = purchaseMetadata(entry.metadata)
+  if (metadata == null) throw new CallNotFoundError(correlationId, 'the journal entry is not a purchase of this node')
+  if (entry.state === 'sent') {
+    // A seller that restarted may listen elsewhere now: its newest signed listing says where.
+    const fresh = node.services.market.find({ sellers: [entry.peer] }).find((l) => l.id === metadata.listing.id)
+    if (fresh != null && fresh.multiaddrs.length > 0) {
+      await node.journal.put({ ...entry, addresses: fresh.multiaddrs, updatedAt: Date.now() }, signalOpt)
+    }
+  }
+  const call = await node.services.x402Client.resume(correlationId, signalOpt)
+  const done = await afterResult(node, metadata, call, options)
+  return { ...done, resumed: true, discovered: [], listing: metadata.listing, call }
+}
+
+/** What follows a result: its output decoded, the settlement checked, the feedback given or queued. Never throws. */
+async function afterResult(
+  node: BetarNode,
+  metadata: PurchaseMetadata,
+  call: CallResult,
+  options: Pick<BuyServiceOptions, 'reputationRegistry' | 'signal'>
+): Promise<Pick<Purchase, 'correlationId' | 'output' | 'proof' | 'feedback' | 'warnings'>> {
+  const warnings: string[] = []
+  const output = decodeOutput(call.body)
+  const base = { correlationId: call.correlationId, output, warnings }
+  if (call.settlement == null || !call.settlement.success || call.settlementCheck !== 'verified') {
+    warnings.push(`the settlement is ${call.settlementCheck ?? 'unchecked'} on-chain: no payment proof, no feedback`)
+    return base
+  }
+  const { listing } = metadata
   const proof: ProofOfPayment = {
     fromAddress: (call.settlement.payer ?? node.wallet.address) as Address,
     toAddress: listing.price.payTo as Address,
@@ -133,19 +204,52 @@ export async function buyService(
     asset: node.network.usdc.address,
     correlationId: call.correlationId
   }
-  const feedback = await giveFeedback({
-    walletClient: node.clients.walletClient,
-    publicClient: node.clients.publicClient,
-    reputationRegistry,
-    agentId,
-    agentRegistry: claim.agentRegistry as `eip155:${number}:${Address}`,
-    value: options.rating ?? 100,
-    endpoint: `/p2p/${listing.seller}/x402/${listing.resource}`,
-    proof,
-    store: options.storeFeedback ?? node.feedbackStorage.store,
-    ...signalOpt
-  })
-  return { discovered, listing, verification, reputation, call, output, proof, feedback }
+  if (!metadata.feedback) return { ...base, proof }
+  const claim = claimOf(listing)
+  const feedback = await node.feedback.give(
+    {
+      correlationId: call.correlationId,
+      agentId: claim.agentId,
+      agentRegistry: claim.agentRegistry as `eip155:${number}:${Address}`,
+      reputationRegistry: options.reputationRegistry ?? node.network.erc8004.reputationRegistry,
+      value: metadata.rating,
+      endpoint: `/p2p/${listing.seller}/x402/${listing.resource}`,
+      proof,
+      storage: metadata.feedbackStorage
+    },
+    options.signal != null ? { signal: options.signal } : {}
+  )
+  if (feedback.state !== 'given') warnings.push(`feedback pending (retried in the background): ${feedback.lastError}`)
+  return { ...base, proof, feedback }
+}
+
+/** The result body as JSON, or as text when it is not JSON (the result is the buyer's whatever its shape). */
+function decodeOutput(body: Uint8Array): unknown {
+  const text = decoder.decode(body)
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
+function claimOf(listing: Listing): NonNullable<Listing['erc8004']> {
+  const claim = listing.erc8004
+  if (claim == null) throw new ListingVerificationError([{ code: 'NOT_REGISTERED', message: 'no erc8004 identity' }])
+  return claim
+}
+
+/** The purchase metadata of a journal entry, if it is one. */
+export function purchaseMetadata(value: Record<string, unknown> | undefined): PurchaseMetadata | undefined {
+  const listing = value?.listing as Listing | undefined
+  if (typeof value?.capability !== 'string' || listing == null || typeof listing.id !== 'string') return undefined
+  return {
+    capability: value.capability,
+    listing,
+    rating: typeof value.rating === 'number' ? value.rating : 100,
+    feedback: value.feedback !== false,
+    feedbackStorage: value.feedbackStorage === 'data-uri' ? 'data-uri' : 'node'
+  }
 }
 
 function dedupe(listings: Listing[]): Listing[] {

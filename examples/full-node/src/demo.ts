@@ -54,16 +54,23 @@ async function main(): Promise<void> {
       `discovered ${purchase.discovered.length} listing(s); chose ${purchase.listing.name} from ${purchase.listing.seller}`
     )
     detail(
-      `identity verified: ${purchase.verification.ok ? 'yes' : 'no'} (agentId ${purchase.listing.erc8004?.agentId})`
+      `identity verified: ${purchase.verification?.ok === true ? 'yes' : 'no'} (agentId ${purchase.listing.erc8004?.agentId})`
     )
-    const before = purchase.reputation[STARRED_TAG]
+    const before = purchase.reputation?.[STARRED_TAG]
     detail(
       `reputation before: ${before == null ? 'no feedback yet' : `${before.score?.toFixed(1)} from ${before.count} client(s)`}`
     )
     detail(`paid ${formatUsdc(purchase.call.amount)} (max ${formatUsdc(maxPrice)}) over ${purchase.call.protocol}`)
-    detail(`settlement tx ${purchase.proof.txHash}, correlation id ${purchase.call.correlationId}`)
+    detail(
+      `settlement tx ${purchase.call.settlement?.transaction} (${purchase.call.settlementCheck} on the buyer's chain reader), correlation id ${purchase.correlationId}`
+    )
     detail(`result: ${JSON.stringify(purchase.output, null, 2).split('\n').join('\n    ')}`)
-    detail(`feedback ${purchase.feedback.feedbackURI} → Reputation Registry tx ${purchase.feedback.txHash}`)
+    const feedback = purchase.feedback?.result
+    detail(
+      feedback != null
+        ? `feedback ${feedback.feedbackURI} → Reputation Registry tx ${feedback.txHash}`
+        : `feedback pending: ${purchase.warnings.join('; ')}`
+    )
 
     step(5, 'Final state, read on-chain')
     const buyerEnd = await buyer.usdcBalance()

@@ -25,3 +25,21 @@ export class ReputationTooLowError extends Error {
 export class MissingSettlementError extends Error {
   override name = 'MissingSettlementError'
 }
+
+/** An agent's executor failed its health check: it is not put on sale. `problem` says why (for the operator). */
+export class AgentUnhealthyError extends Error {
+  override name = 'AgentUnhealthyError'
+  readonly agent: string
+  readonly problem: string
+
+  constructor(agent: string, problem: string) {
+    super(`agent "${agent}" is not healthy, not listing it: ${problem}`)
+    this.agent = agent
+    this.problem = problem
+  }
+}
+
+/** The input does not match the listing's input schema: refused before anything is signed. */
+export class InvalidInputError extends Error {
+  override name = 'InvalidInputError'
+}

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import type { BetarNetwork } from '@betar/devnet'
 import type { MarketplaceInit } from '@betar/marketplace-crdt'
 import { createReputation, ipfsFeedbackStorage, type Reputation, withDataUriSupport } from '@betar/reputation'
-import type { BudgetInit } from '@betar/x402-libp2p'
+import { type BudgetInit, type CallJournal, datastoreCallJournal } from '@betar/x402-libp2p'
 import { quic } from '@chainsafe/libp2p-quic'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
@@ -21,6 +21,8 @@ import { createHeliaLight, type Helia } from 'helia'
 import * as jsonCodec from 'multiformats/codecs/json'
 import type { Chain, LocalAccount } from 'viem'
 import { createClients, type NodeClients } from './clients.ts'
+import { FeedbackQueue } from './feedback.ts'
+import { AgentHealth } from './health.ts'
 import { type BetarServices, betarServices } from './services.ts'
 import { usdcBalance } from './usdc.ts'
 
@@ -51,6 +53,10 @@ export interface BetarNodeInit {
    * relay (add `/p2p-circuit` to `listen`) and dial relayed addresses. @default false
    */
   relayServer?: boolean
+  /** How often pending feedback is retried in the background (ms; 0: never). @default 15000 */
+  feedbackRetryIntervalMs?: number
+  /** How often sold agents' executors are health-checked (ms; 0: never). @default 60000 */
+  healthCheckIntervalMs?: number
 }
 
 /** A running Betar full node: one libp2p host carrying every Betar protocol and Helia. */
@@ -65,6 +71,12 @@ export interface BetarNode {
   reputation: Reputation
   /** Where feedback files go: raw blocks on this node's Helia, served over bitswap. */
   feedbackStorage: ReturnType<typeof ipfsFeedbackStorage>
+  /** Every paid call this node made as a buyer, persisted in its datastore (x402 call journal, spec §6.2). */
+  journal: CallJournal
+  /** Ratings owed after paid calls, given (and retried) apart from the result. */
+  feedback: FeedbackQueue
+  /** Health checks of the agents this node sells; failing ones are delisted, recovered ones listed again. */
+  health: AgentHealth
   peerId: string
   multiaddrs(): Multiaddr[]
   /** Connects to a peer by multiaddr(s). */
@@ -97,6 +109,7 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     datastore = new MemoryDatastore()
     blockstore = new MemoryBlockstore()
   }
+  const journal = datastoreCallJournal(datastore)
   const helia = withBitswap(
     withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [jsonCodec] }), {
       ...(init.privateKey != null ? { privateKey: init.privateKey } : {}),
@@ -111,7 +124,8 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
           wallet: init.wallet,
           clients,
           market: init.market,
-          budget: init.budget
+          budget: init.budget,
+          journal
         }),
         // Relayed connections carry whole paid calls (and bitswap), so they are not data- or time-limited.
         ...(init.relayServer === true
@@ -135,6 +149,18 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
   const dial = async (addresses: ReadonlyArray<string | Multiaddr>) => {
     await libp2p.dial(addresses.map((a) => (typeof a === 'string' ? multiaddr(a) : a)))
   }
+  const feedback = new FeedbackQueue({
+    datastore,
+    clients,
+    store: feedbackStorage.store,
+    ...(init.feedbackRetryIntervalMs != null ? { retryIntervalMs: init.feedbackRetryIntervalMs } : {})
+  })
+  feedback.start()
+  const health = new AgentHealth({
+    market: libp2p.services.market,
+    x402: libp2p.services.x402,
+    ...(init.healthCheckIntervalMs != null ? { intervalMs: init.healthCheckIntervalMs } : {})
+  })
   for (const address of init.bootstrap ?? []) await dial([address])
   return {
     libp2p,
@@ -145,11 +171,16 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     clients,
     reputation,
     feedbackStorage,
+    journal,
+    feedback,
+    health,
     peerId: libp2p.peerId.toString(),
     multiaddrs: () => libp2p.getMultiaddrs(),
     dial,
     usdcBalance: (address = init.wallet.address) => usdcBalance(clients.publicClient, init.network, address),
     async stop() {
+      feedback.stop()
+      health.stop()
       await helia.stop()
       if (datastore instanceof LevelDatastore) await datastore.close()
       if (blockstore instanceof LevelBlockstore) await blockstore.close()

@@ -1,7 +1,17 @@
-import { type AgentConfig, type CreateExecutorOptions, createExecutor, toX402Handler } from '@betar/executor'
+import {
+  type AgentConfig,
+  type CreateExecutorOptions,
+  createExecutor,
+  InputValidationError,
+  probeExecutor,
+  toX402Handler,
+  validateRequestBody
+} from '@betar/executor'
 import { bindAgentWallet, buildRegistrationFile, type RegisteredAgent, registerAgent } from '@betar/identity'
-import type { Listing } from '@betar/marketplace-crdt'
+import type { Listing, PublishInput } from '@betar/marketplace-crdt'
+import { InvalidRequestError, type X402Resource } from '@betar/x402-libp2p'
 import type { Address, Hash } from 'viem'
+import { AgentUnhealthyError } from './errors.ts'
 import type { BetarNode } from './node.ts'
 
 /** Options of {@link sellAgent}. */
@@ -14,6 +24,14 @@ export interface SellAgentOptions {
   executor?: CreateExecutorOptions
   /** Longest authorization the listing accepts. @default 300 */
   maxTimeoutSeconds?: number
+  /**
+   * Probe the executor before listing (function module resolvable, OpenAI-compatible `/models` answering, ADK key
+   * present) and keep probing it (the node's `health`): a failing agent is refused with {@link AgentUnhealthyError}
+   * before anything is registered, and delisted when it keeps failing later. @default true
+   */
+  healthCheck?: boolean
+  /** Longest wait of one health probe (ms). @default 5000 */
+  healthTimeoutMs?: number
 }
 
 /** Everything {@link sellAgent} did, step by step. */
@@ -31,15 +49,28 @@ export interface SoldAgent {
 }
 
 /**
- * Puts an agent on sale from this node: registers it on the ERC-8004 Identity Registry (registration file on Helia),
- * binds the node's wallet as its agentWallet, serves it as a paid x402 resource run by its executor, and publishes
- * the signed listing (paid to the agent wallet, with its ERC-8004 identity) on the marketplace.
+ * Puts an agent on sale from this node: checks its executor works (else throws {@link AgentUnhealthyError} before
+ * anything is written), registers it on the ERC-8004 Identity Registry (registration file on Helia), binds the node's
+ * wallet as its agentWallet, serves it as a paid x402 resource run by its executor — input checked against its
+ * `inputSchema` before any payment, settled `before` (refunded if the task fails) or `after` the task as configured —
+ * and publishes the signed listing (paid to the agent wallet, with its ERC-8004 identity) on the marketplace; the
+ * node's `health` then keeps probing it.
  */
 export async function sellAgent(
   node: BetarNode,
   agent: AgentConfig,
   options: SellAgentOptions = {}
 ): Promise<SoldAgent> {
+  const probe = (signal?: AbortSignal) =>
+    probeExecutor(agent, {
+      ...options.executor,
+      timeoutMs: options.healthTimeoutMs ?? 5_000,
+      ...(signal != null ? { signal } : {})
+    })
+  if (options.healthCheck !== false) {
+    const health = await probe()
+    if (!health.ok) throw new AgentUnhealthyError(agent.name, health.problem)
+  }
   const identityRegistry = options.identityRegistry ?? node.network.erc8004.identityRegistry
   const reputationRegistry = options.reputationRegistry ?? node.network.erc8004.reputationRegistry
   const { walletClient, publicClient } = node.clients
@@ -66,15 +97,26 @@ export async function sellAgent(
     outputSchema: agent.outputSchema,
     timeoutMs: agent.timeoutMs
   })
-  node.services.x402.register(agent.name, {
+  const resource: X402Resource = {
     price: { amount: BigInt(agent.price.amount), payTo: wallet.wallet },
     handler,
+    // Deterministic checks before any payment: input the task would refuse is never paid for.
+    validate: (request) => {
+      try {
+        validateRequestBody(request.body, agent.inputSchema)
+      } catch (err) {
+        if (err instanceof InputValidationError) throw new InvalidRequestError(err.message)
+        throw err
+      }
+    },
+    settlement: agent.settlement ?? 'before',
     description: agent.description,
     mimeType: 'application/json'
-  })
+  }
+  node.services.x402.register(agent.name, resource)
 
   const { usdc, caip2 } = node.network
-  const listing = await node.services.market.publish({
+  const publishInput: PublishInput = {
     id: agent.name,
     resource: agent.name,
     name: agent.name,
@@ -92,7 +134,11 @@ export async function sellAgent(
       extra: { name: usdc.name, version: usdc.version }
     },
     erc8004: { agentId: registration.agentId.toString(), agentRegistry: registration.agentRegistry }
-  })
+  }
+  const listing = await node.services.market.publish(publishInput)
+  if (options.healthCheck !== false) {
+    node.health.watch({ name: agent.name, probe, resource, listing: publishInput })
+  }
   return { registration, wallet, resource: agent.name, listing, reputationRegistry }
 }
 

@@ -2,6 +2,7 @@ import type { BetarNetwork } from '@betar/devnet'
 import { type Marketplace, type MarketplaceInit, marketplace } from '@betar/marketplace-crdt'
 import {
   type BudgetInit,
+  type CallJournal,
   localSettler,
   type PaymentAsset,
   type X402Client,
@@ -43,6 +44,8 @@ export interface ServicesInit {
   clients: NodeClients
   market?: MarketplaceInit | undefined
   budget?: BudgetInit | undefined
+  /** The buyer's call journal (the node's datastore). */
+  journal?: CallJournal | undefined
 }
 
 /** The service factories of a Betar node (passed to `createLibp2p`). */
@@ -67,7 +70,8 @@ export function betarServices(init: ServicesInit) {
       asset,
       // Settlements are checked on-chain before a result counts as paid (and before feedback cites it).
       publicClient: init.clients.publicClient,
-      ...(init.budget != null ? { budget: init.budget } : {})
+      ...(init.budget != null ? { budget: init.budget } : {}),
+      ...(init.journal != null ? { journal: init.journal } : {})
     })
   }
 }

@@ -1,22 +1,23 @@
-import { PaymentNotApprovedError, X402Error } from '@betar/x402-libp2p'
+import { type CallJournalEntry, PaymentNotApprovedError, X402Error } from '@betar/x402-libp2p'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
-import { type CallRecord, CallStore, createApiToken, isLoopbackHost, startApi, toHttpError } from '../src/api/index.ts'
+import { callView, createApiToken, isLoopbackHost, startApi, toHttpError } from '../src/api/index.ts'
 import { ListingVerificationError, NoSellerError } from '../src/errors.ts'
 
-function record(correlationId: string): CallRecord {
+function entry(state: CallJournalEntry['state'], extra: Partial<CallJournalEntry> = {}): CallJournalEntry {
   return {
-    correlationId,
-    capability: 'c',
-    completedAt: 0,
-    listing: { id: 'a', seller: 'p', resource: 'a', name: 'a', agentId: null },
-    output: null,
-    amount: '0',
-    settlement: { transaction: '0x', network: 'eip155:1', payer: null },
-    feedback: { transaction: '0x', feedbackURI: '', feedbackIndex: '1' }
+    correlationId: `call-${state}`,
+    peer: '12D3KooWSeller',
+    addresses: [],
+    resource: 'text-stats',
+    body: '',
+    contentType: 'application/json',
+    state,
+    createdAt: 1,
+    updatedAt: 2,
+    ...extra
   }
 }
-
 describe('api building blocks', () => {
   it('creates 32-byte base64url tokens', () => {
     const a = createApiToken()
@@ -25,16 +26,23 @@ describe('api building blocks', () => {
     expect(createApiToken()).not.toBe(a)
   })
 
-  it('keeps call records in a bounded LRU', () => {
-    const store = new CallStore(2)
-    store.add(record('a'))
-    store.add(record('b'))
-    expect(store.get('a')?.correlationId).toBe('a') // a is now the most recent
-    store.add(record('c'))
-    expect(store.get('b')).toBeUndefined()
-    expect(store.get('a')).toBeDefined()
-    expect(store.get('c')).toBeDefined()
-    expect(store.size).toBe(2)
+  it('shows journal entries as calls: charged or not, output decoded, feedback state', () => {
+    const done = callView(
+      entry('done', {
+        result: { body: Buffer.from('{"words":3}').toString('base64'), contentType: 'application/json' }
+      }),
+      undefined
+    )
+    expect(done).toMatchObject({ state: 'done', charged: true, output: { words: 3 }, feedback: { state: 'none' } })
+    expect(
+      callView(entry('done', { result: { body: Buffer.from('plain').toString('base64'), contentType: '' } }), undefined)
+        .output
+    ).toBe('plain')
+    expect(callView(entry('refunded'), undefined).charged).toBe(false)
+    expect(callView(entry('failed', { charged: true }), undefined).charged).toBe(true)
+    expect(callView(entry('failed'), undefined).charged).toBe(false)
+    expect(callView(entry('sent'), undefined).charged).toBeNull()
+    expect('output' in callView(entry('done', { result: { body: '', contentType: '' } }), undefined, false)).toBe(false)
   })
 
   it('tells loopback hosts apart', () => {

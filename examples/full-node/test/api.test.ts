@@ -4,7 +4,7 @@ import { analyzeText } from '@betar/executor'
 import { STARRED_TAG } from '@betar/reputation'
 import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CallRecord, createApi, createApiToken, type RunningApi, startApi } from '../src/api/index.ts'
+import { type CallView, createApi, createApiToken, type RunningApi, startApi } from '../src/api/index.ts'
 import { type BetarNode, type SoldAgent, sellAgent } from '../src/index.ts'
 import { nodeOn, publishForgedPayeeListing, startDevnet, textStatsAgent } from './fixtures.ts'
 
@@ -112,24 +112,27 @@ describe('local REST API on a real node (devnet + loopback HTTP)', () => {
     expect(await find('capability=nothing-like-this')).toEqual([])
   })
 
-  let paid: CallRecord
+  let paid: CallView
 
   it('POST /calls pays on-chain and returns the output, settlement and feedback', async () => {
     const buyerBefore = await buyer.usdcBalance()
     const sellerBefore = await seller.usdcBalance()
     const res = await post('/calls', { capability: 'text-analysis', input: TEXT, maxPrice: PRICE.toString() })
     expect(res.status).toBe(201)
-    paid = (await res.json()) as CallRecord
+    paid = (await res.json()) as CallView
     expect(paid).toMatchObject({
       capability: 'text-analysis',
       amount: PRICE.toString(),
       output: analyzeText(TEXT),
       listing: { seller: seller.peerId, resource: 'text-stats', agentId: sold.registration.agentId.toString() },
-      settlement: { network: devnet.network.caip2, payer: buyer.wallet.address },
-      feedback: { feedbackIndex: '1' }
+      state: 'done',
+      charged: true,
+      settlement: { network: devnet.network.caip2, payer: buyer.wallet.address, check: 'verified' },
+      feedback: { state: 'given', feedbackIndex: '1' },
+      warnings: []
     })
     const { publicClient } = buyer.clients
-    const settlement = await publicClient.getTransactionReceipt({ hash: paid.settlement.transaction as `0x${string}` })
+    const settlement = await publicClient.getTransactionReceipt({ hash: paid.settlement!.transaction as `0x${string}` })
     expect(settlement.status).toBe('success')
     const feedback = await publicClient.getTransactionReceipt({ hash: paid.feedback.transaction as `0x${string}` })
     expect(feedback.status).toBe('success')
@@ -140,7 +143,15 @@ describe('local REST API on a real node (devnet + loopback HTTP)', () => {
   it('GET /calls/:correlationId returns the stored result; unknown ids are 404', async () => {
     const res = await call(`/calls/${encodeURIComponent(paid.correlationId)}`)
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual(paid)
+    const { warnings: _, ...stored } = paid
+    expect(await res.json()).toEqual(stored)
+    const list = (await (await call('/calls?state=done')).json()) as { calls: CallView[] }
+    const listed = list.calls.find((v) => v.correlationId === paid.correlationId)
+    const { output: __, ...withoutOutput } = stored
+    expect(listed).toEqual(withoutOutput)
+    const again = await post('/calls', { correlationId: paid.correlationId })
+    expect(again.status).toBe(200)
+    expect(await again.json()).toMatchObject({ correlationId: paid.correlationId, output: paid.output, state: 'done' })
     const missing = await call('/calls/nope')
     expect(missing.status).toBe(404)
     expect(await missing.json()).toMatchObject({ error: { name: 'NotFound' } })

@@ -52,13 +52,15 @@ describe('full node: seller and buyer on loopback + devnet', () => {
     expect(purchase.discovered.map((l) => l.seller)).toContain(seller.peerId)
     expect(purchase.listing.seller).toBe(seller.peerId)
     // identity
-    expect(purchase.verification.ok).toBe(true)
-    expect(purchase.reputation[STARRED_TAG]?.count ?? 0).toBe(0)
+    expect(purchase.verification?.ok).toBe(true)
+    expect(purchase.reputation?.[STARRED_TAG]?.count ?? 0).toBe(0)
+    expect(purchase.warnings).toEqual([])
+    expect(purchase.call.settlementCheck).toBe('verified')
     // payment, checked on-chain
     expect(purchase.call.amount).toBe(PRICE)
     expect(purchase.call.settlement?.success).toBe(true)
     const receipt = await buyer.clients.publicClient.getTransactionReceipt({
-      hash: purchase.proof.txHash as `0x${string}`
+      hash: purchase.proof!.txHash as `0x${string}`
     })
     expect(receipt.status).toBe('success')
     expect(await buyer.usdcBalance()).toBe(buyerBefore - PRICE)
@@ -73,8 +75,8 @@ describe('full node: seller and buyer on loopback + devnet', () => {
     // the executor's real output
     expect(purchase.output).toEqual(analyzeText(TEXT))
     // feedback, stored on the buyer's Helia and counted for the agent
-    expect(purchase.feedback.feedbackURI).toMatch(/^ipfs:\/\//)
-    expect(purchase.feedback.feedbackIndex).toBe(1n)
+    expect(purchase.feedback).toMatchObject({ state: 'given', result: { feedbackIndex: '1' } })
+    expect(purchase.feedback?.result?.feedbackURI).toMatch(/^ipfs:\/\//)
     const agentId = sold.registration.agentId
     const seenByBuyer = await buyer.reputation.summary(agentId)
     expect(seenByBuyer[STARRED_TAG]).toMatchObject({ count: 1, entries: 1, paidVolume: PRICE })

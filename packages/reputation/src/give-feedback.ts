@@ -67,20 +67,7 @@ export async function giveFeedback(params: GiveFeedbackParameters): Promise<Give
     throw new RangeError('starred value must be 0–100')
   }
   const chainId = publicClient.chain?.id ?? (await publicClient.getChainId())
-  const client = walletClient.account.address
-  const file: FeedbackFile = {
-    ...params.extra,
-    agentRegistry: params.agentRegistry,
-    agentId: agentId <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(agentId) : agentId.toString(),
-    clientAddress: caip10Account(chainId, client),
-    createdAt: new Date((params.now ?? Date.now)()).toISOString(),
-    value: params.value,
-    valueDecimals,
-    tag1,
-    ...(params.tag2 != null ? { tag2: params.tag2 } : {}),
-    ...(params.endpoint != null ? { endpoint: params.endpoint } : {}),
-    proofOfPayment: params.proof
-  }
+  const file = buildFeedbackFile(params, chainId, walletClient.account.address)
   const bytes = encodeFeedbackFile(file)
   const hash = feedbackHash(bytes)
   signal?.throwIfAborted()
@@ -104,6 +91,31 @@ export async function giveFeedback(params: GiveFeedbackParameters): Promise<Give
   if (event == null)
     throw new TransactionFailedError('giveFeedback receipt has no NewFeedback event', { details: txHash })
   return { txHash, feedbackIndex: event.args.feedbackIndex, feedbackURI, feedbackHash: hash, file }
+}
+
+/**
+ * The ERC-8004 feedback file {@link giveFeedback} writes for `params` from `client` on `chainId` — the same bytes for
+ * the same parameters and clock, so a retried feedback can be recognised on-chain by its `feedbackHash`.
+ */
+export function buildFeedbackFile(
+  params: Omit<GiveFeedbackParameters, keyof WriteClients | 'reputationRegistry' | 'store'>,
+  chainId: number,
+  client: Address
+): FeedbackFile {
+  const { agentId } = params
+  return {
+    ...params.extra,
+    agentRegistry: params.agentRegistry,
+    agentId: agentId <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(agentId) : agentId.toString(),
+    clientAddress: caip10Account(chainId, client),
+    createdAt: new Date((params.now ?? Date.now)()).toISOString(),
+    value: params.value,
+    valueDecimals: params.valueDecimals ?? 0,
+    tag1: params.tag1 ?? STARRED_TAG,
+    ...(params.tag2 != null ? { tag2: params.tag2 } : {}),
+    ...(params.endpoint != null ? { endpoint: params.endpoint } : {}),
+    proofOfPayment: params.proof
+  }
 }
 
 /** Parameters of {@link revokeFeedback}. */

@@ -55,6 +55,7 @@ export {
 export {
   type GiveFeedbackParameters,
   type GiveFeedbackResult,
+  buildFeedbackFile,
   giveFeedback,
   type RevokeFeedbackParameters,
   revokeFeedback,

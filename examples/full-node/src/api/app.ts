@@ -2,7 +2,6 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { BetarNode } from '../node.ts'
 import { bearerAuth } from './auth.ts'
-import { CallStore } from './calls.ts'
 import { toHttpError } from './errors.ts'
 import { hostPolicy, LOOPBACK_HOSTNAMES } from './host.ts'
 import { errorBody, sendJson } from './json.ts'
@@ -24,8 +23,6 @@ export interface ApiOptions {
   allowedOrigins?: string[]
   /** Host names accepted in the `Host` header (DNS-rebinding guard). @default ['127.0.0.1', 'localhost', '[::1]'] */
   allowedHosts?: string[]
-  /** How many call results `GET /calls/:correlationId` remembers (least recently used dropped). @default 1000 */
-  maxStoredCalls?: number
 }
 
 /**
@@ -35,7 +32,6 @@ export interface ApiOptions {
  */
 export function createApi(node: BetarNode, options: ApiOptions): Hono {
   const app = new Hono()
-  const calls = new CallStore(options.maxStoredCalls)
 
   app.use(hostPolicy(options.allowedHosts ?? LOOPBACK_HOSTNAMES))
   app.use(originPolicy(options.allowedOrigins ?? []))
@@ -48,7 +44,7 @@ export function createApi(node: BetarNode, options: ApiOptions): Hono {
   )
 
   registerNodeRoutes(app, node, options.agents ?? new Map())
-  registerMarketRoutes(app, node, calls)
+  registerMarketRoutes(app, node)
   app.get('/openapi.json', (c) => sendJson(c, openApiDocument))
 
   app.notFound((c) => c.json(errorBody('NotFound', `no route ${c.req.method} ${c.req.path}`), 404))

@@ -1,78 +1,125 @@
-import type { Purchase } from '../buyer.ts'
+import type { CallJournalEntry, CallJournalState } from '@betar/x402-libp2p'
+import { purchaseMetadata } from '../buyer.ts'
+import type { FeedbackJob } from '../feedback.ts'
 
-/** What `POST /calls` returns and `GET /calls/:correlationId` keeps. */
-export interface CallRecord {
+/**
+ * A call as `POST /calls`, `GET /calls` and `GET /calls/{correlationId}` show it: the buyer's journal entry (it
+ * survives restarts) with its feedback. Amounts are atomic USDC units as decimal strings.
+ */
+export interface CallView {
   correlationId: string
-  capability: string
-  /** When the call completed (ms since epoch). */
-  completedAt: number
-  listing: { id: string; seller: string; resource: string; name: string; agentId: string | null }
-  output: unknown
-  /** Paid, in atomic USDC units (decimal string). */
-  amount: string
-  settlement: { transaction: string; network: string; payer: string | null }
-  feedback: { transaction: string; feedbackURI: string; feedbackIndex: string }
+  /** `sent`: paid, outcome not known yet — resume with `POST /calls {correlationId}`. See `CallJournalState`. */
+  state: CallJournalState
+  capability: string | null
+  /** Unix ms. */
+  createdAt: number
+  updatedAt: number
+  listing: { id: string; seller: string; resource: string; name: string; agentId: string | null } | null
+  /** The seller's peer id. */
+  seller: string
+  /** The price paid (or to pay), atomic USDC units. */
+  amount: string | null
+  payTo: string | null
+  /**
+   * Whether the buyer is out of the amount: `true` once done (or when a seller took the payment without a result or
+   * refund), `false` when refunded or never settled, `null` while the outcome is not known.
+   */
+  charged: boolean | null
+  /** The agent's output (JSON-decoded, or text), once `done`; omitted from lists. */
+  output?: unknown
+  settlement: { transaction: string; network: string; payer: string | null; check: string | null } | null
+  refund: { transaction: string; amount: string; check: string } | null
+  error: { name: string; code?: number; message: string } | null
+  feedback: {
+    state: 'given' | 'pending' | 'none'
+    transaction?: string
+    feedbackURI?: string
+    feedbackIndex?: string
+    /** Why the last attempt failed (e.g. no ETH for gas); retried in the background. */
+    lastError?: string
+  }
+  /** What went wrong after the result arrived (`POST /calls` only). */
+  warnings?: string[]
 }
 
-/** The JSON record of a completed purchase. */
-export function toCallRecord(capability: string, purchase: Purchase, now = Date.now()): CallRecord {
-  const { listing, call, feedback } = purchase
+const decoder = new TextDecoder()
+
+/** The view of a journal entry (with its output unless `withOutput` is false). */
+export function callView(entry: CallJournalEntry, feedback: FeedbackJob | undefined, withOutput = true): CallView {
+  const metadata = purchaseMetadata(entry.metadata)
+  const listing = metadata?.listing
+  const view: CallView = {
+    correlationId: entry.correlationId,
+    state: entry.state,
+    capability: metadata?.capability ?? null,
+    createdAt: entry.createdAt,
+    updatedAt: entry.updatedAt,
+    listing:
+      listing != null
+        ? {
+            id: listing.id,
+            seller: listing.seller,
+            resource: listing.resource,
+            name: listing.name,
+            agentId: listing.erc8004?.agentId ?? null
+          }
+        : null,
+    seller: entry.peer,
+    amount: entry.requirements?.amount ?? null,
+    payTo: entry.requirements?.payTo ?? null,
+    charged: chargedOf(entry),
+    settlement:
+      entry.settlement != null
+        ? {
+            transaction: entry.settlement.transaction,
+            network: entry.settlement.network,
+            payer: entry.settlement.payer ?? null,
+            check: entry.settlementCheck ?? null
+          }
+        : null,
+    refund: entry.refund ?? null,
+    error: entry.error ?? null,
+    feedback: feedbackView(feedback)
+  }
+  if (withOutput && entry.state === 'done' && entry.result != null) view.output = decodeOutput(entry.result.body)
+  return view
+}
+
+function chargedOf(entry: CallJournalEntry): boolean | null {
+  switch (entry.state) {
+    case 'done':
+      return true
+    case 'refunded':
+      return false
+    case 'failed':
+      return entry.charged === true
+    case 'prepared':
+      return false
+    default:
+      return null
+  }
+}
+
+function feedbackView(job: FeedbackJob | undefined): CallView['feedback'] {
+  if (job == null) return { state: 'none' }
   return {
-    correlationId: call.correlationId,
-    capability,
-    completedAt: now,
-    listing: {
-      id: listing.id,
-      seller: listing.seller,
-      resource: listing.resource,
-      name: listing.name,
-      agentId: listing.erc8004?.agentId ?? null
-    },
-    output: purchase.output,
-    amount: call.amount.toString(),
-    settlement: {
-      transaction: call.settlement?.transaction ?? '',
-      network: call.settlement?.network ?? '',
-      payer: call.settlement?.payer ?? null
-    },
-    feedback: {
-      transaction: feedback.txHash,
-      feedbackURI: feedback.feedbackURI,
-      feedbackIndex: feedback.feedbackIndex.toString()
-    }
+    state: job.state,
+    ...(job.result != null
+      ? {
+          transaction: job.result.txHash,
+          feedbackURI: job.result.feedbackURI,
+          feedbackIndex: job.result.feedbackIndex
+        }
+      : {}),
+    ...(job.lastError != null && job.state === 'pending' ? { lastError: job.lastError } : {})
   }
 }
 
-/** A bounded, least-recently-used map of call records by correlation id. */
-export class CallStore {
-  readonly #max: number
-  readonly #records = new Map<string, CallRecord>()
-
-  constructor(max = 1000) {
-    if (!Number.isInteger(max) || max < 1) throw new RangeError('CallStore size must be a positive integer')
-    this.#max = max
-  }
-
-  get size(): number {
-    return this.#records.size
-  }
-
-  add(record: CallRecord): void {
-    this.#records.delete(record.correlationId)
-    this.#records.set(record.correlationId, record)
-    while (this.#records.size > this.#max) {
-      const oldest = this.#records.keys().next()
-      if (oldest.done === true) break
-      this.#records.delete(oldest.value)
-    }
-  }
-
-  get(correlationId: string): CallRecord | undefined {
-    const record = this.#records.get(correlationId)
-    if (record != null) {
-      this.#records.delete(correlationId)
-      this.#records.set(correlationId, record)
-    }
-    return record
+function decodeOutput(base64: string): unknown {
+  const text = decoder.decode(Buffer.from(base64, 'base64'))
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
   }
 }

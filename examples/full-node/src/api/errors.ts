@@ -1,4 +1,13 @@
-import { BudgetExceededError, PaymentNotApprovedError, X402Error } from '@betar/x402-libp2p'
+import {
+  BudgetExceededError,
+  CallConflictError,
+  CallNotFoundError,
+  ExecutionFailedError,
+  PaymentInterruptedError,
+  PaymentNotApprovedError,
+  PaymentTakenError,
+  X402Error
+} from '@betar/x402-libp2p'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { ListingVerificationError, MissingSettlementError, NoSellerError, ReputationTooLowError } from '../errors.ts'
 import { type ApiErrorBody, errorBody } from './json.ts'
@@ -17,8 +26,10 @@ export class ApiError extends Error {
 }
 
 /**
- * Maps an error to its HTTP status and JSON body: payment refused → 402, no seller → 404, failed listing
- * verification → 422 (with the reasons), reputation too low → 409, x402 protocol errors → 502 (with `codeName`).
+ * Maps an error to its HTTP status and JSON body: payment refused → 402, no seller or unknown call → 404, failed
+ * listing verification or input the seller refuses (`INVALID_REQUEST`) → 422, reputation too low or a correlation id
+ * naming another call → 409, the agent's task failed → 502 (`charged`, `refund`), seller took the payment without a
+ * result → 502 (`settlement`), no outcome readable yet → 504 (resume it), other x402 errors → 502 (`codeName`).
  */
 export function toHttpError(err: unknown): { status: ContentfulStatusCode; body: ApiErrorBody } {
   if (err instanceof ApiError) return { status: err.status, body: err.body }
@@ -36,6 +47,24 @@ export function toHttpError(err: unknown): { status: ContentfulStatusCode; body:
     }
   }
   if (err instanceof ReputationTooLowError) return { status: 409, body: errorBody(err.name, err.message) }
+  if (err instanceof CallConflictError) return { status: 409, body: errorBody(err.name, err.message) }
+  if (err instanceof CallNotFoundError) return { status: 404, body: errorBody(err.name, err.message) }
+  if (err instanceof PaymentInterruptedError) {
+    return { status: 504, body: errorBody(err.name, `${err.message}: POST /calls with this correlationId to resume`) }
+  }
+  if (err instanceof PaymentTakenError) {
+    return { status: 502, body: errorBody(err.name, err.message, { settlement: err.settlement }) }
+  }
+  if (err instanceof ExecutionFailedError) {
+    const refund = err.refund != null ? { ...err.refund, amount: err.refund.amount.toString() } : null
+    return {
+      status: 502,
+      body: errorBody(err.name, err.message, { codeName: err.codeName, code: err.code, charged: err.charged, refund })
+    }
+  }
+  if (err instanceof X402Error && err.codeName === 'INVALID_REQUEST') {
+    return { status: 422, body: errorBody('InvalidInput', err.message, { codeName: err.codeName, code: err.code }) }
+  }
   if (err instanceof X402Error) {
     return {
       status: 502,

@@ -7,7 +7,7 @@
 
 export { type ApiOptions, createApi, MAX_BODY_BYTES } from './app.ts'
 export { createApiToken } from './auth.ts'
-export { type CallRecord, CallStore } from './calls.ts'
+export { type CallView, callView } from './calls.ts'
 export { ApiError, toHttpError } from './errors.ts'
 export { LOOPBACK_HOSTNAMES } from './host.ts'
 export type { ApiErrorBody } from './json.ts'

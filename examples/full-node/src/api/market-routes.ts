@@ -1,11 +1,12 @@
 import type { Hono } from 'hono'
-import { buyService } from '../buyer.ts'
+import { buyService, type Purchase, resumePurchase } from '../buyer.ts'
 import type { BetarNode } from '../node.ts'
-import { type CallStore, toCallRecord } from './calls.ts'
-import { ApiError } from './errors.ts'
+import { callView } from './calls.ts'
+import { ApiError, toHttpError } from './errors.ts'
 import { sendJson } from './json.ts'
 import {
   CallBodySchema,
+  CallsQuerySchema,
   CorrelationIdSchema,
   DiscoverBodySchema,
   jsonBody,
@@ -14,7 +15,7 @@ import {
 } from './schemas.ts'
 
 /** Registers the market routes: `/listings`, `/discover`, `/calls`, `/calls/:correlationId`. */
-export function registerMarketRoutes(app: Hono, node: BetarNode, calls: CallStore): void {
+export function registerMarketRoutes(app: Hono, node: BetarNode): void {
   const market = node.services.market
 
   app.get('/listings', (c) => {
@@ -36,20 +37,49 @@ export function registerMarketRoutes(app: Hono, node: BetarNode, calls: CallStor
 
   app.post('/calls', async (c) => {
     const body = await jsonBody(c, CallBodySchema)
-    const purchase = await buyService(node, body.capability, body.input, {
-      maxPrice: body.maxPrice,
-      ...(body.rating != null ? { rating: body.rating } : {}),
-      ...(body.minScore != null ? { minScore: body.minScore } : {})
-    })
-    const record = toCallRecord(body.capability, purchase)
-    calls.add(record)
-    return sendJson(c, record, 201)
+    // Chosen before anything is signed, so every answer — even an error — names the call to resume.
+    const correlationId = body.correlationId ?? crypto.randomUUID()
+    let purchase: Purchase
+    try {
+      if (body.capability == null || body.maxPrice == null) {
+        purchase = await resumePurchase(node, correlationId)
+      } else {
+        purchase = await buyService(node, body.capability, body.input, {
+          maxPrice: body.maxPrice,
+          correlationId,
+          ...(body.rating != null ? { rating: body.rating } : {}),
+          ...(body.minScore != null ? { minScore: body.minScore } : {})
+        })
+      }
+    } catch (err) {
+      const { status, body: error } = toHttpError(err)
+      return sendJson(c, { error: { ...error.error, correlationId } }, status)
+    }
+    const entry = await node.journal.get(correlationId)
+    if (entry == null) throw new ApiError(500, 'JournalError', `call ${correlationId} is missing from the journal`)
+    const view = callView(entry, purchase.feedback)
+    return sendJson(c, { ...view, warnings: purchase.warnings }, purchase.resumed ? 200 : 201)
   })
 
-  app.get('/calls/:correlationId', (c) => {
+  app.get('/calls', async (c) => {
+    const q = validate(CallsQuerySchema, c.req.query())
+    const limit = q.limit ?? 100
+    const entries = await node.journal.list({
+      limit,
+      ...(q.state != null ? { states: [q.state] } : {}),
+      ...(q.before != null ? { before: q.before } : {})
+    })
+    const calls = await Promise.all(
+      entries.map(async (e) => callView(e, await node.feedback.get(e.correlationId), false))
+    )
+    const last = entries[entries.length - 1]
+    return sendJson(c, { calls, ...(entries.length === limit && last != null ? { next: last.createdAt } : {}) })
+  })
+
+  app.get('/calls/:correlationId', async (c) => {
     const id = validate(CorrelationIdSchema, c.req.param('correlationId'))
-    const record = calls.get(id)
-    if (record == null) throw new ApiError(404, 'NotFound', `no call ${JSON.stringify(id)} is known`)
-    return sendJson(c, record)
+    const entry = await node.journal.get(id)
+    if (entry == null) throw new ApiError(404, 'NotFound', `no call ${JSON.stringify(id)} in this node's journal`)
+    return sendJson(c, callView(entry, await node.feedback.get(id)))
   })
 }

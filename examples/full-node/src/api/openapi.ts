@@ -18,6 +18,7 @@ const bodyErrors = {
 }
 
 const Amount = { type: 'string', pattern: '^\\d+$', description: 'Atomic USDC units (6 decimals)' }
+const CorrelationId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
 const AmountInput = {
   oneOf: [Amount, { type: 'integer', minimum: 0 }],
   description: 'Atomic USDC units, as a decimal string or an integer'
@@ -115,7 +116,15 @@ export const openApiDocument = {
     '/calls': {
       post: {
         operationId: 'call',
-        summary: 'Buys one job: discover, verify, pay over x402, run, rate',
+        summary:
+          'Buys one job (discover, verify, pay over x402, run, rate), or resumes a journaled call by correlationId',
+        description:
+          'Every call is journaled in the node datastore under its correlationId (chosen by the caller, else random) ' +
+          'before anything is signed, with its result on arrival. Send `{ correlationId }` alone — or the same ' +
+          'correlationId again — to resume a call that was interrupted (504): the stored result, or a re-ask with the ' +
+          'payment already signed; it never pays twice. A task that fails on the seller is refunded on-chain (or never ' +
+          'charged): 502 with `charged` and `refund`. Feedback never withholds the result: it is given after, or ' +
+          'queued (`feedback.state: pending`, `warnings`) and retried in the background.',
         requestBody: {
           required: true,
           ...json({
@@ -125,30 +134,69 @@ export const openApiDocument = {
               input: { description: "The agent's input (any JSON value)" },
               maxPrice: AmountInput,
               rating: { type: 'integer', minimum: 0, maximum: 100, default: 100 },
-              minScore: { type: 'number', minimum: 0, maximum: 100 }
+              minScore: { type: 'number', minimum: 0, maximum: 100 },
+              correlationId: CorrelationId
             },
-            required: ['capability', 'input', 'maxPrice'],
+            description: 'A new call needs capability, input and maxPrice; a resume needs correlationId only.',
             additionalProperties: false
           })
         },
         responses: {
+          '200': ok('A journaled call resumed (its stored or re-asked result)', ref('Call')),
           '201': ok('Paid and completed call', ref('Call')),
           ...bodyErrors,
           ...authErrors,
           '402': error('Payment not approved or over budget'),
-          '404': error('No seller offers the capability within maxPrice'),
-          '409': error("The agent's reputation is below minScore"),
-          '422': error('The listing failed ERC-8004 verification (with `reasons`)'),
-          '502': error('x402 protocol error (with `codeName`) or missing settlement')
+          '404': error('No seller offers the capability within maxPrice, or no journaled call to resume'),
+          '409': error("The agent's reputation is below minScore, or the correlationId names another call"),
+          '422': error(
+            'The listing failed ERC-8004 verification (with `reasons`), or the seller refused the input before payment (`InvalidInput`)'
+          ),
+          '502': error(
+            "The agent's task failed (`ExecutionFailedError` with `charged`, `refund`), or another x402 error (`codeName`)"
+          ),
+          '504': error(
+            'Paid, but no outcome could be read yet (`PaymentInterruptedError`): resume with the correlationId'
+          )
+        }
+      },
+      get: {
+        operationId: 'listCalls',
+        summary: "This node's calls as a buyer, newest first (from the journal: they survive restarts)",
+        parameters: [
+          {
+            name: 'state',
+            in: 'query',
+            schema: { type: 'string', enum: ['prepared', 'sent', 'done', 'refunded', 'failed'] }
+          },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+          {
+            name: 'before',
+            in: 'query',
+            description: 'Only calls created before (ms since epoch): the `next` cursor',
+            schema: { type: 'integer', minimum: 0 }
+          }
+        ],
+        responses: {
+          '200': ok('Calls (without their output)', {
+            type: 'object',
+            properties: {
+              calls: { type: 'array', items: ref('Call') },
+              next: { type: 'integer', description: 'Cursor for the next page (`before`)' }
+            },
+            required: ['calls']
+          }),
+          ...bodyErrors,
+          ...authErrors
         }
       }
     },
     '/calls/{correlationId}': {
       get: {
         operationId: 'getCall',
-        summary: 'A completed call made through this API (kept in memory, least recently used dropped)',
-        parameters: [{ name: 'correlationId', in: 'path', required: true, schema: { type: 'string', maxLength: 128 } }],
-        responses: { '200': ok('The call', ref('Call')), '404': error('Unknown call'), ...authErrors }
+        summary: 'One call from the journal, with its output (survives restarts)',
+        parameters: [{ name: 'correlationId', in: 'path', required: true, schema: CorrelationId }],
+        responses: { '200': ok('The call', ref('Call')), ...bodyErrors, '404': error('Unknown call'), ...authErrors }
       }
     },
     '/wallet': {
@@ -282,11 +330,19 @@ export const openApiDocument = {
       Call: {
         type: 'object',
         properties: {
-          correlationId: { type: 'string' },
-          capability: { type: 'string' },
-          completedAt: { type: 'integer', description: 'ms since epoch' },
+          correlationId: CorrelationId,
+          state: {
+            type: 'string',
+            enum: ['prepared', 'sent', 'done', 'refunded', 'failed'],
+            description:
+              '`sent`: paid, outcome not known yet (resume it); `done`: result stored; `refunded`: the task failed and ' +
+              'the payment came back; `failed`: ended without a result (see `charged`); `prepared`: never signed'
+          },
+          capability: { type: ['string', 'null'] },
+          createdAt: { type: 'integer', description: 'ms since epoch' },
+          updatedAt: { type: 'integer', description: 'ms since epoch' },
           listing: {
-            type: 'object',
+            type: ['object', 'null'],
             properties: {
               id: { type: 'string' },
               seller: { type: 'string' },
@@ -295,26 +351,64 @@ export const openApiDocument = {
               agentId: { type: ['string', 'null'] }
             }
           },
-          output: { description: "The agent's output" },
-          amount: Amount,
+          seller: { type: 'string', description: "The seller's peer id" },
+          amount: { ...Amount, type: ['string', 'null'] },
+          payTo: { type: ['string', 'null'] },
+          charged: {
+            type: ['boolean', 'null'],
+            description: 'Whether the buyer is out of the amount (null while the outcome is not known)'
+          },
+          output: { description: "The agent's output (only on a single call, once done)" },
           settlement: {
-            type: 'object',
+            type: ['object', 'null'],
             properties: {
               transaction: { type: 'string' },
               network: { type: 'string' },
-              payer: { type: ['string', 'null'] }
+              payer: { type: ['string', 'null'] },
+              check: { type: ['string', 'null'], enum: ['verified', 'unconfirmed', 'unchecked', null] }
             }
+          },
+          refund: {
+            type: ['object', 'null'],
+            properties: {
+              transaction: { type: 'string' },
+              amount: Amount,
+              check: { type: 'string', enum: ['verified', 'unconfirmed', 'unchecked'] }
+            }
+          },
+          error: {
+            type: ['object', 'null'],
+            properties: { name: { type: 'string' }, code: { type: 'integer' }, message: { type: 'string' } }
           },
           feedback: {
             type: 'object',
             properties: {
+              state: { type: 'string', enum: ['given', 'pending', 'none'] },
               transaction: { type: 'string' },
               feedbackURI: { type: 'string' },
-              feedbackIndex: { type: 'string' }
-            }
-          }
+              feedbackIndex: { type: 'string' },
+              lastError: { type: 'string', description: 'Why the last attempt failed (pending feedback is retried)' }
+            },
+            required: ['state']
+          },
+          warnings: { type: 'array', items: { type: 'string' }, description: 'POST /calls only' }
         },
-        required: ['correlationId', 'capability', 'listing', 'output', 'amount', 'settlement', 'feedback']
+        required: [
+          'correlationId',
+          'state',
+          'capability',
+          'createdAt',
+          'updatedAt',
+          'listing',
+          'seller',
+          'amount',
+          'payTo',
+          'charged',
+          'settlement',
+          'refund',
+          'error',
+          'feedback'
+        ]
       },
       TagSummary: {
         type: 'object',

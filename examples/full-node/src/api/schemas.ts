@@ -20,13 +20,34 @@ export const ListingsQuerySchema = z.strictObject({
 /** Body of `POST /discover`. */
 export const DiscoverBodySchema = z.strictObject({ capability: Capability })
 
-/** Body of `POST /calls`. */
-export const CallBodySchema = z.strictObject({
-  capability: Capability,
-  input: z.unknown().refine((v) => v !== undefined, 'input is required'),
-  maxPrice: AmountSchema,
-  rating: z.number().int().min(0).max(100).optional(),
-  minScore: z.number().min(0).max(100).optional()
+/** An x402 correlation id (1–64 of `[A-Za-z0-9_-]`). */
+export const CorrelationIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1–64 of [A-Za-z0-9_-]')
+
+/**
+ * Body of `POST /calls`: a new purchase (`capability`, `input`, `maxPrice`, optionally with the `correlationId` to
+ * name it), or `{ correlationId }` alone to resume a paid call from the journal.
+ */
+export const CallBodySchema = z
+  .strictObject({
+    capability: Capability.optional(),
+    input: z.unknown().optional(),
+    maxPrice: AmountSchema.optional(),
+    rating: z.number().int().min(0).max(100).optional(),
+    minScore: z.number().min(0).max(100).optional(),
+    correlationId: CorrelationIdSchema.optional()
+  })
+  .superRefine((body, ctx) => {
+    if (body.capability == null && body.correlationId != null) return
+    for (const field of ['capability', 'input', 'maxPrice'] as const) {
+      if (body[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} is required` })
+    }
+  })
+
+/** Query of `GET /calls`. */
+export const CallsQuerySchema = z.strictObject({
+  state: z.enum(['prepared', 'sent', 'done', 'refunded', 'failed']).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  before: z.coerce.number().int().nonnegative().optional()
 })
 
 /** Path parameter of `GET /reputation/:agentId`. */
@@ -34,9 +55,6 @@ export const AgentIdSchema = z
   .string()
   .regex(/^\d{1,78}$/, 'expected a decimal agent id')
   .transform((v) => BigInt(v))
-
-/** Path parameter of `GET /calls/:correlationId`. */
-export const CorrelationIdSchema = z.string().min(1).max(128)
 
 /** Validates `value` or throws a 400 {@link ApiError} listing the zod issues. */
 export function validate<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {

@@ -21,8 +21,13 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
   {
     name: 'call',
-    summary: 'buy one job from the cheapest seller of a capability',
+    summary: 'buy one job from the cheapest seller of a capability (or resume one)',
     load: async () => (await import('./commands/call.ts')).callCommand
+  },
+  {
+    name: 'calls',
+    summary: "list this node's calls as a buyer (or show one)",
+    load: async () => (await import('./commands/calls.ts')).callsCommand
   },
   {
     name: 'register',

@@ -43,6 +43,11 @@ export const agentConfigSchema = z.strictObject({
   inputSchema: jsonSchema.optional(),
   outputSchema: jsonSchema.optional(),
   timeoutMs: z.number().int().positive().optional(),
+  /**
+   * When the buyer's payment settles: `before` the task runs (refunded on-chain if it fails) or `after` it succeeds
+   * (x402's HTTP order; a failed task costs nothing). @default 'before'
+   */
+  settlement: z.enum(['before', 'after']).optional(),
   executor: executorConfigSchema
 })
 

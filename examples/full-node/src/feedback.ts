@@ -1,0 +1,290 @@
+import { reputationRegistryAbi } from '@betar/contracts'
+import {
+  buildFeedbackFile,
+  encodeFeedbackFile,
+  feedbackHash,
+  type GiveFeedbackResult,
+  giveFeedback,
+  type ProofOfPayment,
+  type StoreBytes,
+  storeAsDataUri
+} from '@betar/reputation'
+import type { AbortOptions } from '@libp2p/interface'
+import { type Datastore, Key } from 'interface-datastore'
+import { type Address, formatEther, type Hash } from 'viem'
+import type { NodeClients } from './clients.ts'
+
+/** Gas a `giveFeedback` call may use (about 150–250 k with a long `feedbackURI`), for the pre-check. */
+const FEEDBACK_GAS = 400_000n
+
+/** Retries of a pending feedback back off from this (ms), doubling, up to {@link MAX_RETRY_DELAY_MS}. */
+const FIRST_RETRY_DELAY_MS = 15_000
+const MAX_RETRY_DELAY_MS = 30 * 60_000
+
+const PREFIX = '/betar/feedback'
+
+/**
+ * One rating to give on the ERC-8004 Reputation Registry after a paid call, persisted so it is given exactly once even
+ * if the node stops, the wallet lacks gas, or the chain is unreachable when the result arrives.
+ */
+export interface FeedbackJob {
+  /** The paid call it rates (its x402 correlation id). */
+  correlationId: string
+  agentId: string
+  agentRegistry: `eip155:${number}:${Address}`
+  reputationRegistry: Address
+  /** ERC-8004 `starred`, 0–100. */
+  value: number
+  endpoint: string
+  /** The verified settlement (amount in atomic USDC units). */
+  proof: ProofOfPayment
+  /**
+   * Where the feedback file goes: `node` (this node's Helia, served over bitswap while it runs) or `data-uri` (in the
+   * transaction itself: readable by everyone afterwards — for a one-shot process).
+   */
+  storage: FeedbackStorage
+  /** The feedback file's `createdAt` (Unix ms), fixed so every attempt writes the same file and hash. */
+  createdAt: number
+  /** The block when the job was created: where the check for an earlier attempt's transaction starts. */
+  fromBlock: string
+  /** `pending` until given; `given` once the `NewFeedback` event is on-chain. */
+  state: 'pending' | 'given'
+  attempts: number
+  /** An attempt may have sent a transaction (its answer may have been lost): look on-chain before sending again. */
+  sentAt?: number
+  /** Why the last attempt failed (for `GET /calls/{id}` and warnings). */
+  lastError?: string
+  /** Unix ms of the next automatic attempt. */
+  nextAttemptAt: number
+  result?: { txHash: Hash; feedbackURI: string; feedbackIndex: string }
+  updatedAt: number
+}
+
+/** Where a feedback file is stored: see {@link FeedbackJob.storage}. */
+export type FeedbackStorage = 'node' | 'data-uri'
+
+/** The feedback job of a call, as stored in a node's datastore (no chain access needed). */
+export async function readFeedbackJob(
+  datastore: Datastore,
+  correlationId: string,
+  options: AbortOptions = {}
+): Promise<FeedbackJob | undefined> {
+  const key = new Key(`${PREFIX}/${correlationId}`)
+  if (!(await datastore.has(key, options))) return undefined
+  return JSON.parse(decoder.decode(await datastore.get(key, options))) as FeedbackJob
+}
+
+/** The wallet cannot pay the gas of a feedback transaction: nothing was sent. */
+export class InsufficientGasError extends Error {
+  static override name = 'InsufficientGasError'
+
+  constructor(message: string) {
+    super(message)
+    this.name = 'InsufficientGasError'
+  }
+}
+
+/** What {@link FeedbackQueue} needs from its node. */
+export interface FeedbackQueueInit {
+  datastore: Datastore
+  clients: NodeClients
+  /** Where `node` feedback files go (this node's Helia). */
+  store: StoreBytes
+  /** Background retries of pending feedback, every this many ms (0: none). @default 15000 */
+  retryIntervalMs?: number
+  log?: (message: string) => void
+}
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/**
+ * Feedback as a separate, persisted step of a purchase: the result is the buyer's first, its rating second. A job is
+ * written before its first attempt; an attempt checks the wallet can pay the gas (else it fails with
+ * {@link InsufficientGasError}, sending nothing), and a job whose earlier attempt may have sent a transaction is first
+ * looked up on-chain (`NewFeedback` with its `feedbackHash`), so a rating is never given twice. Pending jobs are
+ * retried in the background with a doubling back-off.
+ */
+export class FeedbackQueue {
+  readonly #init: FeedbackQueueInit
+  readonly #running = new Map<string, Promise<FeedbackJob>>()
+  #timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(init: FeedbackQueueInit) {
+    this.#init = init
+  }
+
+  /** Starts the background retries. */
+  start(): void {
+    const every = this.#init.retryIntervalMs ?? 15_000
+    if (every <= 0 || this.#timer != null) return
+    this.#timer = setInterval(() => {
+      this.retryDue().catch((err: unknown) => this.#init.log?.(`feedback retry failed: ${String(err)}`))
+    }, every)
+    this.#timer.unref?.()
+  }
+
+  stop(): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  get(correlationId: string, options: AbortOptions = {}): Promise<FeedbackJob | undefined> {
+    return readFeedbackJob(this.#init.datastore, correlationId, options)
+  }
+
+  /**
+   * Records a job (once per correlation id; an existing job is kept) and makes one attempt now. Resolves with the job
+   * as it stands: `given`, or `pending` with `lastError` — never rejects for a failed attempt.
+   */
+  async give(
+    job: Omit<FeedbackJob, 'state' | 'attempts' | 'nextAttemptAt' | 'updatedAt' | 'fromBlock' | 'createdAt'>,
+    options: AbortOptions = {}
+  ): Promise<FeedbackJob> {
+    let stored = await this.get(job.correlationId, options)
+    if (stored == null) {
+      const block = await this.#init.clients.publicClient.getBlockNumber().catch(() => 0n)
+      const now = Date.now()
+      stored = {
+        ...job,
+        createdAt: now,
+        fromBlock: block.toString(),
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        updatedAt: now
+      }
+      await this.#put(stored, options)
+    }
+    return stored.state === 'given' ? stored : this.#attempt(stored, options)
+  }
+
+  /** Attempts every pending job whose back-off has passed. */
+  async retryDue(options: AbortOptions = {}): Promise<number> {
+    let attempted = 0
+    for await (const { value } of this.#init.datastore.query({ prefix: PREFIX }, options)) {
+      const job = JSON.parse(decoder.decode(value)) as FeedbackJob
+      if (job.state !== 'pending' || job.nextAttemptAt > Date.now()) continue
+      attempted++
+      await this.#attempt(job, options)
+    }
+    return attempted
+  }
+
+  /** One attempt, at most one at a time per job. */
+  #attempt(job: FeedbackJob, options: AbortOptions): Promise<FeedbackJob> {
+    const running = this.#running.get(job.correlationId)
+    if (running != null) return running
+    const task = this.#run(job, options).finally(() => this.#running.delete(job.correlationId))
+    this.#running.set(job.correlationId, task)
+    return task
+  }
+
+  async #run(start: FeedbackJob, options: AbortOptions): Promise<FeedbackJob> {
+    let job = start
+    try {
+      if (job.sentAt != null) {
+        const found = await this.#findOnChain(job)
+        if (found != null) return await this.#given(job, found, options)
+      }
+      await this.#checkGas()
+      job = { ...job, sentAt: Date.now(), attempts: job.attempts + 1 }
+      await this.#put(job, options)
+      const { walletClient, publicClient } = this.#init.clients
+      const result = await giveFeedback({
+        walletClient,
+        publicClient,
+        ...this.#params(job),
+        store: job.storage === 'data-uri' ? storeAsDataUri : this.#init.store,
+        ...(options.signal != null ? { signal: options.signal } : {})
+      })
+      return await this.#given(job, result, options)
+    } catch (err) {
+      const attempts = Math.max(job.attempts, 1)
+      const delay = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS)
+      const failed: FeedbackJob = {
+        ...job,
+        attempts,
+        lastError: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        nextAttemptAt: Date.now() + delay
+      }
+      await this.#put(failed, options).catch(() => {})
+      return failed
+    }
+  }
+
+  #params(job: FeedbackJob) {
+    return {
+      reputationRegistry: job.reputationRegistry,
+      agentId: BigInt(job.agentId),
+      agentRegistry: job.agentRegistry,
+      value: job.value,
+      endpoint: job.endpoint,
+      proof: job.proof,
+      now: () => job.createdAt
+    }
+  }
+
+  /** The pre-check: the wallet holds enough ETH for a feedback transaction at today's fees. */
+  async #checkGas(): Promise<void> {
+    const { publicClient, walletClient } = this.#init.clients
+    const [balance, fees] = await Promise.all([
+      publicClient.getBalance({ address: walletClient.account.address }),
+      publicClient.estimateFeesPerGas()
+    ])
+    const need = FEEDBACK_GAS * fees.maxFeePerGas
+    if (balance < need) {
+      throw new InsufficientGasError(
+        `wallet ${walletClient.account.address} holds ${formatEther(balance)} ETH; feedback needs about ${formatEther(need)} ETH of gas`
+      )
+    }
+  }
+
+  /** A `NewFeedback` from this wallet for the job's agent with the job's `feedbackHash`, since the job was created. */
+  async #findOnChain(job: FeedbackJob): Promise<GiveFeedbackResult | undefined> {
+    const { publicClient, walletClient } = this.#init.clients
+    const chainId = publicClient.chain?.id ?? (await publicClient.getChainId())
+    const file = buildFeedbackFile(this.#params(job), chainId, walletClient.account.address)
+    const hash = feedbackHash(encodeFeedbackFile(file))
+    const events = await publicClient.getContractEvents({
+      address: job.reputationRegistry,
+      abi: reputationRegistryAbi,
+      eventName: 'NewFeedback',
+      args: { agentId: BigInt(job.agentId), clientAddress: walletClient.account.address },
+      fromBlock: BigInt(job.fromBlock)
+    })
+    const event = events.find((e) => e.args.feedbackHash === hash)
+    if (event == null) return undefined
+    return {
+      txHash: event.transactionHash,
+      feedbackIndex: BigInt(event.args.feedbackIndex ?? 0),
+      feedbackURI: event.args.feedbackURI ?? '',
+      feedbackHash: hash,
+      file
+    }
+  }
+
+  async #given(job: FeedbackJob, result: GiveFeedbackResult, options: AbortOptions): Promise<FeedbackJob> {
+    const { lastError: _, ...rest } = job
+    const given: FeedbackJob = {
+      ...rest,
+      state: 'given',
+      result: {
+        txHash: result.txHash,
+        feedbackURI: result.feedbackURI,
+        feedbackIndex: result.feedbackIndex.toString()
+      }
+    }
+    await this.#put(given, options)
+    return given
+  }
+
+  async #put(job: FeedbackJob, options: AbortOptions): Promise<void> {
+    const next = { ...job, updatedAt: Date.now() }
+    await this.#init.datastore.put(
+      new Key(`${PREFIX}/${job.correlationId}`),
+      encoder.encode(JSON.stringify(next)),
+      options
+    )
+  }
+}
