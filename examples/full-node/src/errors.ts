@@ -21,11 +21,6 @@ export class ReputationTooLowError extends Error {
   override name = 'ReputationTooLowError'
 }
 
-/** The seller answered without a confirmed settlement. */
-export class MissingSettlementError extends Error {
-  override name = 'MissingSettlementError'
-}
-
 /** An agent's executor failed its health check: it is not put on sale. `problem` says why (for the operator). */
 export class AgentUnhealthyError extends Error {
   override name = 'AgentUnhealthyError'
@@ -37,9 +32,4 @@ export class AgentUnhealthyError extends Error {
     this.agent = agent
     this.problem = problem
   }
-}
-
-/** The input does not match the listing's input schema: refused before anything is signed. */
-export class InvalidInputError extends Error {
-  override name = 'InvalidInputError'
 }

@@ -159,6 +159,16 @@ export class FeedbackQueue {
     return stored.state === 'given' ? stored : this.#attempt(stored, options)
   }
 
+  /**
+   * Attempts one pending job now, whatever its back-off (e.g. once the wallet is funded). Resolves with the job as it
+   * stands (a `given` job is returned as it is), or `undefined` when there is none.
+   */
+  async retryNow(correlationId: string, options: AbortOptions = {}): Promise<FeedbackJob | undefined> {
+    const job = await this.get(correlationId, options)
+    if (job == null || job.state === 'given') return job
+    return this.#attempt(job, options)
+  }
+
   /** Attempts every pending job whose back-off has passed. */
   async retryDue(options: AbortOptions = {}): Promise<number> {
     let attempted = 0

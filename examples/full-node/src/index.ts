@@ -6,9 +6,30 @@
  */
 
 export * from './api/index.ts'
-export { type BuyServiceOptions, buyService, type Purchase } from './buyer.ts'
+export {
+  type BuyServiceOptions,
+  buyService,
+  type Purchase,
+  type PurchaseMetadata,
+  purchaseMetadata,
+  resumePurchase
+} from './buyer.ts'
 export { createClients, type NodeClients } from './clients.ts'
-export { ListingVerificationError, MissingSettlementError, NoSellerError, ReputationTooLowError } from './errors.ts'
+export {
+  AgentUnhealthyError,
+  ListingVerificationError,
+  NoSellerError,
+  ReputationTooLowError
+} from './errors.ts'
+export {
+  type FeedbackJob,
+  FeedbackQueue,
+  type FeedbackQueueInit,
+  type FeedbackStorage,
+  InsufficientGasError,
+  readFeedbackJob
+} from './feedback.ts'
+export { AgentHealth, type AgentHealthInit, type AgentHealthStatus, type WatchedAgent } from './health.ts'
 export { type BetarNode, type BetarNodeInit, createBetarNode } from './node.ts'
 export { type SellAgentOptions, type SoldAgent, sellAgent } from './seller.ts'
 export { BETAR_KAD_PROTOCOL, type BetarServices, betarServices, paymentAsset } from './services.ts'

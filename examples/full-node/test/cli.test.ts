@@ -1,6 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Devnet, startDevnet } from '@betar/devnet'
@@ -9,10 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decryptKeystore, type Keystore } from '../src/cli/keystore.ts'
 import { createClients } from '../src/clients.ts'
 import { usdcBalance } from '../src/usdc.ts'
-
-const tsx = createRequire(import.meta.url).resolve('tsx')
-const bin = join(import.meta.dirname, '..', 'src', 'cli', 'bin.ts')
-const nodeArgs = ['--conditions=@betar/source', '--import', tsx, bin]
+import { cliRunner } from './cli-harness.ts'
 
 const AGENTS_YAML = `agents:
   - name: text-stats
@@ -29,34 +24,16 @@ const BAD_YAML = `agents:
     executor: { kind: echo }
 `
 
-interface Run {
-  code: number
-  stdout: string
-  stderr: string
-}
-
 let devnet: Devnet
 let dir: string
 let devnetFile: string
 /** Every output any CLI run produced, to check no private key ever appears. */
 const outputs: string[] = []
 
-/** Runs the CLI from source, as `betar` runs from dist, with a clean `BETAR_*` environment plus `env`. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BETAR_')))
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [...nodeArgs, ...args],
-      { timeout: 60_000, env: { ...base, BETAR_DEVNET: devnetFile, ...env } },
-      (error, stdout, stderr) => {
-        outputs.push(stdout, stderr)
-        const code = error == null ? 0 : typeof error.code === 'number' ? error.code : -1
-        resolve({ code, stdout, stderr })
-      }
-    )
-  })
-}
+/** Runs the CLI from source (see {@link cliRunner}). */
+const cli = (args: string[], env: Record<string, string> = {}) => cliRunner(devnetFile, outputs).cli(args, env)
+const startSeller = (args: string[], env: Record<string, string>) =>
+  cliRunner(devnetFile, outputs).startSeller(args, env)
 
 function key(index: number): `0x${string}` {
   const account = devnet.accounts[index]
@@ -69,35 +46,6 @@ function balance(address: `0x${string}`): Promise<bigint> {
   if (account == null) throw new Error('no devnet account')
   const { publicClient } = createClients(devnet.rpcUrl, devnet.chain, account.account)
   return usdcBalance(publicClient, devnet.network, address)
-}
-
-/** Starts `betar start` in the background and resolves once it prints "Ready.". */
-function startSeller(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; stdout: string }> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BETAR_')))
-  const child = spawn(process.execPath, [...nodeArgs, 'start', ...args], {
-    env: { ...base, BETAR_DEVNET: devnetFile, ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`seller not ready: ${stderr}`)), 60_000)
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString()
-      if (stdout.includes('Ready.')) {
-        clearTimeout(timer)
-        resolve({ child, stdout })
-      }
-    })
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      outputs.push(stdout, stderr)
-      reject(new Error(`seller exited with ${code}: ${stderr}`))
-    })
-  })
 }
 
 beforeAll(async () => {

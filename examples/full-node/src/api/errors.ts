@@ -9,7 +9,7 @@ import {
   X402Error
 } from '@betar/x402-libp2p'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { ListingVerificationError, MissingSettlementError, NoSellerError, ReputationTooLowError } from '../errors.ts'
+import { ListingVerificationError, NoSellerError, ReputationTooLowError } from '../errors.ts'
 import { type ApiErrorBody, errorBody } from './json.ts'
 
 /** An API error raised by a route: its status and JSON body are sent as they are. */
@@ -71,7 +71,6 @@ export function toHttpError(err: unknown): { status: ContentfulStatusCode; body:
       body: errorBody('X402Error', err.message, { codeName: err.codeName, code: err.code, retryable: err.retryable })
     }
   }
-  if (err instanceof MissingSettlementError) return { status: 502, body: errorBody(err.name, err.message) }
   if (err instanceof Error) return { status: 500, body: errorBody(err.name, err.message) }
   return { status: 500, body: errorBody('Error', String(err)) }
 }

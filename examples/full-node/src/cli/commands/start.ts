@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { createApi, startApi } from '../../api/index.ts'
 import type { SoldAgent } from '../../seller.ts'
+import { AgentUnhealthyError } from '../../errors.ts'
 import { sellAgent } from '../../seller.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { apiToken } from '../api-token.ts'
@@ -63,8 +64,14 @@ export const startCommand: Command = {
       async (node) => {
         const sold: SoldAgent[] = []
         for (const agent of agents) {
-          progress(`registering and listing "${agent.name}"…`)
-          sold.push(await sellAgent(node, agent))
+          progress(`checking, registering and listing "${agent.name}"…`)
+          try {
+            sold.push(await sellAgent(node, agent))
+          } catch (err) {
+            // A broken agent is not put on sale; the others are.
+            if (!(err instanceof AgentUnhealthyError)) throw err
+            progress(`not selling "${agent.name}": ${err.problem}`)
+          }
         }
         const multiaddrs = node.multiaddrs().map(String)
         const api =
