@@ -53,9 +53,9 @@ export {
   proofOfPaymentSchema
 } from './feedback-file.ts'
 export {
+  buildFeedbackFile,
   type GiveFeedbackParameters,
   type GiveFeedbackResult,
-  buildFeedbackFile,
   giveFeedback,
   type RevokeFeedbackParameters,
   revokeFeedback,

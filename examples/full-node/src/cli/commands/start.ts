@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { createApi, startApi } from '../../api/index.ts'
-import type { SoldAgent } from '../../seller.ts'
 import { AgentUnhealthyError } from '../../errors.ts'
+import type { SoldAgent } from '../../seller.ts'
 import { sellAgent } from '../../seller.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { apiToken } from '../api-token.ts'
