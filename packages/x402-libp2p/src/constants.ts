@@ -144,3 +144,12 @@ export const DEFAULT_REFUND_GAS_LIMIT = 100_000n
 
 /** Longest a resource's request validator may run before the request is refused. */
 export const DEFAULT_VALIDATE_TIMEOUT_MS = 2_000
+
+/**
+ * Paid calls of one payer whose handler may fail (each failure costs the seller a refund transaction, or a handler run
+ * it is not paid for) within {@link DEFAULT_FAILED_CALLS_WINDOW_SECONDS}; beyond it the payer is refused for a while.
+ */
+export const DEFAULT_MAX_FAILED_CALLS_PER_PAYER = 8
+
+/** The window of {@link DEFAULT_MAX_FAILED_CALLS_PER_PAYER}, in seconds. */
+export const DEFAULT_FAILED_CALLS_WINDOW_SECONDS = 600

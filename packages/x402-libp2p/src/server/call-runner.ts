@@ -71,6 +71,7 @@ export class CallRunner {
       if (ran === 'wait') return record
       if ('result' in ran) return this.complete(key, { ...record, result: toBase64(ran.result) })
       // Paid, no result: the payment is owed back. Persisted before any refund transaction is signed.
+      this.server.handlerFailed(payerOf(record.payment))
       record = await this.save(key, {
         ...record,
         state: 'refunding',
@@ -204,6 +205,7 @@ export class CallRunner {
 
   /** `after`: the handler failed before anything was settled — the call ends `failed` and the payment is dropped. */
   private async failUnsettled(key: string, reserved: CallRecord, failure: string): Promise<CallRecord> {
+    this.server.handlerFailed(payerOf(reserved.payment))
     const message = `${failureMessage(failure)}; the payment was not settled, nothing was charged`
     const error = X402Error.of('EXECUTION_FAILED', message, { charged: false })
     const record = await this.save(key, {

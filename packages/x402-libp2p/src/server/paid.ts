@@ -140,6 +140,7 @@ export class PaidCalls {
           throw X402Error.of('NONCE_USED', 'this authorization was already presented')
         }
         this.checkWindow(authorization.validAfter, authorization.validBefore, requirements, now)
+        this.server.checkFailures(authorization.from)
         const settler = this.server.settler
         if (settler == null) throw X402Error.of('PAYMENT_INVALID', 'this server cannot take payments')
         // Room for one more call in progress, overall and for this payer, claimed before the (slow) verification.

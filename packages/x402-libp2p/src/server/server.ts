@@ -17,9 +17,11 @@ import {
   DEFAULT_CHALLENGE_TTL_SECONDS,
   DEFAULT_CLOCK_SKEW_SECONDS,
   DEFAULT_EXECUTION_TIMEOUT_MS,
+  DEFAULT_FAILED_CALLS_WINDOW_SECONDS,
   DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_CHALLENGES_PER_PEER,
+  DEFAULT_MAX_FAILED_CALLS_PER_PAYER,
   DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MAX_PENDING_CALLS,
   DEFAULT_MAX_PENDING_CALLS_PER_PAYER,
@@ -97,6 +99,9 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   private readonly limiter: RateLimiter
   /** Unpaid challenges per peer per challenge lifetime: each one is stored, so a hostile peer must not mint them freely. */
   private readonly challengeLimiter: RateLimiter
+  /** Failed handlers per payer (refunds, unpaid runs): a payer failing calls on purpose is refused for a while. */
+  private readonly failures: RateLimiter
+  private readonly maxFailures: number
   private readonly paid: PaidCalls
   private gcTimer: ReturnType<typeof setInterval> | undefined
   private shutdown = new AbortController()
@@ -133,6 +138,11 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       maxPerPayer: init.maxPendingCallsPerPayer ?? DEFAULT_MAX_PENDING_CALLS_PER_PAYER
     })
     this.limiter = new RateLimiter({ points: init.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND, duration: 1 })
+    this.maxFailures = init.maxFailedCallsPerPayer ?? DEFAULT_MAX_FAILED_CALLS_PER_PAYER
+    this.failures = new RateLimiter({
+      points: this.maxFailures,
+      duration: init.failedCallsWindowSeconds ?? DEFAULT_FAILED_CALLS_WINDOW_SECONDS
+    })
     this.challengeLimiter = new RateLimiter({
       points: init.maxChallengesPerPeer ?? DEFAULT_MAX_CHALLENGES_PER_PEER,
       duration: this.config.challengeTtlSeconds
@@ -274,6 +284,24 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       this.limiter.consume(peer.toString())
     } catch {
       throw X402Error.of('RATE_LIMITED', 'too many requests; slow down', { retryAfterMs: 1_000 })
+    }
+  }
+
+  /** A paid call's handler failed (refunded, or never settled): counts against its payer (spec §10.2). */
+  handlerFailed(payer: string): void {
+    this.failures.penalty(payer.toLowerCase())
+  }
+
+  /**
+   * Throws RATE_LIMITED when `payer` had `maxFailedCallsPerPayer` failed handlers in the window: each cost the seller a
+   * refund transaction or an unpaid run, so more are refused before anything is verified or reserved.
+   */
+  checkFailures(payer: string): void {
+    const state = this.failures.get(payer.toLowerCase())
+    if (state != null && state.consumedPoints >= this.maxFailures) {
+      throw X402Error.of('RATE_LIMITED', 'too many failed paid calls from this payer; retry later', {
+        retryAfterMs: Math.max(1_000, state.msBeforeNext)
+      })
     }
   }
 

@@ -111,6 +111,14 @@ export interface X402ServerInit {
   maxPendingCalls?: number
   /** Paid calls not yet terminal per payer (refused with SERVICE_UNAVAILABLE beyond it). @default 32 */
   maxPendingCallsPerPayer?: number
+  /**
+   * Paid calls of one payer whose handler failed (refunded, or run unpaid with `settlement: 'after'`) within
+   * `failedCallsWindowSeconds`; beyond it the payer's new payments are refused with RATE_LIMITED (spec §10.2).
+   * @default 8
+   */
+  maxFailedCallsPerPayer?: number
+  /** @default 600 */
+  failedCallsWindowSeconds?: number
   /** How long a paid call waits for its transfer to confirm before answering SETTLEMENT_PENDING (ms). @default 30000 */
   confirmationTimeoutMs?: number
   /** First delay of the background resolver for a pending settlement; it doubles up to 15 s (ms). @default 1000 */

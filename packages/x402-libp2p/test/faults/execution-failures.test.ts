@@ -327,6 +327,43 @@ describe('a paid call whose handler fails, or whose input is refused', () => {
     }
   })
 
+  it('a payer whose calls keep failing is refused before anything is reserved (refunds cost the seller gas)', {
+    timeout: 60_000
+  }, async () => {
+    const griefed = await startFaultySeller(chain, chain.devnet.accounts[2]!.account, {
+      server: { maxFailedCallsPerPayer: 2, failedCallsWindowSeconds: 60 }
+    })
+    griefed.node.services.x402Server.register('fails', {
+      price: { amount: PRICE },
+      handler: () => {
+        throw new Error('always')
+      }
+    })
+    const before = await balances(chain, [buyerAccount.address])
+    const sellerBefore = await chain.balance(griefed.address)
+    try {
+      const ask = (id: string) =>
+        buyer.services.x402Client
+          .call(griefed.node.getMultiaddrs(), 'fails', text('x'), {
+            correlationId: id,
+            maxAmount: PRICE,
+            payTo: griefed.address
+          })
+          .catch((e: unknown) => e)
+      expect(await ask('grief-1')).toBeInstanceOf(ExecutionFailedError)
+      expect(await ask('grief-2')).toBeInstanceOf(ExecutionFailedError)
+      const third = await ask('grief-3')
+      expect(third).toMatchObject({ codeName: 'RATE_LIMITED', retryable: true })
+      expect(((third as X402Error).details?.retryAfterMs as number) > 1_000).toBe(true)
+      const records = await sellerRecords(griefed.datastore)
+      expect(records.map((r) => r.state).sort()).toEqual(['refunded', 'refunded'])
+      await assertMoneyInvariant(chain, before, [], { datastore: griefed.datastore, settled: true })
+      expect(await chain.balance(griefed.address)).toBe(sellerBefore)
+    } finally {
+      await griefed.stop()
+    }
+  })
+
   it('a resource that must settle first needs a refunder', () => {
     const facilitatorLike = { name: 'no-refunds', verify: async () => ({ isValid: false }), settle: async () => ({}) }
     const node = createNode({
