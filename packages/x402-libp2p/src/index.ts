@@ -32,6 +32,7 @@ export {
   type CallJournalEntry,
   type CallJournalQuery,
   type CallJournalState,
+  type CallJournalSummary,
   datastoreCallJournal
 } from './client/journal.ts'
 export { type PaymentSigner, signExactPayment } from './client/sign.ts'

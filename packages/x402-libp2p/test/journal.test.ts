@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   CallConflictError,
   type CallJournal,
+  type CallJournalEntry,
   CallNotFoundError,
   datastoreCallJournal,
   PaymentInterruptedError,
@@ -145,5 +146,54 @@ describe('the buyer call journal', () => {
       await buyer.stop()
       await seller.stop()
     }
+  })
+})
+
+describe('datastoreCallJournal', () => {
+  const entry = (id: string, createdAt: number, state: CallJournalEntry['state']): CallJournalEntry => ({
+    correlationId: id,
+    peer: 'seller',
+    addresses: [],
+    resource: 'job',
+    body: Buffer.from(`body of ${id}`).toString('base64'),
+    contentType: '',
+    state,
+    ...(state === 'done'
+      ? { result: { body: Buffer.from(`result of ${id}`).toString('base64'), contentType: 'text/plain' } }
+      : {}),
+    createdAt,
+    updatedAt: createdAt
+  })
+
+  it('pages newest first without bodies, filters by state, and keeps bodies for get', async () => {
+    const journal = datastoreCallJournal(new MemoryDatastore())
+    for (let i = 0; i < 25; i++) await journal.put(entry(`call-${i}`, 1_000 + i, i % 3 === 0 ? 'done' : 'sent'))
+    // An update keeps the call's place in time.
+    await journal.put({ ...entry('call-3', 1_003, 'done'), updatedAt: 9_999 })
+
+    const first = await journal.list({ limit: 10 })
+    expect(first.map((e) => e.correlationId)).toEqual(Array.from({ length: 10 }, (_, i) => `call-${24 - i}`))
+    expect(first.every((e) => !('body' in e) && (e.result == null || !('body' in e.result)))).toBe(true)
+    const next = await journal.list({ limit: 10, before: first[first.length - 1]!.createdAt })
+    expect(next[0]?.correlationId).toBe('call-14')
+    const done = await journal.list({ states: ['done'], limit: 100 })
+    expect(done.map((e) => e.correlationId)).toEqual([
+      'call-24',
+      'call-21',
+      'call-18',
+      'call-15',
+      'call-12',
+      'call-9',
+      'call-6',
+      'call-3',
+      'call-0'
+    ])
+
+    const full = await journal.get('call-3')
+    expect(full).toMatchObject({ state: 'done', updatedAt: 9_999, createdAt: 1_003 })
+    expect(Buffer.from(full!.body, 'base64').toString()).toBe('body of call-3')
+    expect(Buffer.from(full!.result!.body, 'base64').toString()).toBe('result of call-3')
+    expect(await journal.get('nope')).toBeUndefined()
+    await expect(journal.get('../escape')).rejects.toThrow(RangeError)
   })
 })

@@ -1,4 +1,4 @@
-import type { CallJournalEntry, CallJournalState } from '@betar/x402-libp2p'
+import type { CallJournalEntry, CallJournalState, CallJournalSummary } from '@betar/x402-libp2p'
 import { purchaseMetadata } from '../buyer.ts'
 import type { FeedbackJob } from '../feedback.ts'
 
@@ -44,8 +44,8 @@ export interface CallView {
 
 const decoder = new TextDecoder()
 
-/** The view of a journal entry (with its output unless `withOutput` is false). */
-export function callView(entry: CallJournalEntry, feedback: FeedbackJob | undefined, withOutput = true): CallView {
+/** The view of a journal entry: with its output when the entry has its result body (`get`, not `list`). */
+export function callView(entry: CallJournalEntry | CallJournalSummary, feedback: FeedbackJob | undefined): CallView {
   const metadata = purchaseMetadata(entry.metadata)
   const listing = metadata?.listing
   const view: CallView = {
@@ -81,11 +81,12 @@ export function callView(entry: CallJournalEntry, feedback: FeedbackJob | undefi
     error: entry.error ?? null,
     feedback: feedbackView(feedback)
   }
-  if (withOutput && entry.state === 'done' && entry.result != null) view.output = decodeOutput(entry.result.body)
+  const result = entry.result
+  if (entry.state === 'done' && result != null && 'body' in result) view.output = decodeOutput(result.body)
   return view
 }
 
-function chargedOf(entry: CallJournalEntry): boolean | null {
+function chargedOf(entry: CallJournalSummary): boolean | null {
   switch (entry.state) {
     case 'done':
       return true

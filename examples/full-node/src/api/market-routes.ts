@@ -69,9 +69,7 @@ export function registerMarketRoutes(app: Hono, node: BetarNode): void {
       ...(q.state != null ? { states: [q.state] } : {}),
       ...(q.before != null ? { before: q.before } : {})
     })
-    const calls = await Promise.all(
-      entries.map(async (e) => callView(e, await node.feedback.get(e.correlationId), false))
-    )
+    const calls = await Promise.all(entries.map(async (e) => callView(e, await node.feedback.get(e.correlationId))))
     const last = entries[entries.length - 1]
     return sendJson(c, { calls, ...(entries.length === limit && last != null ? { next: last.createdAt } : {}) })
   })

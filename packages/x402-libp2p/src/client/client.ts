@@ -341,7 +341,19 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       }
       await journal.put(entry, { signal })
     }
-    const { payload, release } = await this.authorize(peer, request.correlationId, requirements, nonce, resourceInfo)
+    let authorized: Awaited<ReturnType<typeof this.authorize>>
+    try {
+      authorized = await this.authorize(peer, request.correlationId, requirements, nonce, resourceInfo)
+    } catch (err) {
+      // Refused before signing (budget, signer): the call ends here, and nothing was charged.
+      if (journal != null && entry != null) {
+        await journal
+          .put({ ...entry, ...failureEntry(err), updatedAt: Date.now() })
+          .catch((cause: unknown) => this.log.error('could not journal %s - %e', request.correlationId, cause))
+      }
+      throw err
+    }
+    const { payload, release } = authorized
     if (journal != null && entry != null) {
       try {
         await journal.put({ ...entry, state: 'sent', payment: payload, updatedAt: Date.now() }, { signal })

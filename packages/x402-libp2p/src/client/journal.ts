@@ -63,6 +63,11 @@ export interface CallJournalQuery extends AbortOptions {
   before?: number
 }
 
+/** A journal entry as {@link CallJournal.list} returns it: without the request body and the result body. */
+export type CallJournalSummary = Omit<CallJournalEntry, 'body' | 'result'> & {
+  result?: Omit<NonNullable<CallJournalEntry['result']>, 'body'>
+}
+
 /**
  * The buyer's call journal (spec §6.2): each paid call is written before its authorization is signed, with the
  * signed payment before it is sent, and with its outcome on arrival — so a restart loses no result and a resumed call
@@ -72,52 +77,95 @@ export interface CallJournal {
   get(correlationId: string, options?: AbortOptions): Promise<CallJournalEntry | undefined>
   /** Writes an entry (durably: the client signs or sends only after this resolves). */
   put(entry: CallJournalEntry, options?: AbortOptions): Promise<void>
-  /** Entries, newest first. */
-  list(query?: CallJournalQuery): Promise<CallJournalEntry[]>
+  /** Entries newest first, without bodies (read one with `get` for them). */
+  list(query?: CallJournalQuery): Promise<CallJournalSummary[]>
 }
 
 const PREFIX = '/betar/x402/journal'
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/** `createdAt` as a fixed-width key segment, so the time index sorts by key. */
+const timeSegment = (ms: number): string => Math.max(0, Math.floor(ms)).toString().padStart(15, '0')
+
 /**
- * A {@link CallJournal} in a libp2p `Datastore` (the node's LevelDB in a full node), under `/betar/x402/journal`.
- * Entries are kept until deleted by the application.
+ * A {@link CallJournal} in a libp2p `Datastore` (the node's LevelDB in a full node), under `/betar/x402/journal`: the
+ * entry (small), its request and result bodies apart (up to the body and result limits), and a time index, so a
+ * history page reads only the entries it returns whatever the journal's size. Entries are kept until the application
+ * deletes them.
  */
 export function datastoreCallJournal(datastore: Datastore): CallJournal {
-  const keyOf = (correlationId: string): Key => {
+  const check = (correlationId: string): string => {
     if (!CORRELATION_ID_PATTERN.test(correlationId)) throw new RangeError('correlation ids are 1–64 of [A-Za-z0-9_-]')
-    return new Key(`${PREFIX}/${correlationId}`)
+    return correlationId
   }
-  const parse = (bytes: Uint8Array): CallJournalEntry | undefined => {
+  const entryKey = (id: string) => new Key(`${PREFIX}/calls/${check(id)}`)
+  const bodyKey = (id: string) => new Key(`${PREFIX}/body/${check(id)}`)
+  const resultKey = (id: string) => new Key(`${PREFIX}/result/${check(id)}`)
+  const timePrefix = `${PREFIX}/time`
+  const timeKey = (createdAt: number, id: string) => new Key(`${timePrefix}/${timeSegment(createdAt)}/${check(id)}`)
+
+  const read = async (key: Key, options: AbortOptions): Promise<Uint8Array | undefined> =>
+    (await datastore.has(key, options)) ? datastore.get(key, options) : undefined
+  const summary = async (id: string, options: AbortOptions): Promise<CallJournalSummary | undefined> => {
+    const bytes = await read(entryKey(id), options)
+    if (bytes == null) return undefined
     try {
-      const value = JSON.parse(decoder.decode(bytes)) as CallJournalEntry
+      const value = JSON.parse(decoder.decode(bytes)) as CallJournalSummary
       return typeof value?.correlationId === 'string' && typeof value.state === 'string' ? value : undefined
     } catch {
       return undefined
     }
   }
+
   return {
     async get(correlationId, options = {}) {
-      const key = keyOf(correlationId)
-      if (!(await datastore.has(key, options))) return undefined
-      return parse(await datastore.get(key, options))
+      const found = await summary(correlationId, options)
+      if (found == null) return undefined
+      const { result: stored, ...entry } = found
+      const body = await read(bodyKey(correlationId), options)
+      const result = stored != null ? await read(resultKey(correlationId), options) : undefined
+      return {
+        ...entry,
+        body: body != null ? decoder.decode(body) : '',
+        ...(stored != null
+          ? { result: { contentType: stored.contentType, body: result != null ? decoder.decode(result) : '' } }
+          : {})
+      }
     },
     async put(entry, options = {}) {
-      await datastore.put(keyOf(entry.correlationId), encoder.encode(JSON.stringify(entry)), options)
+      const { body, result, ...rest } = entry
+      const small: CallJournalSummary = {
+        ...rest,
+        ...(result != null ? { result: { contentType: result.contentType } } : {})
+      }
+      const batch = datastore.batch()
+      // The request body and the time index never change: written with the first entry only.
+      if (!(await datastore.has(bodyKey(entry.correlationId), options))) {
+        batch.put(bodyKey(entry.correlationId), encoder.encode(body))
+        batch.put(timeKey(entry.createdAt, entry.correlationId), new Uint8Array(0))
+      }
+      if (result != null) batch.put(resultKey(entry.correlationId), encoder.encode(result.body))
+      batch.put(entryKey(entry.correlationId), encoder.encode(JSON.stringify(small)))
+      await batch.commit(options)
     },
     async list(query = {}) {
       const states = query.states != null ? new Set(query.states) : undefined
       const limit = query.limit ?? 100
-      const found: CallJournalEntry[] = []
-      for await (const { value } of datastore.query({ prefix: PREFIX }, query)) {
-        const entry = parse(value)
-        if (entry == null) continue
-        if (states != null && !states.has(entry.state)) continue
-        if (query.before != null && entry.createdAt >= query.before) continue
+      const keys: string[] = []
+      for await (const key of datastore.queryKeys({ prefix: timePrefix }, query)) keys.push(key.toString())
+      keys.sort().reverse()
+      const cut = timePrefix.length + 1
+      const found: CallJournalSummary[] = []
+      for (const key of keys) {
+        if (found.length >= limit) break
+        const [time = '', id = ''] = key.slice(cut).split('/')
+        if (query.before != null && Number(time) >= query.before) continue
+        const entry = await summary(id, query)
+        if (entry == null || (states != null && !states.has(entry.state))) continue
         found.push(entry)
       }
-      return found.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit)
+      return found
     }
   }
 }

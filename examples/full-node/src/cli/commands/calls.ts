@@ -63,7 +63,7 @@ export const callsCommand: Command = {
         return
       }
       const entries = await journal.list({ limit, ...(state != null ? { states: [state] } : {}) })
-      const views = await Promise.all(entries.map(async (e) => callView(e, await feedback.get(e.correlationId), false)))
+      const views = await Promise.all(entries.map(async (e) => callView(e, await feedback.get(e.correlationId))))
       if (globals.json) return outJson({ calls: views })
       if (views.length === 0) return out('No calls.')
       for (const v of views) {
