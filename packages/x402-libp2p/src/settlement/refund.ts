@@ -113,6 +113,9 @@ export function refunderFor(ctx: LiveTransactionContext, gasLimit: bigint = DEFA
 /** Within a confirmation wait, the live refund is re-checked this often. */
 const WAIT_SLICE_MS = 2_000
 
+/** Blocks searched (newest first) for the transaction holding a refund's nonce. */
+const MAX_NONCE_SCAN_BLOCKS = 256n
+
 /** What the chain says about the refund transactions signed so far. */
 interface OwnReceipts {
   /** The one that paid the refund. */
@@ -126,8 +129,9 @@ interface OwnReceipts {
 /**
  * One run of the refund state machine. Unlike a settlement, a refund has no on-chain idempotency key: the only proof
  * that it was paid is the receipt of one of its own transactions. So a new transaction is signed only when every
- * earlier one is positively known not to be mined (its nonce went to another transaction, or it reverted), and never
- * when a receipt could not be read.
+ * earlier one is positively known not to be mined — it reverted, or the block holding its nonce holds another
+ * transaction of the refunder — and never on a missing receipt alone (an RPC's receipt index can lag its nonce count)
+ * or when a receipt could not be read.
  */
 class LocalRefund {
   private readonly ctx: LiveTransactionContext
@@ -167,12 +171,14 @@ class LocalRefund {
         const state = await tendLiveTransaction(this.ctx, this.attempt, live, justSent, (next) => this.persist(next))
         if (state === 'no-gas-funds') return this.pending('seller_out_of_gas')
         if (state === 'displaced') {
-          // The nonce is mined: by this refund (read its receipts again — the nonce may have been read after the
-          // receipts were) or by another transaction, and only then is a new refund transaction safe.
+          // The nonce is mined: by this refund or by another transaction. Only the block holding it says which.
           own = await this.ownReceipts()
           if (own.paid != null) return this.refunded(own.paid)
           if (own.unknown) return this.pending('refund_unknown')
-          fresh = true
+          const holder = await this.nonceHolder(live.nonce ?? 0)
+          if (holder == null) return this.pending('refund_unknown')
+          // Ours: mined, its receipt is on its way (then paid, or reverted and replaced). Another's: sign anew.
+          fresh = !this.hashes().includes(holder)
         }
       }
       if (fresh) {
@@ -194,6 +200,24 @@ class LocalRefund {
 
   private hashes(): Hex[] {
     return this.attempt.transactions.map((t) => t.hash).reverse()
+  }
+
+  /**
+   * The hash of the refunder's transaction at `nonce`, found in the blocks since the refund began (newest first, at
+   * most {@link MAX_NONCE_SCAN_BLOCKS}), or `undefined` when no block read shows it.
+   */
+  private async nonceHolder(nonce: number): Promise<Hex | undefined> {
+    const { reader, sender } = this.ctx
+    const latest = await reader.getBlockNumber({ cacheTime: 0 })
+    const from = this.attempt.fromBlock != null ? BigInt(this.attempt.fromBlock) : latest - MAX_NONCE_SCAN_BLOCKS
+    const start = latest - from > MAX_NONCE_SCAN_BLOCKS ? latest - MAX_NONCE_SCAN_BLOCKS : from
+    for (let n = latest; n >= start && n >= 0n; n--) {
+      this.options.signal?.throwIfAborted()
+      const block = await reader.getBlock({ blockNumber: n, includeTransactions: true })
+      const tx = block.transactions.find((t) => getAddress(t.from) === sender.address && t.nonce === nonce)
+      if (tx != null) return tx.hash
+    }
+    return undefined
   }
 
   private async ownReceipts(): Promise<OwnReceipts> {
@@ -247,8 +271,10 @@ class LocalRefund {
       if (failure.kind === 'revert') return 'refund_unfunded'
       return 'refund_unknown'
     }
+    // Where the search for this refund's nonces starts: read before anything is signed.
+    const fromBlock = this.attempt.fromBlock ?? (await reader.getBlockNumber({ cacheTime: 0 })).toString()
     const { result } = await sender.submit({ to: call.to, data: call.data, gas: call.gas, fees: call.fees }, (tx) =>
-      this.persist({ transactions: [...this.attempt.transactions, tx] })
+      this.persist({ transactions: [...this.attempt.transactions, tx], fromBlock })
     )
     if (result === 'no-gas-funds') return 'seller_out_of_gas'
     if (result === 'fee-too-low') return 'fee_below_base_fee'

@@ -31,6 +31,11 @@ export interface SettlementAttempt {
   submittedAt?: number
   /** Why nothing is in flight right now (e.g. `payer_throttled`, `insufficient_balance`), for SETTLEMENT_PENDING. */
   reason?: string
+  /**
+   * A refund's first block (decimal string), read before its first transaction was signed: where the search for the
+   * transaction holding a refund's nonce starts.
+   */
+  fromBlock?: string
 }
 
 /**

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
  * - `stall`: hold the request `ms` before forwarding it (a client with a shorter timeout gives up; the node still acts);
  * - `drop`: forward an `eth_sendRawTransaction`, answer normally, then remove the transaction from the node's pool
  *   (`anvil_dropTransaction`) — accepted, then gone;
- * - `error`: answer a JSON-RPC error (`code`, `message`) without forwarding.
+ * - `error`: answer a JSON-RPC error (`code`, `message`) without forwarding;
+ * - `answer`: answer a JSON-RPC `result` without forwarding (e.g. `null`: a receipt index lagging the chain).
  */
 export type FaultAction =
   | { kind: 'refuse' }
@@ -16,6 +17,7 @@ export type FaultAction =
   | { kind: 'stall'; ms: number }
   | { kind: 'drop' }
   | { kind: 'error'; code: number; message: string }
+  | { kind: 'answer'; result: unknown }
 
 /** A fault for the `nth` (1-based, counted from when the rule is added) request of `method`, `times` times in a row. */
 export interface FaultRule {
@@ -155,6 +157,12 @@ export class RpcProxy {
       const id = Array.isArray(parsed) ? null : (parsed.id ?? null)
       res.writeHead(200, { 'content-type': 'application/json' })
       res.end(JSON.stringify({ jsonrpc: '2.0', id, error: { code: action.code, message: action.message } }))
+      return
+    }
+    if (action?.kind === 'answer') {
+      const id = Array.isArray(parsed) ? null : (parsed.id ?? null)
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ jsonrpc: '2.0', id, result: action.result }))
       return
     }
     if (action?.kind === 'stall') await new Promise((resolve) => setTimeout(resolve, action.ms))
