@@ -436,17 +436,9 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
    * is logged: the caller still gets its result.
    */
   private async journaled(signed: SignedPayment, exchange: Promise<CallResult>): Promise<CallResult> {
-    const journal = this.init.journal
-    if (journal == null) return exchange
+    if (this.init.journal == null) return exchange
     const correlationId = signed.message.correlationId
-    const update = async (change: Partial<CallJournalEntry>): Promise<void> => {
-      try {
-        const entry = await journal.get(correlationId)
-        if (entry != null) await journal.put({ ...entry, ...change, updatedAt: Date.now() })
-      } catch (err) {
-        this.log.error('could not journal the outcome of %s - %e', correlationId, err)
-      }
-    }
+    const update = (change: Partial<CallJournalEntry>): Promise<void> => this.updateJournal(correlationId, change)
     let result: CallResult
     try {
       result = await exchange
@@ -585,7 +577,19 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     }
     this.pending.delete(key)
     if (check?.state === 'unpaid' && check.final) signed.release()
-    else this.verifier.releaseWhenFinal(signed.requirements, signed.authorization, signed.release)
+    else {
+      // The seller may still settle what it refused: then the journal must not keep saying nothing moved.
+      const correlationId = signed.message.correlationId
+      this.verifier.releaseWhenFinal(signed.requirements, signed.authorization, signed.release, (settlement) => {
+        const taken = new PaymentTakenError(correlationId, settlement, { cause: err })
+        void this.updateJournal(correlationId, {
+          state: 'failed',
+          charged: true,
+          settlement,
+          error: { name: taken.name, message: taken.message }
+        })
+      })
+    }
     throw err
   }
 
@@ -599,31 +603,74 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     const key = pendingKey(signed.peer, correlationId)
     const claimed = err.details?.refund as { transaction?: unknown } | undefined
     if (typeof claimed?.transaction === 'string') {
-      this.pending.delete(key)
+      const transaction = claimed.transaction
+      const amount = BigInt(signed.requirements.amount)
       let check: RefundInfo['check'] = 'unchecked'
-      if (this.verifier != null) {
+      const verifier = this.verifier
+      if (verifier != null) {
+        let result: Awaited<ReturnType<typeof verifier.checkRefund>> | undefined
         try {
-          const payer = signed.authorization.from as Hex
-          const found = await this.verifier.checkRefund(signed.requirements, payer, claimed.transaction, signal)
-          check = found ? 'verified' : 'unconfirmed'
+          result = await verifier.checkRefund(
+            signed.requirements,
+            signed.authorization,
+            transaction,
+            this.refundUsedBy,
+            correlationId,
+            signal
+          )
         } catch (cause) {
           this.log('could not check the refund of %s - %e', correlationId, cause)
         }
+        // The authorization never paid: nothing to refund, and nothing charged — as long as the chain agrees.
+        if (result === 'not-charged') return this.notCharged(signed, err, signal)
+        check = result === 'verified' ? 'verified' : 'unconfirmed'
+        if (check === 'unconfirmed') {
+          // A refund can reach this reader late: look again for a while before counting the money lost.
+          const onVerified = (): void => {
+            signed.release()
+            void this.updateJournal(correlationId, {
+              state: 'refunded',
+              charged: false,
+              refund: { transaction, amount: amount.toString(), check: 'verified' }
+            })
+          }
+          const { requirements, authorization } = signed
+          verifier.recheckRefund(requirements, authorization, transaction, this.refundUsedBy, correlationId, onVerified)
+        }
       }
+      this.pending.delete(key)
       // Without a chain reader the seller's word stands; with one, only a transfer found on-chain gives the budget back.
-      if (check === 'verified' || this.verifier == null) signed.release()
-      const refund: RefundInfo = { transaction: claimed.transaction, amount: BigInt(signed.requirements.amount), check }
-      throw new ExecutionFailedError(correlationId, err, true, refund)
+      if (check !== 'unconfirmed') signed.release()
+      throw new ExecutionFailedError(correlationId, err, true, { transaction, amount, check })
     }
-    if (err.details?.charged === false) {
-      try {
-        return await this.refused(signed, err, signal, true)
-      } catch (thrown) {
-        throw thrown === err ? new ExecutionFailedError(correlationId, err, false) : thrown
-      }
-    }
+    if (err.details?.charged === false) return this.notCharged(signed, err, signal)
     this.pending.delete(key)
     throw new ExecutionFailedError(correlationId, err, true)
+  }
+
+  /** EXECUTION_FAILED for a payment that was never settled: a refusal, the chain deciding whether money moved. */
+  private async notCharged(signed: SignedPayment, err: X402Error, signal: AbortSignal): Promise<never> {
+    try {
+      return await this.refused(signed, err, signal, true)
+    } catch (thrown) {
+      throw thrown === err ? new ExecutionFailedError(signed.message.correlationId, err, false) : thrown
+    }
+  }
+
+  /** Which call a refund transaction was already accepted for, per the journal (it survives restarts). */
+  private readonly refundUsedBy = async (transaction: string): Promise<string | undefined> =>
+    this.init.journal?.refundUsedBy?.(transaction)
+
+  /** Changes a journaled call (e.g. when a later chain check settles its fate); failures are logged. */
+  private async updateJournal(correlationId: string, change: Partial<CallJournalEntry>): Promise<void> {
+    const journal = this.init.journal
+    if (journal == null) return
+    try {
+      const entry = await journal.get(correlationId)
+      if (entry != null) await journal.put({ ...entry, ...change, updatedAt: Date.now() })
+    } catch (err) {
+      this.log.error('could not journal the outcome of %s - %e', correlationId, err)
+    }
   }
 
   private approve(accepts: readonly PaymentRequirements[], options: CallOptions): PaymentRequirements {
@@ -701,7 +748,10 @@ function failureEntry(err: unknown): Partial<CallJournalEntry> {
   }
   if (err instanceof ExecutionFailedError && err.refund != null) {
     const { transaction, amount, check } = err.refund
-    return { state: 'refunded', error, refund: { transaction, amount: amount.toString(), check } }
+    const refund = { transaction, amount: amount.toString(), check }
+    // A refund the buyer's chain reader did not find is a claim, not money back (it is re-checked for a while).
+    if (check === 'unconfirmed') return { state: 'failed', error, charged: true, refund }
+    return { state: 'refunded', error, charged: false, refund }
   }
   const charged = err instanceof PaymentTakenError || (err instanceof ExecutionFailedError && err.charged)
   return { state: 'failed', error, charged }

@@ -79,6 +79,11 @@ export interface CallJournal {
   put(entry: CallJournalEntry, options?: AbortOptions): Promise<void>
   /** Entries newest first, without bodies (read one with `get` for them). */
   list(query?: CallJournalQuery): Promise<CallJournalSummary[]>
+  /**
+   * The call a refund transaction was recorded for (an entry whose `refund.transaction` it is), if any: one transfer
+   * back refunds one call, also across restarts.
+   */
+  refundUsedBy?(transaction: string, options?: AbortOptions): Promise<string | undefined>
 }
 
 const PREFIX = '/betar/x402/journal'
@@ -104,6 +109,8 @@ export function datastoreCallJournal(datastore: Datastore): CallJournal {
   const resultKey = (id: string) => new Key(`${PREFIX}/result/${check(id)}`)
   const timePrefix = `${PREFIX}/time`
   const timeKey = (createdAt: number, id: string) => new Key(`${timePrefix}/${timeSegment(createdAt)}/${check(id)}`)
+  const refundKey = (transaction: string) =>
+    new Key(`${PREFIX}/refund/${transaction.toLowerCase().replace(/[^0-9a-fx]/g, '')}`)
 
   const read = async (key: Key, options: AbortOptions): Promise<Uint8Array | undefined> =>
     (await datastore.has(key, options)) ? datastore.get(key, options) : undefined
@@ -146,8 +153,13 @@ export function datastoreCallJournal(datastore: Datastore): CallJournal {
         batch.put(timeKey(entry.createdAt, entry.correlationId), new Uint8Array(0))
       }
       if (result != null) batch.put(resultKey(entry.correlationId), encoder.encode(result.body))
+      if (entry.refund != null) batch.put(refundKey(entry.refund.transaction), encoder.encode(entry.correlationId))
       batch.put(entryKey(entry.correlationId), encoder.encode(JSON.stringify(small)))
       await batch.commit(options)
+    },
+    async refundUsedBy(transaction, options = {}) {
+      const bytes = await read(refundKey(transaction), options)
+      return bytes != null ? decoder.decode(bytes) : undefined
     },
     async list(query = {}) {
       const states = query.states != null ? new Set(query.states) : undefined

@@ -1,8 +1,9 @@
 import type { Logger } from '@libp2p/interface'
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
-import { type Address, erc20Abi, getAddress, type Hex, isHash, type PublicClient, parseEventLogs } from 'viem'
+import { erc20Abi, getAddress, type Hex, isHash, type PublicClient, parseEventLogs } from 'viem'
 import { type AuthorizationRef, readAuthorization, settlementFromReceipt } from '../settlement/authorization.ts'
 import { waitForReceipt } from '../settlement/receipts.ts'
+import { refundCalldata } from '../settlement/refund.ts'
 
 /** What the buyer's own chain reader says about a payment it signed. */
 export type PaymentCheck =
@@ -13,6 +14,9 @@ export type PaymentCheck =
 
 /** Refund transactions remembered as used (oldest forgotten first). */
 const MAX_REMEMBERED_REFUNDS = 10_000
+
+/** Re-checks of an unconfirmed refund (5 s, doubling up to a minute: about an hour in all). */
+const REFUND_RECHECKS = 64
 
 /** After a re-check of a payment that has not moved (yet), how long until the next one at most. */
 const RECHECK_MAX_MS = 60_000
@@ -27,8 +31,8 @@ export class PaymentVerifier {
   private readonly timeoutMs: number
   private readonly log: Logger
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
-  /** Refund transactions already accepted, so one transfer back cannot be cited for two calls. */
-  private readonly refunds = new Set<string>()
+  /** Refund transactions already accepted, by the call they refunded: one transfer back counts for one call. */
+  private readonly refunds = new Map<string, string>()
 
   constructor(client: PublicClient, timeoutMs: number, log: Logger) {
     this.client = client
@@ -69,42 +73,118 @@ export class PaymentVerifier {
   }
 
   /**
-   * Whether `transaction` is a confirmed transfer of `amount` of `asset` to `payer` — a seller's refund (spec §7.5),
-   * waiting up to the verify timeout for it to be visible. Each refund transaction counts for one call only: one
-   * already accepted for another call is refused. Throws when the chain could not be read.
+   * Checks a seller's claim that it refunded a failed call (spec §6.1, §7.5). The refund counts only when the chain
+   * shows `transaction` as this call's refund: sent to the asset with the calldata `transfer(payer, amount)` followed
+   * by this authorization's nonce, confirmed, with its `Transfer(from, payer, amount)` where `from` is the payee or the
+   * account that submitted the settlement, mined **after** the settlement — so no other transfer (the buyer's own
+   * top-up, another call's refund) can be cited — and not accepted as the refund of another call (`usedBy`, e.g. the
+   * journal, across restarts; and this verifier's memory). Waits up to the verify timeout for the refund to be
+   * visible. `not-charged` when this authorization never paid (there is nothing to refund). Throws when the chain could
+   * not be read.
    */
   async checkRefund(
     requirements: PaymentRequirements,
-    payer: Address,
+    authorization: AuthorizationRef,
     transaction: string,
+    usedBy: (transaction: string) => Promise<string | undefined>,
+    correlationId: string,
     signal?: AbortSignal
-  ): Promise<boolean> {
-    if (!isHash(transaction)) return false
+  ): Promise<'verified' | 'unconfirmed' | 'not-charged'> {
+    if (!isHash(transaction)) return 'unconfirmed'
     const key = transaction.toLowerCase()
-    if (this.refunds.has(key)) return false
+    const claimedBy = this.refunds.get(key) ?? (await usedBy(key))
+    if (claimedBy != null && claimedBy !== correlationId) return 'unconfirmed'
+    const payment = await this.check(requirements, authorization, undefined, signal)
+    if (payment.state !== 'paid') return 'not-charged'
+    const settlementHash = payment.settlement.transaction as Hex
+    const [settled, settlementTx] = await Promise.all([
+      this.client.getTransactionReceipt({ hash: settlementHash }),
+      this.client.getTransaction({ hash: settlementHash })
+    ])
     const receipt = await waitForReceipt(this.client, [transaction as Hex], this.timeoutMs, signal)
-    if (receipt?.status !== 'success') return false
+    if (receipt?.status !== 'success') return 'unconfirmed'
+    const refundTx = await this.client.getTransaction({ hash: transaction as Hex })
+    const reference = authorization.nonce
+    const expected = refundCalldata({ to: authorization.from, amount: BigInt(requirements.amount), reference })
+    if (refundTx.to == null || getAddress(refundTx.to) !== getAddress(requirements.asset)) return 'unconfirmed'
+    if (refundTx.input.toLowerCase() !== expected.toLowerCase()) return 'unconfirmed'
+    const after =
+      receipt.blockNumber > settled.blockNumber ||
+      (receipt.blockNumber === settled.blockNumber && receipt.transactionIndex > settled.transactionIndex)
+    if (!after) return 'unconfirmed'
     const asset = getAddress(requirements.asset)
+    const payer = getAddress(authorization.from)
+    const senders = new Set([getAddress(requirements.payTo), getAddress(settlementTx.from)])
     const amount = BigInt(requirements.amount)
     const paid = parseEventLogs({ abi: erc20Abi, eventName: 'Transfer', logs: receipt.logs, strict: true }).some(
       (log) =>
-        getAddress(log.address) === asset && getAddress(log.args.to) === getAddress(payer) && log.args.value === amount
+        getAddress(log.address) === asset &&
+        senders.has(getAddress(log.args.from)) &&
+        getAddress(log.args.to) === payer &&
+        log.args.value === amount
     )
-    if (!paid || this.refunds.has(key)) return false
-    this.refunds.add(key)
-    if (this.refunds.size > MAX_REMEMBERED_REFUNDS) this.refunds.delete(this.refunds.values().next().value as string)
-    return true
+    const taken = this.refunds.get(key)
+    if (!paid || (taken != null && taken !== correlationId)) return 'unconfirmed'
+    this.refunds.set(key, correlationId)
+    if (this.refunds.size > MAX_REMEMBERED_REFUNDS) this.refunds.delete(this.refunds.keys().next().value as string)
+    return 'verified'
+  }
+
+  /**
+   * Re-checks an unconfirmed refund on a back-off (a refund can reach this reader after the verify timeout) until it is
+   * verified — then `onVerified` — or {@link REFUND_RECHECKS} checks have passed.
+   */
+  recheckRefund(
+    requirements: PaymentRequirements,
+    authorization: AuthorizationRef,
+    transaction: string,
+    usedBy: (transaction: string) => Promise<string | undefined>,
+    correlationId: string,
+    onVerified: () => void
+  ): void {
+    const run = async (attempt: number): Promise<void> => {
+      try {
+        const result = await this.checkRefund(requirements, authorization, transaction, usedBy, correlationId)
+        if (result === 'verified') {
+          onVerified()
+          return
+        }
+      } catch (err) {
+        this.log('re-checking refund %s failed - %e', transaction, err)
+      }
+      if (attempt + 1 < REFUND_RECHECKS)
+        this.later(Math.min(5_000 * 2 ** attempt, RECHECK_MAX_MS), () => run(attempt + 1))
+    }
+    this.later(5_000, () => run(0))
+  }
+
+  private later(delay: number, task: () => Promise<void>): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      void task()
+    }, delay)
+    timer.unref?.()
+    this.timers.add(timer)
   }
 
   /**
    * Calls `release` once the chain proves `authorization` can no longer move money (re-checking after its
-   * `validBefore`), and never if it paid. Used when a payment's fate is open: the budget stays reserved meanwhile.
+   * `validBefore`), and never if it paid — then `onPaid` gets the settlement. Used when a payment's fate is open: the budget stays
+   * reserved meanwhile.
    */
-  releaseWhenFinal(requirements: PaymentRequirements, authorization: AuthorizationRef, release: () => void): void {
+  releaseWhenFinal(
+    requirements: PaymentRequirements,
+    authorization: AuthorizationRef,
+    release: () => void,
+    onPaid?: (settlement: SettleResponse) => void
+  ): void {
     const check = async (attempt: number): Promise<void> => {
       try {
         const result = await this.check(requirements, authorization, undefined)
-        if (result.state === 'paid') return
+        if (result.state === 'paid') {
+          onPaid?.(result.settlement)
+          return
+        }
         if (result.final) {
           release()
           return
@@ -115,8 +195,13 @@ export class PaymentVerifier {
       if (attempt < 100) schedule(attempt + 1)
     }
     const schedule = (attempt: number): void => {
+      // Early looks catch a seller that settles what it refused; the proof that nothing can move comes at validBefore.
       const untilExpiry = Number(authorization.validBefore) * 1000 + 2_000 - Date.now()
-      const delay = Math.max(1_000, Math.min(untilExpiry > 0 ? untilExpiry : 1_000 * 2 ** attempt, RECHECK_MAX_MS))
+      const backoff = 2_000 * 2 ** attempt
+      const delay = Math.max(
+        1_000,
+        Math.min(untilExpiry > 0 ? Math.min(untilExpiry, backoff) : backoff, RECHECK_MAX_MS)
+      )
       const timer = setTimeout(() => {
         this.timers.delete(timer)
         void check(attempt)

@@ -1,5 +1,5 @@
 import type { PaymentPayload } from '@x402/core/types'
-import { type Address, getAddress } from 'viem'
+import { type Address, getAddress, type Hex } from 'viem'
 import { ErrorCode, X402Error } from '../errors.ts'
 import type { RefundOutcome } from '../settlement/refund.ts'
 import {
@@ -243,7 +243,8 @@ export class CallRunner {
           {
             asset: getAddress(record.requirements.asset),
             to: payerOf(record.payment),
-            amount: BigInt(record.requirements.amount)
+            amount: BigInt(record.requirements.amount),
+            reference: (record.payment.payload as { authorization: { nonce: Hex } }).authorization.nonce
           },
           attempt,
           { persist, confirmationTimeoutMs, signal: this.server.stopSignal }

@@ -7,6 +7,7 @@ import {
   getAddress,
   type Hex,
   type PublicClient,
+  pad,
   parseEventLogs,
   publicActions,
   type TransactionReceipt,
@@ -31,6 +32,20 @@ export interface RefundRequest {
   asset: Address
   to: Address
   amount: bigint
+  /**
+   * 32 bytes naming the call — the refunded authorization's EIP-3009 nonce — appended to the `transfer` calldata (the
+   * token ignores trailing calldata), so the buyer can tell this refund from any other transfer (spec §7.5).
+   */
+  reference: Hex
+}
+
+/**
+ * The calldata of a refund: `transfer(to, amount)` followed by the 32-byte `reference` (spec §7.5). What a buyer
+ * expects to find as the refund transaction's input.
+ */
+export function refundCalldata(request: Pick<RefundRequest, 'to' | 'amount' | 'reference'>): Hex {
+  const transfer = encodeFunctionData({ abi: erc20Abi, functionName: 'transfer', args: [request.to, request.amount] })
+  return `${transfer}${pad(request.reference, { size: 32 }).slice(2)}` as Hex
 }
 
 /**
@@ -257,11 +272,7 @@ class LocalRefund {
     const call = {
       from: sender.address,
       to: this.request.asset,
-      data: encodeFunctionData({
-        abi: erc20Abi,
-        functionName: 'transfer',
-        args: [this.request.to, this.request.amount]
-      }),
+      data: refundCalldata(this.request),
       gas: this.gasLimit,
       fees: await sender.currentFees()
     }

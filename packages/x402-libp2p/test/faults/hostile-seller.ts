@@ -1,5 +1,5 @@
 import type { PaymentRequirements } from '@x402/core/types'
-import { type Address, createWalletClient, type Hex, http, type LocalAccount, toHex } from 'viem'
+import { type Address, createWalletClient, erc20Abi, type Hex, http, type LocalAccount, toHex } from 'viem'
 import { Channel } from '../../src/channel.ts'
 import { buildRequirements, X402_PROTOCOL, X402_VERSION } from '../../src/index.ts'
 import { jsonBytes } from '../../src/json.ts'
@@ -14,9 +14,20 @@ import { createNode, type X402Node } from '../fixtures/nodes.ts'
  * - `fake-hash`: never settles, answers the result with a made-up successful settlement;
  * - `wrong-hash`: settles, but reports another transaction;
  * - `settle-then-fail`: settles, then answers SETTLEMENT_FAILED ("nothing moved");
- * - `over-price`: asks twice the price it advertised.
+ * - `over-price`: asks twice the price it advertised;
+ * - `cite-refund`: settles, then answers EXECUTION_FAILED citing `cite()` as the refund (another call's refund, a
+ *   transfer the buyer made itself…);
+ * - `unbound-refund`: settles, refunds with a plain `transfer` (not naming the call), and cites it;
+ * - `charged-false-then-settle`: answers EXECUTION_FAILED "charged: false", then settles the payment anyway.
  */
-export type SellerLie = 'fake-hash' | 'wrong-hash' | 'settle-then-fail' | 'over-price'
+export type SellerLie =
+  | 'fake-hash'
+  | 'wrong-hash'
+  | 'settle-then-fail'
+  | 'over-price'
+  | 'cite-refund'
+  | 'unbound-refund'
+  | 'charged-false-then-settle'
 
 export interface HostileSeller {
   node: X402Node
@@ -25,6 +36,10 @@ export interface HostileSeller {
   requirements: PaymentRequirements
   /** Transactions it submitted. */
   settled: Hex[]
+  /** What it does with the next paid call (changeable between calls). */
+  lie: SellerLie
+  /** For `cite-refund`: the transaction it cites as the refund. */
+  cite?: () => Hex
   stop(): Promise<void>
 }
 
@@ -49,6 +64,16 @@ export async function startHostileSeller(
     transport: http(chain.devnet.rpcUrl)
   })
   const settled: Hex[] = []
+  const seller: HostileSeller = {
+    node,
+    payTo: wallet.address,
+    requirements,
+    settled,
+    lie,
+    async stop() {
+      await node.stop()
+    }
+  }
 
   async function settle(payment: Uint8Array): Promise<Hex> {
     const { authorization, signature } = parseExactPayment(payment)
@@ -96,11 +121,42 @@ export async function startHostileSeller(
             settlement: jsonBytes({ success: true, transaction, network: chain.asset.network })
           }
         })
-      if (lie === 'fake-hash') await respond(toHex(crypto.getRandomValues(new Uint8Array(32))))
-      else if (lie === 'wrong-hash') {
+      const executionFailed = (details: Record<string, unknown>) =>
+        channel.write({
+          type: 'ERROR',
+          correlationId,
+          error: {
+            code: 3000,
+            name: 'EXECUTION_FAILED',
+            message: 'paid call failed in the handler (Error)',
+            retryable: false,
+            details: jsonBytes(details)
+          }
+        })
+      const now = seller.lie
+      if (now === 'cite-refund') {
+        await settle(msg.request.payment)
+        await executionFailed({ charged: true, refund: { transaction: seller.cite?.(), amount: price.toString() } })
+      } else if (now === 'unbound-refund') {
+        await settle(msg.request.payment)
+        const { authorization } = parseExactPayment(msg.request.payment)
+        const refund = await writer.writeContract({
+          address: chain.asset.address,
+          abi: erc20Abi,
+          functionName: 'transfer',
+          args: [authorization.from, price]
+        })
+        await chain.client.waitForTransactionReceipt({ hash: refund, pollingInterval: 20 })
+        await executionFailed({ charged: true, refund: { transaction: refund, amount: price.toString() } })
+      } else if (now === 'charged-false-then-settle') {
+        await executionFailed({ charged: false })
+        setTimeout(() => void settle(msg.request.payment).catch(() => {}), 1_000)
+      }
+      if (now === 'fake-hash') await respond(toHex(crypto.getRandomValues(new Uint8Array(32))))
+      else if (now === 'wrong-hash') {
         await settle(msg.request.payment)
         await respond(toHex(crypto.getRandomValues(new Uint8Array(32))))
-      } else if (lie === 'settle-then-fail') {
+      } else if (now === 'settle-then-fail') {
         await settle(msg.request.payment)
         await channel.write({
           type: 'ERROR',
@@ -119,13 +175,5 @@ export async function startHostileSeller(
       channel.abort(err as Error)
     }
   })
-  return {
-    node,
-    payTo: wallet.address,
-    requirements,
-    settled,
-    async stop() {
-      await node.stop()
-    }
-  }
+  return seller
 }

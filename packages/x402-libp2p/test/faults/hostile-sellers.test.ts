@@ -1,9 +1,18 @@
+import { MemoryDatastore } from 'datastore-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { BudgetExceededError, PaymentNotApprovedError, PaymentTakenError } from '../../src/index.ts'
+import {
+  BudgetExceededError,
+  type CallJournal,
+  datastoreCallJournal,
+  ExecutionFailedError,
+  PaymentNotApprovedError,
+  PaymentTakenError
+} from '../../src/index.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { createNode, type X402Node } from '../fixtures/nodes.ts'
 import { PRICE, text } from './harness.ts'
-import { startHostileSeller } from './hostile-seller.ts'
+import { type HostileSeller, startHostileSeller } from './hostile-seller.ts'
+import { transferAway } from './payer-tricks.ts'
 
 /**
  * A buyer against sellers that lie (issue 10, case 6): the buyer's own chain reader decides whether money moved. A
@@ -127,5 +136,81 @@ describe('a buyer against a hostile seller', () => {
     } finally {
       await Promise.all([node.stop(), seller.stop()])
     }
+  })
+
+  describe('lying about refunds (hostile review)', () => {
+    const payer = () => chain.devnet.accounts[1]!
+    async function journaledBuyer(journal: CallJournal): Promise<X402Node> {
+      return createNode({
+        client: {
+          signer: payer().account,
+          asset: chain.asset,
+          budget: { limit: 10n * PRICE },
+          reaskAttempts: 0,
+          publicClient: chain.client,
+          verifyTimeoutMs: 2_000,
+          journal
+        }
+      })
+    }
+    const ask = (node: X402Node, seller: HostileSeller, correlationId: string) =>
+      node.services.x402Client
+        .call(seller.node.getMultiaddrs(), 'job', text('x'), { maxAmount: PRICE, payTo: seller.payTo, correlationId })
+        .catch((e: unknown) => e)
+
+    it.each([
+      ['an unrelated transfer to the buyer (a top-up from someone else)', 'cite-refund'],
+      ['its own plain transfer back, not naming the call', 'unbound-refund']
+    ] as const)(
+      "a refund that is %s is not taken as this call's refund: the buyer stays charged",
+      {
+        timeout: 30_000
+      },
+      async (_, lie) => {
+        const seller = await startHostileSeller(chain, chain.devnet.accounts[0]!.account, lie, PRICE)
+        const journal = datastoreCallJournal(new MemoryDatastore())
+        const node = await journaledBuyer(journal)
+        try {
+          // A transfer of the same amount to the buyer, from a third party, after the settlement would be mined.
+          const topUp = await transferAway(chain, chain.devnet.accounts[2]!.account, payer().address, PRICE, false)
+          seller.cite = () => topUp
+          const err = await ask(node, seller, `lie-${lie}`)
+          expect(err).toBeInstanceOf(ExecutionFailedError)
+          expect(err).toMatchObject({ charged: true, refund: { check: 'unconfirmed' } })
+          expect(await journal.get(`lie-${lie}`)).toMatchObject({ state: 'failed', charged: true })
+          expect(node.services.x402Client.budgetRemaining()).toBe(9n * PRICE) // the amount stays spent
+        } finally {
+          await Promise.all([node.stop(), seller.stop()])
+        }
+      }
+    )
+
+    it('"charged: false", then settles anyway: the journal turns to charged once the chain shows the transfer', {
+      timeout: 30_000
+    }, async () => {
+      const seller = await startHostileSeller(
+        chain,
+        chain.devnet.accounts[0]!.account,
+        'charged-false-then-settle',
+        PRICE
+      )
+      const journal = datastoreCallJournal(new MemoryDatastore())
+      const node = await journaledBuyer(journal)
+      try {
+        const err = await ask(node, seller, 'lie-not-charged')
+        expect(err).toMatchObject({ charged: false })
+        await expect
+          .poll(async () => (await journal.get('lie-not-charged'))?.charged, { timeout: 20_000, interval: 250 })
+          .toBe(true)
+        expect(await journal.get('lie-not-charged')).toMatchObject({
+          state: 'failed',
+          error: { name: 'PaymentTakenError' },
+          settlement: { transaction: seller.settled[0] }
+        })
+        expect(node.services.x402Client.budgetRemaining()).toBe(9n * PRICE)
+      } finally {
+        await Promise.all([node.stop(), seller.stop()])
+      }
+    })
   })
 })
