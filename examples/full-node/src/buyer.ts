@@ -1,7 +1,7 @@
 import { type VerifyListingResult, verifyListing } from '@betar/identity'
 import type { Listing } from '@betar/marketplace-crdt'
 import { type ProofOfPayment, STARRED_TAG, type TagSummary } from '@betar/reputation'
-import { CallNotFoundError, type CallResult } from '@betar/x402-libp2p'
+import { CallConflictError, CallNotFoundError, type CallResult } from '@betar/x402-libp2p'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Address } from 'viem'
 import { ListingVerificationError, NoSellerError, ReputationTooLowError } from './errors.ts'
@@ -16,7 +16,8 @@ export interface BuyServiceOptions {
   /**
    * Names the call (1–64 of `[A-Za-z0-9_-]`). When this node's journal already holds a paid call under it — e.g. one
    * interrupted by a seller or buyer restart — that call is resumed (its stored result, or a re-ask with its stored
-   * payment) instead of buying again: a retry with the same id never pays twice. @default a random UUID
+   * payment) instead of buying again: a retry with the same id never pays twice. The same id with another capability
+   * or input throws `CallConflictError`. @default a random UUID
    */
   correlationId?: string
   /** Rating given after the job (ERC-8004 `starred`, 0–100). @default 100 */
@@ -96,7 +97,14 @@ export async function buyService(
   const signalOpt = options.signal != null ? { signal: options.signal } : {}
   if (options.correlationId != null) {
     const entry = await node.journal.get(options.correlationId, signalOpt)
-    if (entry?.payment != null) return resumePurchase(node, options.correlationId, options)
+    if (entry?.payment != null) {
+      // The same id for another purchase is a mistake that must not return the first purchase's result.
+      const same =
+        purchaseMetadata(entry.metadata)?.capability === capability &&
+        entry.body === Buffer.from(encoder.encode(JSON.stringify(input))).toString('base64')
+      if (!same) throw new CallConflictError(options.correlationId)
+      return resumePurchase(node, options.correlationId, options)
+    }
   }
   const identityRegistry = options.identityRegistry ?? node.network.erc8004.identityRegistry
   const market = node.services.market

@@ -8,8 +8,14 @@ export interface AgentHealthInit {
   x402: X402Server
   /** How often every watched agent is probed (ms; 0: only on {@link AgentHealth.checkNow}). @default 60000 */
   intervalMs?: number
-  /** Consecutive failed probes after which an agent is delisted. @default 3 */
+  /** Consecutive failed probes — or paid calls failing in the handler — after which an agent is delisted. @default 3 */
   maxFailures?: number
+  /**
+   * After a delisting for failing paid calls (the probe cannot see those: `/models` can answer while completions fail),
+   * the agent is listed again only once this has passed and a probe succeeds; it doubles with each such delisting, up
+   * to an hour (ms). @default 300000
+   */
+  callFailureCooldownMs?: number
   log?: (message: string) => void
 }
 
@@ -32,19 +38,27 @@ export interface AgentHealthStatus {
   listed: boolean
   /** Consecutive failed probes. */
   failures: number
+  /** Consecutive paid calls that failed in the handler. */
+  failedCalls: number
+  /** Unix ms before which a delisting for failing calls is not undone. */
+  cooldownUntil?: number
   /** The last probe's problem, for the operator (may name local paths and hosts: never sent to peers). */
   problem?: string
   /** Unix ms of the last probe. */
   checkedAt?: number
 }
 
-interface Entry extends WatchedAgent, AgentHealthStatus {}
+interface Entry extends WatchedAgent, AgentHealthStatus {
+  /** Delistings for failing calls in a row (the cooldown doubles with each). */
+  callDelistings: number
+}
 
 /**
- * Keeps only working agents on sale: each watched agent's executor is probed periodically; after `maxFailures`
- * consecutive failures the agent is delisted from the marketplace and its x402 resource unregistered (calls already
- * paid finish from their records; new ones are refused before payment), and it is served and listed again once a probe
- * succeeds.
+ * Keeps only working agents on sale: each watched agent's executor is probed periodically, and its paid calls are
+ * watched; after `maxFailures` consecutive failed probes — or paid calls failing in the handler — the agent is delisted
+ * from the marketplace and its x402 resource unregistered (calls already paid finish from their records; new ones are
+ * refused before payment). It is served and listed again once a probe succeeds (after a cooldown when it was delisted
+ * for failing calls).
  */
 export class AgentHealth {
   readonly #init: AgentHealthInit
@@ -58,7 +72,7 @@ export class AgentHealth {
 
   /** Watches an agent that is on sale now (listed and served). */
   watch(agent: WatchedAgent): void {
-    this.#agents.set(agent.name, { ...agent, listed: true, failures: 0 })
+    this.#agents.set(agent.name, { ...agent, listed: true, failures: 0, failedCalls: 0, callDelistings: 0 })
     const every = this.#init.intervalMs ?? 60_000
     if (every > 0 && this.#timer == null) {
       this.#timer = setInterval(() => {
@@ -69,13 +83,38 @@ export class AgentHealth {
   }
 
   status(): AgentHealthStatus[] {
-    return [...this.#agents.values()].map(({ name, listed, failures, problem, checkedAt }) => ({
-      name,
-      listed,
-      failures,
-      ...(problem != null ? { problem } : {}),
-      ...(checkedAt != null ? { checkedAt } : {})
-    }))
+    return [...this.#agents.values()].map(
+      ({ name, listed, failures, failedCalls, problem, checkedAt, cooldownUntil }) => ({
+        name,
+        listed,
+        failures,
+        failedCalls,
+        ...(problem != null ? { problem } : {}),
+        ...(checkedAt != null ? { checkedAt } : {}),
+        ...(cooldownUntil != null ? { cooldownUntil } : {})
+      })
+    )
+  }
+
+  /**
+   * The outcome of a paid call of a watched agent (the node feeds it the x402 server's events): `maxFailures` handler
+   * failures in a row delist the agent for a cooldown — each cost a refund or an unpaid run.
+   */
+  async callOutcome(name: string, ok: boolean, signal?: AbortSignal): Promise<void> {
+    const entry = this.#agents.get(name)
+    if (entry == null) return
+    if (ok) {
+      entry.failedCalls = 0
+      entry.callDelistings = 0
+      return
+    }
+    entry.failedCalls++
+    if (!entry.listed || entry.failedCalls < (this.#init.maxFailures ?? 3)) return
+    const cooldown = Math.min((this.#init.callFailureCooldownMs ?? 300_000) * 2 ** entry.callDelistings, 3_600_000)
+    entry.callDelistings++
+    entry.cooldownUntil = Date.now() + cooldown
+    entry.problem = `${entry.failedCalls} paid calls in a row failed in the handler`
+    await this.#delist(entry, signal)
   }
 
   /** Probes every watched agent now (one round at a time), delisting or relisting as needed. */
@@ -101,8 +140,11 @@ export class AgentHealth {
     entry.checkedAt = Date.now()
     if (result.ok) {
       entry.failures = 0
+      if (entry.cooldownUntil != null && Date.now() < entry.cooldownUntil) return
       delete entry.problem
+      delete entry.cooldownUntil
       if (!entry.listed) {
+        entry.failedCalls = 0
         if (!this.#init.x402.resources().includes(entry.name)) this.#init.x402.register(entry.name, entry.resource)
         await this.#init.market.publish(entry.listing, signal != null ? { signal } : {})
         entry.listed = true
@@ -112,11 +154,13 @@ export class AgentHealth {
     }
     entry.failures++
     entry.problem = result.problem
-    if (entry.listed && entry.failures >= (this.#init.maxFailures ?? 3)) {
-      await this.#init.market.delist(entry.name, signal != null ? { signal } : {})
-      this.#init.x402.unregister(entry.name)
-      entry.listed = false
-      this.#init.log?.(`agent ${entry.name} delisted after ${entry.failures} failed health checks: ${result.problem}`)
-    }
+    if (entry.listed && entry.failures >= (this.#init.maxFailures ?? 3)) await this.#delist(entry, signal)
+  }
+
+  async #delist(entry: Entry, signal?: AbortSignal): Promise<void> {
+    entry.listed = false
+    this.#init.x402.unregister(entry.name)
+    await this.#init.market.delist(entry.name, signal != null ? { signal } : {})
+    this.#init.log?.(`agent ${entry.name} delisted: ${entry.problem}`)
   }
 }

@@ -161,6 +161,14 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     x402: libp2p.services.x402,
     ...(init.healthCheckIntervalMs != null ? { intervalMs: init.healthCheckIntervalMs } : {})
   })
+  // Paid calls that fail in the handler count against the agent's health (the probe cannot see every failure).
+  const x402 = libp2p.services.x402
+  const outcome = (name: string, ok: boolean) => void health.callOutcome(name, ok).catch(() => {})
+  x402.addEventListener('call:completed', (e) => outcome(e.detail.resource, true))
+  x402.addEventListener('payment:refunded', (e) => outcome(e.detail.resource, false))
+  x402.addEventListener('payment:failed', (e) => {
+    if (e.detail.error?.codeName === 'EXECUTION_FAILED') outcome(e.detail.resource, false)
+  })
   for (const address of init.bootstrap ?? []) await dial([address])
   return {
     libp2p,

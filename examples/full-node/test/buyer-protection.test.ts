@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApi, createApiToken, type RunningApi, startApi } from '../src/api/index.ts'
 import { FeedbackQueue } from '../src/feedback.ts'
 import { AgentUnhealthyError, type BetarNode, buyService, createBetarNode, sellAgent } from '../src/index.ts'
-import { nodeOn, startDevnet } from './fixtures.ts'
+import { eventually, nodeOn, startDevnet } from './fixtures.ts'
 import { type OpenAiStub, startOpenAiStub } from './openai-stub.ts'
 
 const PRICE = 100_000n
@@ -25,6 +25,8 @@ describe('full node: the buyer is never charged for nothing', () => {
   let seller: BetarNode
   let buyer: BetarNode
   let llm: OpenAiStub
+  /** Case 3's buyer: it holds the feedback file it gave, so it stays up while later tests score the seller. */
+  let poor: BetarNode | undefined
 
   const llmAgent = (baseUrl: string): AgentConfig => ({
     name: 'reverser',
@@ -42,6 +44,7 @@ describe('full node: the buyer is never charged for nothing', () => {
     buyer = await nodeOn(devnet, 1, { bootstrap: seller.multiaddrs().map(String) })
   }, 60_000)
   afterAll(async () => {
+    await poor?.stop()
     await buyer?.stop()
     await seller?.stop()
     await llm?.stop()
@@ -146,7 +149,7 @@ describe('full node: the buyer is never charged for nothing', () => {
       chain: devnet.chain
     })
     await publicClient.waitForTransactionReceipt({ hash })
-    const poor = await createBetarNode({
+    poor = await createBetarNode({
       network: devnet.network,
       rpcUrl: devnet.rpcUrl,
       chain: devnet.chain,
@@ -211,7 +214,32 @@ describe('full node: the buyer is never charged for nothing', () => {
       expect((await poor.reputation.summary(agentId)).starred?.count).toBe(1)
     } finally {
       await api.close()
-      await poor.stop()
+    }
+  }, 60_000)
+
+  it('case 1 (last: it delists the agent): an agent whose completions fail while its endpoint answers /models is delisted after three refunds', async () => {
+    llm.failCompletions(429)
+    try {
+      const before = await buyer.usdcBalance()
+      for (let i = 0; i < 3; i++) {
+        const error = await buyService(buyer, 'reverse', `n${i}`, { maxPrice: PRICE, feedback: false }).catch((e) => e)
+        expect(error).toMatchObject({ name: 'ExecutionFailedError', refund: { check: 'verified' } })
+      }
+      expect(await buyer.usdcBalance()).toBe(before)
+      await eventually(() => seller.health.status().some((s) => s.name === 'reverser' && !s.listed), 5_000, 'delisting')
+      expect(seller.health.status()).toContainEqual(
+        expect.objectContaining({
+          name: 'reverser',
+          failedCalls: 3,
+          problem: '3 paid calls in a row failed in the handler'
+        })
+      )
+      // The probe still passes (/models answers), but a delisting for failing calls waits out its cooldown.
+      await seller.health.checkNow()
+      expect(seller.health.status()).toContainEqual(expect.objectContaining({ name: 'reverser', listed: false }))
+      expect(seller.services.market.find({ capability: 'reverse' })).toEqual([])
+    } finally {
+      llm.failCompletions(undefined)
     }
   }, 60_000)
 })

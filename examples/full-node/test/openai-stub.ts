@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net'
  */
 export interface OpenAiStub {
   baseUrl: string
+  /** Completions answer this HTTP status (e.g. 429) while `/models` keeps answering 200; `undefined` heals. */
+  failCompletions(status: number | undefined): void
   stop(): Promise<void>
   restart(): Promise<void>
 }
@@ -15,10 +17,15 @@ export interface OpenAiStub {
 export async function startOpenAiStub(): Promise<OpenAiStub> {
   let server: Server | undefined
   let port = 0
+  let failing: number | undefined
   const listen = async (): Promise<void> => {
     const s = createServer((req, res) => {
       if (req.method === 'GET' && req.url === '/v1/models') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[{"id":"stub"}]}')
+        return
+      }
+      if (req.method === 'POST' && req.url === '/v1/chat/completions' && failing != null) {
+        res.writeHead(failing, { 'content-type': 'application/json' }).end('{"error":{"message":"rate limited"}}')
         return
       }
       if (req.method === 'POST' && req.url === '/v1/chat/completions') {
@@ -45,6 +52,9 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   await listen()
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
+    failCompletions(status) {
+      failing = status
+    },
     async stop() {
       const s = server
       server = undefined

@@ -23,6 +23,8 @@ import {
 } from './score.ts'
 import { type RejectionReason, verifyPayment } from './verify.ts'
 
+const DEFAULT_LOAD_TIMEOUT_MS = 5_000
+
 /** Options of {@link createReputation}. */
 export interface ReputationOptions {
   publicClient: PublicClient
@@ -34,6 +36,11 @@ export interface ReputationOptions {
   datastore: Datastore
   /** Loads non-`data:` feedback URIs (e.g. `ipfs://` via Helia). `data:` URIs are always decoded locally. */
   load?: LoadUri
+  /**
+   * How long one feedback file may take to load (ms) before that feedback is rejected as `unloadable` — a file held
+   * only by a peer that is offline must not stall scoring. @default 5000
+   */
+  loadTimeoutMs?: number
   /** Clock in milliseconds, used when `summary` gets no `now`. @default Date.now */
   now?: () => number
   /** Smallest payment (base units) that makes feedback count. @default 1n */
@@ -91,7 +98,12 @@ export interface Reputation {
  */
 export function createReputation(options: ReputationOptions): Reputation {
   const { publicClient, identityRegistry, reputationRegistry, asset } = options
-  const load = withDataUriSupport(options.load)
+  const loadAny = withDataUriSupport(options.load)
+  const loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS
+  const load: typeof loadAny = (uri, opts) => {
+    const timeout = AbortSignal.timeout(loadTimeoutMs)
+    return loadAny(uri, { signal: opts?.signal != null ? AbortSignal.any([opts.signal, timeout]) : timeout })
+  }
   const receipts = new Map<Hash, Promise<TransactionReceipt | undefined>>()
   let setup: Promise<{ chainId: number; indexer: Indexer; store: IndexStore; assetDecimals: number }> | undefined
 

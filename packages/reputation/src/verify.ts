@@ -61,6 +61,7 @@ export async function verifyPayment(record: FeedbackRecord, ctx: VerifyContext):
   try {
     bytes = await ctx.load(record.feedbackURI, ctx.signal != null ? { signal: ctx.signal } : {})
   } catch (error) {
+    ctx.signal?.throwIfAborted()
     return { ok: false, reason: 'unloadable', detail: error instanceof Error ? error.message : String(error) }
   }
   if (feedbackHash(bytes) !== record.feedbackHash) return { ok: false, reason: 'hash-mismatch' }

@@ -218,4 +218,39 @@ describe('payment-backed reputation on the devnet', () => {
     ])
     expect((await reputation.summary(agent2)).starred?.count).toBe(1)
   })
+
+  it('rejects feedback whose file nobody serves as unloadable after loadTimeoutMs, instead of stalling the score', async () => {
+    const buyer = buyerB
+    const proof = await env.pay(buyer, agentWallet.address, USDC, relayer)
+    // Stored on a "peer" that is offline: the URI is real, but loading it never answers.
+    await giveFeedback({
+      walletClient: env.wallet(buyer),
+      publicClient: env.publicClient,
+      reputationRegistry: env.devnet.contracts.reputationRegistry,
+      agentId,
+      agentRegistry: env.agentRegistry,
+      value: 10,
+      proof,
+      store: async () => 'ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
+    })
+    const stalled = createReputation({
+      publicClient: env.publicClient,
+      identityRegistry: env.devnet.contracts.identityRegistry,
+      reputationRegistry: env.devnet.contracts.reputationRegistry,
+      asset: env.devnet.contracts.usdc,
+      datastore: new MemoryDatastore(),
+      loadTimeoutMs: 200,
+      load: (_uri, options) =>
+        new Promise((_, reject) => {
+          options?.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true })
+        })
+    })
+    const list = await stalled.feedback(agentId)
+    expect(list.find((f) => f.feedbackURI.startsWith('ipfs://'))).toMatchObject({
+      counted: false,
+      reason: 'unloadable'
+    })
+    // The caller's own abort still aborts the whole call instead of turning into verdicts.
+    await expect(stalled.feedback(agentId, { signal: AbortSignal.timeout(50) })).rejects.toThrow()
+  })
 })

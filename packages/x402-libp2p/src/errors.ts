@@ -250,3 +250,35 @@ export class CallNotFoundError extends Error {
     this.correlationId = correlationId
   }
 }
+
+/**
+ * A paid result is larger than this client's `maxResultSize`. The payment is kept, unanswered: the call is not
+ * re-asked (it would get the same result), and a client with a larger limit can `resume` it. Keep `maxResultSize` at
+ * least the seller's limit (both default to 4 MiB).
+ */
+export class ResultTooLargeError extends Error {
+  static override name = 'ResultTooLargeError'
+  readonly correlationId: string
+  readonly maxResultSize: number
+
+  constructor(correlationId: string, maxResultSize: number) {
+    super(
+      `the result of call ${correlationId} is over this client's maxResultSize (${maxResultSize} bytes); raise it and resume`
+    )
+    this.name = 'ResultTooLargeError'
+    this.correlationId = correlationId
+    this.maxResultSize = maxResultSize
+  }
+}
+
+/** A journal entry exists but cannot be read: the call it holds must not be treated as never made. */
+export class CallJournalCorruptError extends Error {
+  static override name = 'CallJournalCorruptError'
+  readonly correlationId: string
+
+  constructor(correlationId: string, options?: { cause?: unknown }) {
+    super(`the journal entry of call ${correlationId} is unreadable; repair or remove it before using this id`, options)
+    this.name = 'CallJournalCorruptError'
+    this.correlationId = correlationId
+  }
+}

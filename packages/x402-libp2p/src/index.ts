@@ -41,6 +41,7 @@ export * from './constants.ts'
 export {
   BudgetExceededError,
   CallConflictError,
+  CallJournalCorruptError,
   CallNotFoundError,
   ErrorCode,
   type ErrorCodeName,
@@ -53,6 +54,7 @@ export {
   ProtocolViolationError,
   RETRYABLE,
   type RefundInfo,
+  ResultTooLargeError,
   X402Error
 } from './errors.ts'
 export { buildRequirements, matchAccepted, type PaymentAsset, type Price, requirementsHash } from './requirements.ts'

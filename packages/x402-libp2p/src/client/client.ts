@@ -23,6 +23,7 @@ import {
   PaymentTakenError,
   ProtocolViolationError,
   type RefundInfo,
+  ResultTooLargeError,
   X402Error
 } from '../errors.ts'
 import { jsonBytes, parseJsonBytes } from '../json.ts'
@@ -125,6 +126,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   private readonly verifier: PaymentVerifier | undefined
   /** Streams open to each peer, bounded; the rest wait. */
   private readonly slots: StreamSlots
+  /** Calls in progress by the correlation id their caller chose. */
+  private readonly calling = new Map<string, Promise<CallResult>>()
 
   constructor(components: X402ClientComponents, init: X402ClientInit = {}) {
     super()
@@ -159,6 +162,27 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   }
 
   async call(target: Target, resource: string, body: Uint8Array, options: CallOptions = {}): Promise<CallResult> {
+    const id = options.correlationId
+    if (id == null) return this.callOnce(target, resource, body, options)
+    // Calls naming the same id run one after the other: the second is answered like a re-ask of the first.
+    const previous = this.calling.get(id)
+    const run = (previous ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.callOnce(target, resource, body, options))
+    this.calling.set(id, run)
+    try {
+      return await run
+    } finally {
+      if (this.calling.get(id) === run) this.calling.delete(id)
+    }
+  }
+
+  private async callOnce(
+    target: Target,
+    resource: string,
+    body: Uint8Array,
+    options: CallOptions
+  ): Promise<CallResult> {
     const signal = options.signal ?? AbortSignal.timeout(this.init.callTimeoutMs ?? 180_000)
     const correlationId = options.correlationId ?? crypto.randomUUID()
     const contentType = options.contentType ?? ''
@@ -167,7 +191,10 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       // A journaled call that was paid is this call: answered from the journal or re-asked, never paid again.
       const entry = await journal.get(correlationId, { signal })
       if (entry?.payment != null) {
-        if (entry.resource !== resource || entry.body !== toBase64(body)) throw new CallConflictError(correlationId)
+        const peer = targetPeer(target)
+        const other =
+          entry.resource !== resource || entry.body !== toBase64(body) || (peer != null && peer !== entry.peer)
+        if (other) throw new CallConflictError(correlationId)
         return this.replay(entry, signal)
       }
     }
@@ -270,7 +297,11 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         return { envelope: toV1Envelope(requirements, exact.authorization.from, exact), requirements, release }
       },
       frameTimeoutMs: this.channelOptions.frameTimeoutMs,
-      maxResultSize: this.channelOptions.maxBodySize
+      maxResultSize: this.channelOptions.maxBodySize,
+      notCharged: (requirements, authorization, release) => {
+        if (this.verifier == null) release()
+        else this.verifier.releaseWhenFinal(requirements, authorization, release)
+      }
     }
   }
 
@@ -500,6 +531,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         channel?.abort(err instanceof Error ? err : new Error(String(err)))
         channel = undefined
         if (signal.aborted) break
+        // Asking again would bring the same result: the payment is kept for a client with a larger limit to resume.
+        if (err instanceof ResultTooLargeError) throw err
         // Back off: a seller restarting, or a chain slow to confirm, is given more time on each re-ask.
         delay = Math.min(firstDelay * 2 ** attempt, MAX_REASK_DELAY_MS)
         if (err instanceof X402Error) {
@@ -704,7 +737,10 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       if (msg.type === 'ERROR') throw remoteError(msg.error)
       if (msg.type !== 'RESPONSE') throw new ProtocolViolationError(`unexpected ${msg.type} frame in a response`)
       size += msg.response.body.byteLength
-      if (size > max) throw new ProtocolViolationError(`result over ${max} bytes`)
+      if (size > max) {
+        if (amount > 0n) throw new ResultTooLargeError(correlationId, max)
+        throw new ProtocolViolationError(`result over ${max} bytes`)
+      }
       parts.push(msg.response.body)
       if (msg.response.final) break
       msg = await channel.read({ signal })
@@ -774,4 +810,12 @@ function storedError(entry: CallJournalEntry): Error {
     entry.state === 'refunded' || entry.charged === true,
     refund
   )
+}
+
+/** The peer id a call's target names, when it names one (a `PeerId`, or multiaddrs ending in `/p2p/<id>`). */
+function targetPeer(target: Target): string | undefined {
+  const addresses = Array.isArray(target) ? target : isMultiaddr(target) ? [target] : undefined
+  if (addresses == null) return target.toString()
+  const ids = new Set(addresses.map((a) => /\/p2p\/([^/]+)$/.exec(a.toString())?.[1]).filter((id) => id != null))
+  return ids.size === 1 ? [...ids][0] : undefined
 }

@@ -3,6 +3,7 @@ import type { PaymentPayload, PaymentRequirements, SettleResponse } from '@x402/
 import { type Datastore, Key } from 'interface-datastore'
 import type { Hex } from 'viem'
 import { CORRELATION_ID_PATTERN } from '../constants.ts'
+import { CallJournalCorruptError } from '../errors.ts'
 
 /**
  * Where a journaled call stands, for the buyer:
@@ -74,6 +75,7 @@ export type CallJournalSummary = Omit<CallJournalEntry, 'body' | 'result'> & {
  * never pays twice.
  */
 export interface CallJournal {
+  /** The entry of a call; throws `CallJournalCorruptError` when one exists but cannot be read. */
   get(correlationId: string, options?: AbortOptions): Promise<CallJournalEntry | undefined>
   /** Writes an entry (durably: the client signs or sends only after this resolves). */
   put(entry: CallJournalEntry, options?: AbortOptions): Promise<void>
@@ -114,15 +116,19 @@ export function datastoreCallJournal(datastore: Datastore): CallJournal {
 
   const read = async (key: Key, options: AbortOptions): Promise<Uint8Array | undefined> =>
     (await datastore.has(key, options)) ? datastore.get(key, options) : undefined
+  /** The entry of `id`; throws {@link CallJournalCorruptError} when one exists but cannot be read. */
   const summary = async (id: string, options: AbortOptions): Promise<CallJournalSummary | undefined> => {
     const bytes = await read(entryKey(id), options)
     if (bytes == null) return undefined
+    let value: CallJournalSummary
     try {
-      const value = JSON.parse(decoder.decode(bytes)) as CallJournalSummary
-      return typeof value?.correlationId === 'string' && typeof value.state === 'string' ? value : undefined
-    } catch {
-      return undefined
+      value = JSON.parse(decoder.decode(bytes)) as CallJournalSummary
+    } catch (cause) {
+      throw new CallJournalCorruptError(id, { cause })
     }
+    if (typeof value?.correlationId !== 'string' || typeof value.state !== 'string')
+      throw new CallJournalCorruptError(id)
+    return value
   }
 
   return {
@@ -173,7 +179,8 @@ export function datastoreCallJournal(datastore: Datastore): CallJournal {
         if (found.length >= limit) break
         const [time = '', id = ''] = key.slice(cut).split('/')
         if (query.before != null && Number(time) >= query.before) continue
-        const entry = await summary(id, query)
+        // An unreadable entry is skipped in a listing; reading it by id throws.
+        const entry = await summary(id, query).catch(() => undefined)
         if (entry == null || (states != null && !states.has(entry.state))) continue
         found.push(entry)
       }

@@ -1,7 +1,8 @@
 import type { PeerId, Stream } from '@libp2p/interface'
 import type { PaymentRequirements, SettleResponse } from '@x402/core/types'
 import { type Hex, isHex } from 'viem'
-import { ProtocolViolationError, X402Error } from '../errors.ts'
+import { ErrorCode, ExecutionFailedError, ProtocolViolationError, X402Error } from '../errors.ts'
+import type { AuthorizationRef } from '../settlement/authorization.ts'
 import { decodeV1ResponseBody, encodeV1RequestBody } from '../v1/bodies.ts'
 import {
   V1_MESSAGE_TYPES,
@@ -28,6 +29,11 @@ export interface V1CallContext {
   ): Promise<{ envelope: V1PaymentEnvelope; requirements: PaymentRequirements; release: () => void }>
   frameTimeoutMs: number
   maxResultSize: number
+  /**
+   * A paid call failed without being charged (its handler failed, the payment was not settled): give the budget back
+   * once the chain agrees nothing moved.
+   */
+  notCharged(requirements: PaymentRequirements, authorization: AuthorizationRef, release: () => void): void
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
@@ -61,7 +67,7 @@ export async function callV1(
       payment: { ...envelope, server_nonce: X402_V1_PREEMPTIVE_NONCE },
       body: requestBody
     })
-    return readOutcome(ctx, first, correlationId, requirements, release, signal)
+    return readOutcome(ctx, first, correlationId, { requirements, envelope, release }, signal)
   }
 
   await send(first, V1_MESSAGE_TYPES.request, {
@@ -98,17 +104,17 @@ export async function callV1(
     payment: { ...envelope, server_nonce: required.challenge_nonce },
     body: requestBody
   })
-  return readOutcome(ctx, stream, correlationId, requirements, release, signal)
+  return readOutcome(ctx, stream, correlationId, { requirements, envelope, release }, signal)
 }
 
 async function readOutcome(
   ctx: V1CallContext,
   stream: Stream,
   correlationId: string,
-  requirements: PaymentRequirements,
-  release: () => void,
+  paid: { requirements: PaymentRequirements; envelope: V1PaymentEnvelope; release: () => void },
   signal: AbortSignal
 ): Promise<CallResult> {
+  const { requirements, release } = paid
   const frame = await readV1Frame(stream, { maxDataLength: ctx.maxResultSize * 2, signal: frameSignal(ctx, signal) })
   await stream.close().catch(() => {})
   try {
@@ -116,6 +122,11 @@ async function readOutcome(
   } catch (err) {
     // The Go server only settles after every check, so an error before SETTLEMENT_FAILED moved nothing.
     if (err instanceof X402Error && err.code < 2007) release()
+    const a = paid.envelope.payload?.authorization
+    if (err instanceof ExecutionFailedError && !err.charged && a != null) {
+      const nonce = (a.nonce.startsWith('0x') ? a.nonce : `0x${a.nonce}`) as Hex
+      ctx.notCharged(requirements, { from: a.from as Hex, nonce, validBefore: a.validBefore }, release)
+    }
     throw err
   }
 }
@@ -129,7 +140,16 @@ function outcome(
 ): CallResult {
   if (type === V1_MESSAGE_TYPES.error) {
     const e = decodeV1Message(V1_MESSAGE_TYPES.error, data)
-    throw new X402Error(e.error_code, e.message, { retryable: e.retryable })
+    const err = new X402Error(e.error_code, e.message, { retryable: e.retryable })
+    if (err.code !== ErrorCode.EXECUTION_FAILED || requirements == null) throw err
+    // 1.0.0 errors carry no details: what happened to the payment is read from a Betar seller's message (spec §9),
+    // unchecked — the budget stays reserved.
+    const refunded = /refunded in (0x[0-9a-fA-F]{64})/.exec(e.message)?.[1]
+    if (refunded != null) {
+      const refund = { transaction: refunded, amount: BigInt(requirements.amount), check: 'unchecked' as const }
+      throw new ExecutionFailedError(correlationId, err, true, refund)
+    }
+    throw new ExecutionFailedError(correlationId, err, !/nothing was charged/.test(e.message))
   }
   if (type !== V1_MESSAGE_TYPES.response) throw new ProtocolViolationError(`unexpected ${type} frame`)
   const r = decodeV1Message(V1_MESSAGE_TYPES.response, data)

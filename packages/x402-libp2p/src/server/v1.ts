@@ -83,8 +83,10 @@ export class V1Handler {
     }
     const resource = this.server.resource(msg.resource)
     if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${msg.resource}"`)
+    const request = { resource: msg.resource, body: input, contentType: '', peer, correlationId: msg.correlation_id }
+    // Before a challenge is issued, as on 2.0.0 (spec §5 step 3a): input the resource refuses is never signed for.
+    await this.server.validate(resource, request)
     if (resource.price == null) {
-      const request = { resource: msg.resource, body: input, contentType: '', peer, correlationId: msg.correlation_id }
       const output = await collect(await this.server.execute(resource, request, {}), this.server.config.maxResultSize)
       await this.respond(stream, msg.correlation_id, msg.resource, output, '')
       return
