@@ -8,6 +8,8 @@ import { ListingVerificationError, NoSellerError, ReputationTooLowError } from '
 import type { FeedbackJob, FeedbackStorage } from './feedback.ts'
 import type { BetarNode } from './node.ts'
 
+const DEFAULT_FEEDBACK_WAIT_MS = 15_000
+
 /** Options of {@link buyService}. */
 export interface BuyServiceOptions {
   /** Most the buyer pays, in atomic USDC units: listings above it are skipped, and the x402 call is capped at the
@@ -29,6 +31,11 @@ export interface BuyServiceOptions {
    * transaction, readable by everyone afterwards: for a process that exits right after). @default 'node'
    */
   feedbackStorage?: FeedbackStorage
+  /**
+   * How long (ms) the purchase waits for its feedback transaction to be mined before returning the result with the
+   * feedback still `pending` (it goes on in the background and is never sent twice). @default 15000
+   */
+  feedbackWaitMs?: number
   /** Refuse agents whose `starred` score is known and below this. */
   minScore?: number
   /** @default the node network's Identity Registry */
@@ -193,7 +200,7 @@ async function afterResult(
   node: BetarNode,
   metadata: PurchaseMetadata,
   call: CallResult,
-  options: Pick<BuyServiceOptions, 'reputationRegistry' | 'signal'>
+  options: Pick<BuyServiceOptions, 'reputationRegistry' | 'signal' | 'feedbackWaitMs'>
 ): Promise<Pick<Purchase, 'correlationId' | 'output' | 'proof' | 'feedback' | 'warnings'>> {
   const warnings: string[] = []
   const output = decodeOutput(call.body)
@@ -225,7 +232,10 @@ async function afterResult(
       proof,
       storage: metadata.feedbackStorage
     },
-    options.signal != null ? { signal: options.signal } : {}
+    {
+      waitMs: options.feedbackWaitMs ?? DEFAULT_FEEDBACK_WAIT_MS,
+      ...(options.signal != null ? { signal: options.signal } : {})
+    }
   )
   if (feedback.state !== 'given') warnings.push(`feedback pending (retried in the background): ${feedback.lastError}`)
   return { ...base, proof, feedback }

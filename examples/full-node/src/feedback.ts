@@ -20,6 +20,8 @@ const FEEDBACK_GAS = 400_000n
 /** Retries of a pending feedback back off from this (ms), doubling, up to {@link MAX_RETRY_DELAY_MS}. */
 const FIRST_RETRY_DELAY_MS = 15_000
 const MAX_RETRY_DELAY_MS = 30 * 60_000
+/** A job waiting for an earlier attempt's transaction to be mined or dropped is looked at again after this (ms). */
+const IN_FLIGHT_RETRY_DELAY_MS = 5_000
 
 const PREFIX = '/betar/feedback'
 
@@ -45,8 +47,11 @@ export interface FeedbackJob {
   storage: FeedbackStorage
   /** The feedback file's `createdAt` (Unix ms), fixed so every attempt writes the same file and hash. */
   createdAt: number
-  /** The block when the job was created: where the check for an earlier attempt's transaction starts. */
-  fromBlock: string
+  /**
+   * A block no later than the first attempt's transaction: where the check for an earlier attempt's transaction
+   * starts. Read before the first send (not at creation, when the chain may be unreachable).
+   */
+  fromBlock?: string
   /** `pending` until given; `given` once the `NewFeedback` event is on-chain. */
   state: 'pending' | 'given'
   attempts: number
@@ -72,6 +77,19 @@ export async function readFeedbackJob(
   const key = new Key(`${PREFIX}/${correlationId}`)
   if (!(await datastore.has(key, options))) return undefined
   return JSON.parse(decoder.decode(await datastore.get(key, options))) as FeedbackJob
+}
+
+/**
+ * An earlier attempt's transaction may still be in the mempool (the wallet has unmined transactions and no
+ * `NewFeedback` with the job's hash is on-chain yet): sending again could rate twice, so the attempt waits.
+ */
+export class FeedbackInFlightError extends Error {
+  static override name = 'FeedbackInFlightError'
+
+  constructor(message: string) {
+    super(message)
+    this.name = 'FeedbackInFlightError'
+  }
 }
 
 /** The wallet cannot pay the gas of a feedback transaction: nothing was sent. */
@@ -135,20 +153,19 @@ export class FeedbackQueue {
 
   /**
    * Records a job (once per correlation id; an existing job is kept) and makes one attempt now. Resolves with the job
-   * as it stands: `given`, or `pending` with `lastError` — never rejects for a failed attempt.
+   * as it stands: `given`, or `pending` with `lastError` — never rejects for a failed attempt. With `waitMs`, resolves
+   * after at most that many ms with the job still `pending` while its attempt goes on in the background.
    */
   async give(
     job: Omit<FeedbackJob, 'state' | 'attempts' | 'nextAttemptAt' | 'updatedAt' | 'fromBlock' | 'createdAt'>,
-    options: AbortOptions = {}
+    options: AbortOptions & { waitMs?: number } = {}
   ): Promise<FeedbackJob> {
     let stored = await this.get(job.correlationId, options)
     if (stored == null) {
-      const block = await this.#init.clients.publicClient.getBlockNumber().catch(() => 0n)
       const now = Date.now()
       stored = {
         ...job,
         createdAt: now,
-        fromBlock: block.toString(),
         state: 'pending',
         attempts: 0,
         nextAttemptAt: now,
@@ -156,7 +173,17 @@ export class FeedbackQueue {
       }
       await this.#put(stored, options)
     }
-    return stored.state === 'given' ? stored : this.#attempt(stored, options)
+    if (stored.state === 'given') return stored
+    // A detached attempt is not tied to the caller's signal: it is persisted and ends on its own.
+    const attempt = this.#attempt(stored, options.waitMs == null ? options : {})
+    if (options.waitMs == null) return attempt
+    // A slow chain must not hold the result back: past `waitMs` the attempt goes on in the background.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const waited = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), options.waitMs)
+    })
+    const done = await Promise.race([attempt, waited]).finally(() => clearTimeout(timer))
+    return done ?? { ...((await this.get(stored.correlationId)) ?? stored), lastError: 'not mined yet' }
   }
 
   /**
@@ -192,12 +219,30 @@ export class FeedbackQueue {
 
   async #run(start: FeedbackJob, options: AbortOptions): Promise<FeedbackJob> {
     let job = start
+    let delay: number | undefined
     try {
       if (job.sentAt != null) {
+        // Whether the wallet has unmined transactions is read before the scan: if none are pending now, an earlier
+        // attempt's transaction is either mined (and the scan sees it) or gone for good.
+        const { publicClient, walletClient } = this.#init.clients
+        const address = walletClient.account.address
+        const [latest, pending] = await Promise.all([
+          publicClient.getTransactionCount({ address, blockTag: 'latest' }),
+          publicClient.getTransactionCount({ address, blockTag: 'pending' })
+        ])
         const found = await this.#findOnChain(job)
         if (found != null) return await this.#given(job, found, options)
+        if (pending > latest) {
+          delay = IN_FLIGHT_RETRY_DELAY_MS
+          throw new FeedbackInFlightError(
+            `wallet ${address} has ${pending - latest} unmined transaction(s); an earlier attempt may be among them`
+          )
+        }
       }
       await this.#checkGas()
+      if (job.fromBlock == null) {
+        job = { ...job, fromBlock: (await this.#init.clients.publicClient.getBlockNumber()).toString() }
+      }
       job = { ...job, sentAt: Date.now(), attempts: job.attempts + 1 }
       await this.#put(job, options)
       const { walletClient, publicClient } = this.#init.clients
@@ -211,7 +256,7 @@ export class FeedbackQueue {
       return await this.#given(job, result, options)
     } catch (err) {
       const attempts = Math.max(job.attempts, 1)
-      const delay = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS)
+      delay ??= Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempts - 1), MAX_RETRY_DELAY_MS)
       const failed: FeedbackJob = {
         ...job,
         attempts,
@@ -261,7 +306,7 @@ export class FeedbackQueue {
       abi: reputationRegistryAbi,
       eventName: 'NewFeedback',
       args: { agentId: BigInt(job.agentId), clientAddress: walletClient.account.address },
-      fromBlock: BigInt(job.fromBlock)
+      fromBlock: BigInt(job.fromBlock ?? 0)
     })
     const event = events.find((e) => e.args.feedbackHash === hash)
     if (event == null) return undefined
