@@ -41,7 +41,10 @@ async function main(): Promise<void> {
     const sold = await sellAgent(seller, agent)
     detail(`ERC-8004 agentId ${sold.registration.agentId} in ${sold.registration.agentRegistry}`)
     detail(`registration file ${sold.registration.uri} (on the seller's Helia)`)
-    detail(`agentWallet bound to ${sold.wallet.wallet} (tx ${sold.wallet.transactionHash})`)
+    detail(
+      `agentWallet ${sold.wallet.wallet}` +
+        (sold.wallet.transactionHash != null ? ` bound (tx ${sold.wallet.transactionHash})` : ' (already bound)')
+    )
     detail(`x402 resource "${sold.resource}" at ${formatUsdc(BigInt(sold.listing.price.amount))} per call`)
     detail(
       `listing ${sold.listing.seller}/${sold.listing.id} signed and published, capabilities ${sold.listing.capabilities.join(', ')}`

@@ -18,11 +18,14 @@ import { LevelBlockstore } from 'blockstore-level'
 import { MemoryDatastore } from 'datastore-core'
 import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
+import type { Datastore } from 'interface-datastore'
 import * as jsonCodec from 'multiformats/codecs/json'
 import type { Chain, LocalAccount } from 'viem'
+import { AgentIds } from './agent-ids.ts'
 import { createClients, type NodeClients } from './clients.ts'
 import { FeedbackQueue } from './feedback.ts'
 import { AgentHealth } from './health.ts'
+import { forgetListen, rememberedListen, rememberListen } from './listen-ports.ts'
 import { type BetarServices, betarServices } from './services.ts'
 import { usdcBalance } from './usdc.ts'
 
@@ -75,6 +78,10 @@ export interface BetarNode {
   journal: CallJournal
   /** Ratings owed after paid calls, given (and retried) apart from the result. */
   feedback: FeedbackQueue
+  /** The node's datastore (LevelDB under `dataDir`, else in memory). */
+  datastore: Datastore
+  /** The ERC-8004 agentIds this node registered, so a restart reuses them. */
+  agentIds: AgentIds
   /** Health checks of the agents this node sells; failing ones are delisted, recovered ones listed again. */
   health: AgentHealth
   peerId: string
@@ -110,31 +117,45 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     blockstore = new MemoryBlockstore()
   }
   const journal = datastoreCallJournal(datastore)
-  const helia = withBitswap(
-    withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [jsonCodec] }), {
-      ...(init.privateKey != null ? { privateKey: init.privateKey } : {}),
-      addresses: { listen },
-      transports: [tcp(), ...(listen.some((a) => a.includes('/quic')) ? [quic()] : []), circuitRelayTransport()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      peerDiscovery: init.mdns === true ? [mdns()] : [],
-      services: {
-        ...betarServices({
-          network: init.network,
-          wallet: init.wallet,
-          clients,
-          market: init.market,
-          budget: init.budget,
-          journal
-        }),
-        // Relayed connections carry whole paid calls (and bitswap), so they are not data- or time-limited.
-        ...(init.relayServer === true
-          ? { relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }) }
-          : {})
-      }
-    })
-  )
-  await helia.start()
+  const build = (addresses: string[]) =>
+    withBitswap(
+      withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [jsonCodec] }), {
+        ...(init.privateKey != null ? { privateKey: init.privateKey } : {}),
+        addresses: { listen: addresses },
+        transports: [tcp(), ...(addresses.some((a) => a.includes('/quic')) ? [quic()] : []), circuitRelayTransport()],
+        connectionEncrypters: [noise()],
+        streamMuxers: [yamux()],
+        peerDiscovery: init.mdns === true ? [mdns()] : [],
+        services: {
+          ...betarServices({
+            network: init.network,
+            wallet: init.wallet,
+            clients,
+            market: init.market,
+            budget: init.budget,
+            journal
+          }),
+          // Relayed connections carry whole paid calls (and bitswap), so they are not data- or time-limited.
+          ...(init.relayServer === true
+            ? { relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }) }
+            : {})
+        }
+      })
+    )
+  // A persistent node asks for the ports it had last time (see listen-ports.ts); if one is taken now, it starts on the
+  // configured addresses and remembers the new ports.
+  const remembered = init.dataDir != null ? await rememberedListen(datastore, listen) : listen
+  let helia = build(remembered)
+  try {
+    await helia.start()
+  } catch (err) {
+    if (remembered.every((a, i) => a === listen[i])) throw err
+    await helia.stop().catch(() => {})
+    await forgetListen(datastore)
+    helia = build(listen)
+    await helia.start()
+  }
+  if (init.dataDir != null) await rememberListen(datastore, listen, helia.libp2p.getMultiaddrs())
   const libp2p = helia.libp2p as unknown as Libp2p<BetarServices>
   const feedbackStorage = ipfsFeedbackStorage(helia.blockstore)
   const reputation = createReputation({
@@ -181,6 +202,8 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     feedbackStorage,
     journal,
     feedback,
+    datastore,
+    agentIds: new AgentIds(datastore),
     health,
     peerId: libp2p.peerId.toString(),
     multiaddrs: () => libp2p.getMultiaddrs(),

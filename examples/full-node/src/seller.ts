@@ -7,7 +7,14 @@ import {
   toX402Handler,
   validateRequestBody
 } from '@betar/executor'
-import { bindAgentWallet, buildRegistrationFile, type RegisteredAgent, registerAgent } from '@betar/identity'
+import {
+  bindAgentWallet,
+  buildRegistrationFile,
+  type EnsuredAgentRegistration,
+  ensureAgentRegistration,
+  formatAgentRegistry,
+  readAgent
+} from '@betar/identity'
 import type { Listing, PublishInput } from '@betar/marketplace-crdt'
 import { InvalidRequestError, type X402Resource } from '@betar/x402-libp2p'
 import type { Address, Hash } from 'viem'
@@ -36,10 +43,13 @@ export interface SellAgentOptions {
 
 /** Everything {@link sellAgent} did, step by step. */
 export interface SoldAgent {
-  /** The ERC-8004 registration: agentId, agentRegistry, the file's CID on Helia and its transactions. */
-  registration: RegisteredAgent
-  /** The agentWallet binding (the node's wallet). */
-  wallet: { wallet: Address; deadline: bigint; transactionHash: Hash }
+  /**
+   * The ERC-8004 registration: agentId, agentRegistry, the file's CID on Helia, what was done (`registered`,
+   * `recovered`, `updated` or `unchanged` — a restart reuses the agent) and the transactions sent.
+   */
+  registration: EnsuredAgentRegistration
+  /** The agentWallet binding (the node's wallet); `transactionHash` only when it had to be (re)bound. */
+  wallet: { wallet: Address; transactionHash?: Hash }
   /** The x402 resource name served on `/x402/libp2p/2.0.0`. */
   resource: string
   /** The signed marketplace listing. */
@@ -82,14 +92,29 @@ export async function sellAgent(
     multiaddrs: node.multiaddrs(),
     supportedTrust: ['reputation']
   })
-  const registration = await registerAgent({ walletClient, publicClient, identityRegistry, file, helia: node.helia })
-  const wallet = await bindAgentWallet({
+  const chainId = publicClient.chain?.id ?? (await publicClient.getChainId())
+  const agentRegistry = formatAgentRegistry(chainId, identityRegistry)
+  const remembered = await node.agentIds.get(agentRegistry, agent.name)
+  const registration = await ensureAgentRegistration({
     walletClient,
     publicClient,
     identityRegistry,
-    agentId: registration.agentId,
-    wallet: node.wallet
+    file,
+    helia: node.helia,
+    ...(remembered != null ? { agentId: remembered } : {})
   })
+  await node.agentIds.put(agentRegistry, agent.name, registration.agentId)
+  const record = await readAgent({ publicClient, identityRegistry, agentId: registration.agentId })
+  const wallet: SoldAgent['wallet'] =
+    record.agentWallet != null && record.agentWallet.toLowerCase() === node.wallet.address.toLowerCase()
+      ? { wallet: record.agentWallet }
+      : await bindAgentWallet({
+          walletClient,
+          publicClient,
+          identityRegistry,
+          agentId: registration.agentId,
+          wallet: node.wallet
+        })
 
   const handler = toX402Handler({
     executor: createExecutor(agent, options.executor),

@@ -223,6 +223,18 @@ describe('betar CLI', () => {
     expect(registration.agentId).toMatch(/^\d+$/)
     expect(registration.agentRegistry).toBe(`eip155:${devnet.chainId}:${devnet.contracts.identityRegistry}`)
     expect(registration.uri).toMatch(/^ipfs:\/\//)
+    // Idempotent: again from the same data dir, nothing is sent; from a lost data dir, the agent is recovered from
+    // its on-chain agentName (the new node's file differs: its peer id, so only the agentURI is updated).
+    const again = JSON.parse(
+      (await cli([...args, '--name', 'text-stats', '--json'], { BETAR_WALLET_KEY: key(2) })).stdout
+    )
+    expect(again).toMatchObject({ agentId: registration.agentId, action: 'unchanged', transactions: {} })
+    const lostArgs = ['register', '--agents', join(dir, 'agents.yaml'), '--data-dir', join(dir, 'registrar-lost')]
+    const lost = JSON.parse(
+      (await cli([...lostArgs, '--name', 'text-stats', '--json'], { BETAR_WALLET_KEY: key(2) })).stdout
+    )
+    expect(lost).toMatchObject({ agentId: registration.agentId, action: 'recovered' })
+    expect(Object.keys(lost.transactions)).toEqual(['setAgentURI'])
     const unknown = await cli([...args, '--name', 'nobody'], { BETAR_WALLET_KEY: key(2) })
     expect(unknown.code).toBe(1)
     expect(unknown.stderr).toContain('no agent named "nobody"')

@@ -36,6 +36,12 @@ export {
   X402_LIBP2P_PROTOCOLS
 } from './constants.ts'
 export {
+  AGENT_NAME_METADATA_KEY,
+  type EnsureAgentRegistrationOptions,
+  type EnsuredAgentRegistration,
+  ensureAgentRegistration
+} from './ensure-agent.ts'
+export {
   AgentFileUnavailableError,
   AgentNotFoundError,
   DeadlineError,

@@ -6,7 +6,7 @@ import {
 } from '@betar/contracts'
 import type { AbortOptions } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { type Address, type Hash, isAddressEqual, type LocalAccount, parseEventLogs, zeroAddress } from 'viem'
+import { type Address, type Hash, isAddressEqual, type LocalAccount, parseEventLogs, toHex, zeroAddress } from 'viem'
 import { type AgentRegistryId, formatAgentRegistry } from './agent-registry.ts'
 import { type RegistryPublicClient, type RegistryWriteOptions, sendAndWait } from './clients.ts'
 import { DeadlineError, RegistryError } from './errors.ts'
@@ -26,6 +26,11 @@ export interface RegisterAgentOptions extends RegistryWriteOptions {
   file: RegistrationFile
   /** Where the file is stored (and served to peers over bitswap). */
   helia: HeliaLike
+  /**
+   * On-chain metadata entries written with the mint (`register("", metadata)`, ERC-8004 §Identity; `agentWallet` is
+   * reserved). Values are UTF-8 encoded.
+   */
+  metadata?: Readonly<Record<string, string>>
 }
 
 /** What {@link registerAgent} returns. */
@@ -56,13 +61,18 @@ export interface RegisteredAgent {
 export async function registerAgent(options: RegisterAgentOptions): Promise<RegisteredAgent> {
   const { walletClient, publicClient, identityRegistry } = options
   const account = walletClient.account
+  const entries = Object.entries(options.metadata ?? {}).map(([metadataKey, value]) => ({
+    metadataKey,
+    metadataValue: toHex(value)
+  }))
   const receipt = await sendAndWait(options, 'register', async () => {
     const { request } = await publicClient.simulateContract({
       account,
       address: identityRegistry,
       abi: identityRegistryAbi,
-      functionName: 'register',
-      args: []
+      ...(entries.length > 0
+        ? { functionName: 'register', args: ['', entries] as const }
+        : { functionName: 'register', args: [] as const })
     })
     return walletClient.writeContract(request)
   })

@@ -1,4 +1,4 @@
-import { buildRegistrationFile, registerAgent } from '@betar/identity'
+import { buildRegistrationFile, ensureAgentRegistration, formatAgentRegistry } from '@betar/identity'
 import { GLOBAL_HELP, parseCommand } from '../args.ts'
 import type { Command } from '../command.ts'
 import { CliError } from '../errors.ts'
@@ -12,6 +12,8 @@ const HELP = `Usage: ${USAGE}
 Registers one agent of the config on the ERC-8004 Identity Registry (owned by the wallet), with a registration
 file naming this node's peer id (kept in <data-dir>/datastore). Nothing is listed or served: \`betar start\`
 does that. The file lives on this process's Helia, so peers can fetch it only while a node serves it.
+Idempotent: an agent of the same name this wallet registered before (remembered in the data dir, or found by its
+on-chain agentName metadata) is reused, and its agentURI updated only when the file changed.
 
   --agents <file>   the agents config
   --name <agent>    the agent to register
@@ -37,12 +39,17 @@ export const registerCommand: Command = {
         `no agent named "${values.name}" in ${values.agents} (has: ${agents.map((a) => a.name).join(', ')})`
       )
     }
-    const registration = await withNode(globals, { persistent: true }, (node) => {
-      progress(`registering "${agent.name}" on ${node.network.erc8004.identityRegistry}…`)
-      return registerAgent({
-        walletClient: node.clients.walletClient,
-        publicClient: node.clients.publicClient,
-        identityRegistry: node.network.erc8004.identityRegistry,
+    const registration = await withNode(globals, { persistent: true }, async (node) => {
+      const { identityRegistry } = node.network.erc8004
+      const { publicClient, walletClient } = node.clients
+      progress(`registering "${agent.name}" on ${identityRegistry}…`)
+      const agentRegistry = formatAgentRegistry(publicClient.chain.id, identityRegistry)
+      const known = await node.agentIds.get(agentRegistry, agent.name)
+      // Idempotent: an agent this wallet registered before under the same name is reused (and its file updated).
+      const ensured = await ensureAgentRegistration({
+        walletClient,
+        publicClient,
+        identityRegistry,
         file: buildRegistrationFile({
           name: agent.name,
           description: agent.description,
@@ -51,19 +58,25 @@ export const registerCommand: Command = {
           multiaddrs: [],
           supportedTrust: ['reputation']
         }),
-        helia: node.helia
+        helia: node.helia,
+        ...(known != null ? { agentId: known } : {})
       })
+      await node.agentIds.put(agentRegistry, agent.name, ensured.agentId)
+      return ensured
     })
     if (globals.json) {
       return outJson({
         agentId: registration.agentId,
         agentRegistry: registration.agentRegistry,
         uri: registration.uri,
+        action: registration.action,
         transactions: registration.transactions
       })
     }
-    out(`Registered "${agent.name}" as ERC-8004 agentId ${registration.agentId} in ${registration.agentRegistry}`)
+    const verb = registration.action === 'registered' ? 'Registered' : `Already registered (${registration.action})`
+    out(`${verb} "${agent.name}" as ERC-8004 agentId ${registration.agentId} in ${registration.agentRegistry}`)
     out(`agentURI ${registration.uri}`)
-    out(`register tx ${registration.transactions.register}, setAgentURI tx ${registration.transactions.setAgentURI}`)
+    const txs = Object.entries(registration.transactions).map(([name, hash]) => `${name} tx ${hash}`)
+    if (txs.length > 0) out(txs.join(', '))
   }
 }
