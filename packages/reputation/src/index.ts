@@ -64,12 +64,19 @@ export {
 export { IndexStore, type IndexWrite } from './index-store.ts'
 export { Indexer, type IndexerOptions, type SyncResult } from './indexer.ts'
 export { type FeedbackBlockstore, ipfsFeedbackStorage } from './ipfs.ts'
+export {
+  type PaymentReceipt,
+  ProofCache,
+  type ReceiptTransfer,
+  toPaymentReceipt
+} from './proof-cache.ts'
 export type { FeedbackRecord, PartyRole } from './records.ts'
 export {
   createReputation,
+  type FeedbackOptions,
   type Reputation,
   type ReputationOptions,
-  type ScoredFeedback,
+  type ReputationReport,
   type SummaryOptions
 } from './reputation.ts'
 export {
@@ -79,8 +86,10 @@ export {
   type Prior,
   type ScoreParameters,
   scoreTag,
+  type TagScore,
   type TagSummary
 } from './score.ts'
+export { type FeedbackStatus, type ScoredFeedback, type SummarizeParameters, summarize } from './summarize.ts'
 export {
   getValidationStatus,
   type RequestValidationParameters,

@@ -1,29 +1,19 @@
 import { identityRegistryAbi } from '@betar/contracts'
 import type { Datastore } from 'interface-datastore'
-import {
-  type Address,
-  erc20Abi,
-  getAddress,
-  type Hash,
-  type PublicClient,
-  type TransactionReceipt,
-  zeroAddress
-} from 'viem'
+import { type Address, erc20Abi, getAddress, type Hash, type PublicClient, zeroAddress } from 'viem'
 import { type LoadUri, withDataUriSupport } from './data-uri.ts'
 import { IndexStore } from './index-store.ts'
 import { Indexer, type SyncResult } from './indexer.ts'
+import { type PaymentReceipt, ProofCache } from './proof-cache.ts'
 import type { FeedbackRecord } from './records.ts'
-import {
-  type CountedFeedback,
-  DEFAULT_HALF_LIFE_SECONDS,
-  DEFAULT_PRIORS,
-  type Prior,
-  scoreTag,
-  type TagSummary
-} from './score.ts'
-import { type RejectionReason, verifyPayment } from './verify.ts'
+import { DEFAULT_HALF_LIFE_SECONDS, DEFAULT_PRIORS, type Prior, type TagSummary } from './score.ts'
+import { type ScoredFeedback, summarize } from './summarize.ts'
+import { type PaymentVerification, type RejectionReason, verifyPayment } from './verify.ts'
 
+/** Per-file load timeout (ms): one offline holder costs at most this, and files load in parallel. */
 const DEFAULT_LOAD_TIMEOUT_MS = 5_000
+/** Feedback verified at once (file loads and receipt reads). */
+const VERIFY_CONCURRENCY = 16
 
 /** Options of {@link createReputation}. */
 export interface ReputationOptions {
@@ -59,42 +49,49 @@ export interface ReputationOptions {
   confirmations?: bigint
 }
 
-/** One indexed feedback with the scorer's verdict. */
-export interface ScoredFeedback extends FeedbackRecord {
-  /** Whether it counts toward the score. */
-  counted: boolean
-  /** Why it does not count. */
-  reason?: RejectionReason
-  /** Verified payment in base units (0 when not verified). */
-  paid: bigint
-  /** The proof's transaction, when the file could be read. */
-  paymentTx?: Hash
-}
-
-/** Options of {@link Reputation.summary}. */
-export interface SummaryOptions {
+/** Options of {@link Reputation.feedback}. */
+export interface FeedbackOptions {
   /** Only these `tag1` values. @default every tag seen */
   tags?: readonly string[]
-  /** Scoring time in milliseconds. @default options.now() */
-  now?: number
   /** Skip the incremental sync before scoring. @default false */
   skipSync?: boolean
+  /** Aborts the whole call (sync, chain reads, every file load). */
   signal?: AbortSignal
+}
+
+/** Options of {@link Reputation.summary} and {@link Reputation.report}. */
+export interface SummaryOptions extends FeedbackOptions {
+  /** Scoring time in milliseconds. @default options.now() */
+  now?: number
+}
+
+/** Both views of one scoring pass: see {@link Reputation.report}. */
+export interface ReputationReport {
+  /** Scores per `tag1`, with the unverified entries counted apart. */
+  summary: Record<string, TagSummary>
+  /** Every feedback with its verdict, in chain order. */
+  feedback: ScoredFeedback[]
 }
 
 /** The payment-backed reputation service of {@link createReputation}. */
 export interface Reputation {
   /** Indexes new events since the last sync. */
   sync(options?: { signal?: AbortSignal }): Promise<SyncResult>
-  /** Every feedback for `agentId` with its verdict (after a sync). */
-  feedback(agentId: bigint, options?: Omit<SummaryOptions, 'now'>): Promise<ScoredFeedback[]>
-  /** Scores per `tag1` (after a sync). */
+  /**
+   * Every feedback for `agentId` with its verdict (after a sync): `counted`, `rejected` with a `reason`, or
+   * `unverified` (its file could not be loaded now). Rejects when `signal` aborts or the chain cannot be read.
+   */
+  feedback(agentId: bigint, options?: FeedbackOptions): Promise<ScoredFeedback[]>
+  /** Scores per `tag1` (after a sync). Rejects like {@link Reputation.feedback}. */
   summary(agentId: bigint, options?: SummaryOptions): Promise<Record<string, TagSummary>>
+  /** The summary and the feedback behind it from one pass (one load per file). Rejects like `feedback`. */
+  report(agentId: bigint, options?: SummaryOptions): Promise<ReputationReport>
 }
 
 /**
  * Creates a payment-backed ERC-8004 reputation scorer over an incremental, persisted event index.
- * See `docs/reputation.md` for the formula.
+ * Verified evidence (feedback files by `feedbackHash`, payment receipts) is kept in the same datastore, so a feedback
+ * checked once never needs its file's holder again. See `docs/reputation.md` for the formula.
  */
 export function createReputation(options: ReputationOptions): Reputation {
   const { publicClient, identityRegistry, reputationRegistry, asset } = options
@@ -104,13 +101,16 @@ export function createReputation(options: ReputationOptions): Reputation {
     const timeout = AbortSignal.timeout(loadTimeoutMs)
     return loadAny(uri, { signal: opts?.signal != null ? AbortSignal.any([opts.signal, timeout]) : timeout })
   }
-  const receipts = new Map<Hash, Promise<TransactionReceipt | undefined>>()
-  let setup: Promise<{ chainId: number; indexer: Indexer; store: IndexStore; assetDecimals: number }> | undefined
+  const receipts = new Map<Hash, Promise<PaymentReceipt | undefined>>()
+  let setup:
+    | Promise<{ chainId: number; indexer: Indexer; store: IndexStore; cache: ProofCache; assetDecimals: number }>
+    | undefined
 
   const init = () => {
     setup ??= (async () => {
       const chainId = publicClient.chain?.id ?? (await publicClient.getChainId())
-      const store = new IndexStore(options.datastore, { chainId, reputationRegistry, identityRegistry })
+      const scope = { chainId, reputationRegistry, identityRegistry }
+      const store = new IndexStore(options.datastore, scope)
       const indexer = new Indexer({
         publicClient,
         store,
@@ -123,7 +123,7 @@ export function createReputation(options: ReputationOptions): Reputation {
       const assetDecimals =
         options.assetDecimals ??
         (await publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'decimals' }))
-      return { chainId, indexer, store, assetDecimals }
+      return { chainId, indexer, store, cache: new ProofCache(options.datastore, scope), assetDecimals }
     })().catch((error: unknown) => {
       setup = undefined
       throw error
@@ -133,11 +133,11 @@ export function createReputation(options: ReputationOptions): Reputation {
 
   const sync = async (opts: { signal?: AbortSignal } = {}) => (await init()).indexer.sync(opts)
 
-  const feedback = async (agentId: bigint, opts: Omit<SummaryOptions, 'now'> = {}): Promise<ScoredFeedback[]> => {
+  const feedback = async (agentId: bigint, opts: FeedbackOptions = {}): Promise<ScoredFeedback[]> => {
     const signalOpt = opts.signal != null ? { signal: opts.signal } : {}
-    const { chainId, store, indexer } = await init()
+    const { chainId, store, indexer, cache } = await init()
     if (opts.skipSync !== true) await indexer.sync(signalOpt)
-    const [records, parties, owner, wallet] = await Promise.all([
+    const [all, parties, owner, wallet] = await Promise.all([
       store.feedback(agentId, signalOpt),
       store.parties(agentId, signalOpt),
       publicClient.readContract({
@@ -157,81 +157,85 @@ export function createReputation(options: ReputationOptions): Reputation {
     if (wallet !== zeroAddress) excluded.add(getAddress(wallet))
     const payees = [getAddress(wallet !== zeroAddress ? wallet : owner)]
     const tags = opts.tags != null ? new Set(opts.tags) : undefined
-    const out: ScoredFeedback[] = []
-    const usedTx = new Set<string>()
-    for (const record of records) {
-      if (tags != null && !tags.has(record.tag1)) continue
-      const reject = (reason: RejectionReason, paymentTx?: Hash): ScoredFeedback => ({
-        ...record,
-        counted: false,
-        reason,
-        paid: 0n,
-        ...(paymentTx != null ? { paymentTx } : {})
-      })
-      if (record.revoked) {
-        out.push(reject('revoked'))
-        continue
-      }
-      if (excluded.has(record.clientAddress)) {
-        out.push(reject('excluded-address'))
-        continue
-      }
-      const v = await verifyPayment(record, {
-        publicClient,
-        load,
-        chainId,
-        identityRegistry,
-        asset,
-        payees,
-        minPayment: options.minPayment ?? 1n,
-        receipts,
-        ...signalOpt
-      })
-      if (!v.ok) {
-        out.push(reject(v.reason))
-        continue
-      }
-      const txKey = `${record.tag1}\n${v.txHash.toLowerCase()}`
-      if (usedTx.has(txKey)) {
-        out.push(reject('reused-payment', v.txHash))
-        continue
-      }
-      usedTx.add(txKey)
-      out.push({ ...record, counted: true, paid: v.paid, paymentTx: v.txHash })
+    const records = all.filter((r) => tags == null || tags.has(r.tag1))
+    const ctx = {
+      publicClient,
+      load,
+      chainId,
+      identityRegistry,
+      asset,
+      payees,
+      minPayment: options.minPayment ?? 1n,
+      receipts,
+      cache,
+      ...signalOpt
     }
-    return out
+    // Files load in parallel, so offline holders cost about one loadTimeoutMs in all, not one each.
+    const verdicts = await mapLimit(
+      records,
+      VERIFY_CONCURRENCY,
+      (record): PaymentVerification | Promise<PaymentVerification> => {
+        if (record.revoked) return { ok: false, reason: 'revoked' }
+        if (excluded.has(record.clientAddress)) return { ok: false, reason: 'excluded-address' }
+        return verifyPayment(record, ctx)
+      }
+    )
+    return judge(records, verdicts)
   }
 
-  const summary = async (agentId: bigint, opts: SummaryOptions = {}): Promise<Record<string, TagSummary>> => {
+  const report = async (agentId: bigint, opts: SummaryOptions = {}): Promise<ReputationReport> => {
     const scored = await feedback(agentId, opts)
     const { assetDecimals } = await init()
-    const now = Math.floor((opts.now ?? (options.now ?? Date.now)()) / 1000)
-    const byTag = new Map<string, CountedFeedback[]>()
-    for (const tag of opts.tags ?? []) byTag.set(tag, [])
-    for (const f of scored) {
-      const list = byTag.get(f.tag1) ?? []
-      if (f.counted) {
-        list.push({
-          clientAddress: f.clientAddress,
-          value: Number(f.value) / 10 ** f.valueDecimals,
-          paid: f.paid,
-          timestamp: f.timestamp
-        })
-      }
-      byTag.set(f.tag1, list)
-    }
-    const priors = options.priors ?? DEFAULT_PRIORS
-    const result: Record<string, TagSummary> = {}
-    for (const tag of [...byTag.keys()].sort()) {
-      result[tag] = scoreTag(byTag.get(tag) ?? [], {
-        now,
-        halfLifeSeconds: options.halfLifeSeconds ?? DEFAULT_HALF_LIFE_SECONDS,
-        assetDecimals,
-        prior: priors[tag] ?? { mean: 0, weight: 0 }
-      })
-    }
-    return result
+    const summary = summarize(scored, {
+      ...(opts.tags != null ? { tags: opts.tags } : {}),
+      now: Math.floor((opts.now ?? (options.now ?? Date.now)()) / 1000),
+      halfLifeSeconds: options.halfLifeSeconds ?? DEFAULT_HALF_LIFE_SECONDS,
+      assetDecimals,
+      priors: options.priors ?? DEFAULT_PRIORS
+    })
+    return { summary, feedback: scored }
   }
 
-  return { sync, feedback, summary }
+  const summary = async (agentId: bigint, opts: SummaryOptions = {}) => (await report(agentId, opts)).summary
+
+  return { sync, feedback, summary, report }
+}
+
+/**
+ * Turns the verdicts (in chain order) into scored feedback: failed checks are `rejected`, unloadable files
+ * `unverified`; among the verified, the earliest feedback citing a payment per `tag1` wins and later ones are
+ * `reused-payment`.
+ */
+function judge(records: readonly FeedbackRecord[], verdicts: readonly PaymentVerification[]): ScoredFeedback[] {
+  const usedTx = new Set<string>()
+  return records.map((record, i): ScoredFeedback => {
+    const reject = (reason: RejectionReason, paymentTx?: Hash): ScoredFeedback => ({
+      ...record,
+      counted: false,
+      status: reason === 'unloadable' ? 'unverified' : 'rejected',
+      reason,
+      paid: 0n,
+      ...(paymentTx != null ? { paymentTx } : {})
+    })
+    const v = verdicts[i]
+    if (v == null || !v.ok) return reject(v?.reason ?? 'unloadable')
+    const txKey = `${record.tag1}\n${v.txHash.toLowerCase()}`
+    if (usedTx.has(txKey)) return reject('reused-payment', v.txHash)
+    usedTx.add(txKey)
+    return { ...record, counted: true, status: 'counted', paid: v.paid, paymentTx: v.txHash }
+  })
+}
+
+/** Maps `items` through `fn` with at most `limit` calls in flight; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R> | R): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i] as T)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
 }

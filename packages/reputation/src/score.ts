@@ -32,8 +32,8 @@ export interface ScoreParameters {
   prior: Prior
 }
 
-/** The reputation of an agent for one `tag1`. */
-export interface TagSummary {
+/** The result of {@link scoreTag}: the score of one `tag1` from its counted feedback. */
+export interface TagScore {
   /** Shrunk, weighted score; `null` when there is neither a vote nor a prior. */
   score: number | null
   /** Distinct clients counted (one vote each). */
@@ -48,6 +48,16 @@ export interface TagSummary {
   confidence: number
 }
 
+/** The reputation of an agent for one `tag1`, as `summary` reports it. */
+export interface TagSummary extends TagScore {
+  /**
+   * Feedback entries whose file could not be loaded now (`unloadable`: e.g. stored only on an offline peer). They are
+   * not in the score — neither counted nor weighed — and are reported here so a reader knows the score may change
+   * once they can be checked.
+   */
+  unverified: number
+}
+
 /**
  * Scores one tag. For each client c with counted entries E_c:
  * v_c = mean of its values, P_c = Σ paid (token units), t_c = its latest entry time,
@@ -55,7 +65,7 @@ export interface TagSummary {
  * score = (m·μ + Σ W_c·v_c) / (m + Σ W_c), confidence = Σ W_c / (m + Σ W_c), with prior (μ, m).
  * Clients are summed in address order so the result is deterministic.
  */
-export function scoreTag(entries: readonly CountedFeedback[], params: ScoreParameters): TagSummary {
+export function scoreTag(entries: readonly CountedFeedback[], params: ScoreParameters): TagScore {
   const byClient = new Map<Address, CountedFeedback[]>()
   for (const e of entries) {
     const list = byClient.get(e.clientAddress) ?? []

@@ -1,15 +1,15 @@
 import {
   type Address,
-  erc20Abi,
   getAddress,
   type Hash,
   isAddressEqual,
   type PublicClient,
-  parseEventLogs,
-  type TransactionReceipt
+  TransactionReceiptNotFoundError
 } from 'viem'
 import type { LoadUri } from './data-uri.ts'
+import { ReputationError } from './errors.ts'
 import { decodeFeedbackFile, type FeedbackFile, feedbackHash, parseCaip10 } from './feedback-file.ts'
+import { type PaymentReceipt, type ProofCache, toPaymentReceipt } from './proof-cache.ts'
 import type { FeedbackRecord } from './records.ts'
 
 /** Why a feedback does not count. */
@@ -45,29 +45,34 @@ export interface VerifyContext {
   /** Addresses a payment may go to (the agent's wallet, or its owner when no wallet is set). */
   payees: readonly Address[]
   minPayment: bigint
-  /** Caches receipts across calls (they are immutable once mined). */
-  receipts: Map<Hash, Promise<TransactionReceipt | undefined>>
+  /**
+   * Receipt lookups shared across calls (a mined receipt is immutable); a lookup that finds nothing is dropped so the
+   * next call asks again.
+   */
+  receipts: Map<Hash, Promise<PaymentReceipt | undefined>>
+  /**
+   * Verified evidence persisted across processes: a file whose bytes hashed to `feedbackHash` once and the receipts of
+   * payments mined no later than their feedback are read from here instead of the network.
+   */
+  cache?: ProofCache
   signal?: AbortSignal
 }
 
 /**
  * Checks that a feedback is backed by a real payment: the file behind `feedbackURI` hashes to `feedbackHash`, matches
  * the event, and its `proofOfPayment.txHash` is a successful transaction, mined no later than the feedback, that moved
- * at least `minPayment` of `asset` from the client to a payee.
+ * at least `minPayment` of `asset` from the client to a payee. A file that cannot be loaded (within the loader's own
+ * timeout) gives `unloadable`; a transaction the RPC does not know gives `tx-not-found`.
+ *
+ * Rejects when `ctx.signal` aborts, and with a {@link ReputationError} when the RPC fails otherwise while reading the
+ * receipt (a flaky RPC must fail the call, not silently drop the feedback).
  */
 export async function verifyPayment(record: FeedbackRecord, ctx: VerifyContext): Promise<PaymentVerification> {
-  if (record.feedbackURI === '') return { ok: false, reason: 'no-file' }
-  let bytes: Uint8Array
-  try {
-    bytes = await ctx.load(record.feedbackURI, ctx.signal != null ? { signal: ctx.signal } : {})
-  } catch (error) {
-    ctx.signal?.throwIfAborted()
-    return { ok: false, reason: 'unloadable', detail: error instanceof Error ? error.message : String(error) }
-  }
-  if (feedbackHash(bytes) !== record.feedbackHash) return { ok: false, reason: 'hash-mismatch' }
+  const loaded = await loadVerifiedFile(record, ctx)
+  if ('reason' in loaded) return { ok: false, ...loaded }
   let file: FeedbackFile
   try {
-    file = decodeFeedbackFile(bytes)
+    file = decodeFeedbackFile(loaded.bytes)
   } catch (error) {
     return { ok: false, reason: 'invalid-file', detail: error instanceof Error ? error.message : String(error) }
   }
@@ -96,28 +101,84 @@ export async function verifyPayment(record: FeedbackRecord, ctx: VerifyContext):
   const payee = getAddress(proof.toAddress)
   if (!ctx.payees.some((p) => isAddressEqual(p, payee))) return { ok: false, reason: 'wrong-payee' }
   const txHash = proof.txHash as Hash
-  let receiptPromise = ctx.receipts.get(txHash)
-  if (receiptPromise == null) {
-    receiptPromise = ctx.publicClient.getTransactionReceipt({ hash: txHash }).catch(() => undefined)
-    ctx.receipts.set(txHash, receiptPromise)
-  }
-  const receipt = await receiptPromise
-  if (receipt == null || receipt.status !== 'success') {
-    ctx.receipts.delete(txHash)
-    return { ok: false, reason: 'tx-not-found' }
-  }
+  const receipt = await paymentReceipt(txHash, record, ctx)
+  if (receipt == null || receipt.status !== 'success') return { ok: false, reason: 'tx-not-found' }
   if (receipt.blockNumber > record.blockNumber) return { ok: false, reason: 'payment-after-feedback' }
   let paid = 0n
-  for (const log of parseEventLogs({ abi: erc20Abi, eventName: 'Transfer', logs: receipt.logs, strict: true })) {
+  for (const t of receipt.transfers) {
     if (
-      isAddressEqual(log.address, ctx.asset) &&
-      isAddressEqual(log.args.from, record.clientAddress) &&
-      isAddressEqual(log.args.to, payee)
+      isAddressEqual(t.token, ctx.asset) &&
+      isAddressEqual(t.from, record.clientAddress) &&
+      isAddressEqual(t.to, payee)
     ) {
-      paid += log.args.value
+      paid += t.value
     }
   }
   if (paid === 0n) return { ok: false, reason: 'no-transfer' }
   if (paid < ctx.minPayment) return { ok: false, reason: 'underpaid' }
   return { ok: true, paid, txHash, file }
+}
+
+/**
+ * The feedback file's bytes, checked against `feedbackHash`: from the proof cache when it was verified before, from the
+ * `data:` URI itself, or through `ctx.load` (then cached). Only a load failure other than the caller's abort becomes
+ * `unloadable`.
+ */
+async function loadVerifiedFile(
+  record: FeedbackRecord,
+  ctx: VerifyContext
+): Promise<{ bytes: Uint8Array } | { reason: RejectionReason; detail?: string }> {
+  const uri = record.feedbackURI
+  if (uri === '') return { reason: 'no-file' }
+  const opts = ctx.signal != null ? { signal: ctx.signal } : {}
+  const inline = uri.startsWith('data:')
+  if (!inline) {
+    const cached = await ctx.cache?.file(record.feedbackHash, opts)
+    if (cached != null) return { bytes: cached }
+  }
+  let bytes: Uint8Array
+  try {
+    bytes = await ctx.load(uri, opts)
+  } catch (error) {
+    ctx.signal?.throwIfAborted()
+    return { reason: 'unloadable', detail: error instanceof Error ? error.message : String(error) }
+  }
+  if (feedbackHash(bytes) !== record.feedbackHash.toLowerCase()) return { reason: 'hash-mismatch' }
+  if (!inline) await ctx.cache?.putFile(record.feedbackHash, bytes, opts)
+  return { bytes }
+}
+
+/**
+ * The receipt of `txHash` (`undefined` when the chain does not know it): shared in-flight lookups, then the proof
+ * cache, then the RPC. A receipt mined no later than `record` — a block the index already holds — is cached.
+ */
+function paymentReceipt(txHash: Hash, record: FeedbackRecord, ctx: VerifyContext): Promise<PaymentReceipt | undefined> {
+  const key = txHash.toLowerCase() as Hash
+  const pending = ctx.receipts.get(key)
+  if (pending != null) return pending
+  const opts = ctx.signal != null ? { signal: ctx.signal } : {}
+  const lookup = (async () => {
+    const cached = await ctx.cache?.receipt(key, opts)
+    if (cached != null) return cached
+    let receipt: PaymentReceipt
+    try {
+      receipt = toPaymentReceipt(await ctx.publicClient.getTransactionReceipt({ hash: txHash }))
+    } catch (error) {
+      if (error instanceof TransactionReceiptNotFoundError) return undefined
+      throw new ReputationError(`Could not read the receipt of ${txHash}`, {
+        cause: error,
+        details: (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''
+      })
+    }
+    if (receipt.blockNumber <= record.blockNumber) await ctx.cache?.putReceipt(key, receipt, opts)
+    return receipt
+  })()
+  ctx.receipts.set(key, lookup)
+  lookup.then(
+    (r) => {
+      if (r == null) ctx.receipts.delete(key)
+    },
+    () => ctx.receipts.delete(key)
+  )
+  return lookup
 }

@@ -248,8 +248,10 @@ describe('payment-backed reputation on the devnet', () => {
     const list = await stalled.feedback(agentId)
     expect(list.find((f) => f.feedbackURI.startsWith('ipfs://'))).toMatchObject({
       counted: false,
+      status: 'unverified',
       reason: 'unloadable'
     })
+    expect((await stalled.summary(agentId, { skipSync: true })).starred?.unverified).toBe(1)
     // The caller's own abort still aborts the whole call instead of turning into verdicts.
     await expect(stalled.feedback(agentId, { signal: AbortSignal.timeout(50) })).rejects.toThrow()
   })
