@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util'
 import { formatUnits } from 'viem'
+import { fundCommand } from './fund-cli.ts'
 import { DEFAULT_USDC_PER_ACCOUNT, type Devnet, startDevnet } from './index.ts'
 
 const HELP = `Usage: betar-devnet [options]
+       betar-devnet fund <address> [--usdc N] [--eth N] (--devnet <file> | --rpc-url <url>)
 
 Starts a local EVM devnet with real USDC, Multicall3 and the ERC-8004 registries,
 prints its contracts and funded accounts, and runs until Ctrl-C.
@@ -16,7 +18,9 @@ Options:
   --block-time <s> seconds between blocks after deployment (default: a block per transaction)
   --json           print the summary as JSON
   --once           print the summary and exit (stops the chain)
-  -h, --help       show this help`
+  -h, --help       show this help
+
+\`betar-devnet fund --help\` describes the faucet of a running devnet.`
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value == null) return undefined
@@ -43,6 +47,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 })
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'fund') return fundCommand(process.argv.slice(3))
   const { values } = parseArgs({
     options: {
       accounts: { type: 'string' },

@@ -17,3 +17,23 @@ export class UnknownNetworkError extends Error {
     this.name = 'UnknownNetworkError'
   }
 }
+
+/** A faucet request is invalid: an amount is not a decimal, negative or above its maximum, or the address is not one. */
+export class FaucetRequestError extends Error {
+  static override name = 'FaucetRequestError'
+
+  constructor(message = 'invalid faucet request') {
+    super(message)
+    this.name = 'FaucetRequestError'
+  }
+}
+
+/** The faucet cannot run: the RPC is not the devnet's anvil node, or it does not answer. */
+export class FaucetUnavailableError extends Error {
+  static override name = 'FaucetUnavailableError'
+
+  constructor(message = 'the faucet exists only on the Betar devnet', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'FaucetUnavailableError'
+  }
+}

@@ -21,6 +21,7 @@
  */
 
 export { type DevnetAccount, deriveAccount } from './accounts.ts'
+export { parseDecimalAmount } from './amount.ts'
 export {
   DEFAULT_ACCOUNTS,
   DEFAULT_USDC_PER_ACCOUNT,
@@ -36,7 +37,12 @@ export {
   type StartDevnetOptions,
   startDevnet
 } from './devnet.ts'
-export { DevnetDeployError, UnknownNetworkError } from './errors.ts'
+export {
+  DevnetDeployError,
+  FaucetRequestError,
+  FaucetUnavailableError,
+  UnknownNetworkError
+} from './errors.ts'
 export {
   deriveFacilitatorAccount,
   FACILITATOR_MAX_BODY_BYTES,
@@ -50,5 +56,15 @@ export {
   startFacilitator
 } from './facilitator.ts'
 export { type FacilitatorSignerOptions, facilitatorSigner } from './facilitator-signer.ts'
+export {
+  devnetUsdcAddress,
+  FAUCET_DEFAULT_USDC,
+  FAUCET_DEFAULT_WEI,
+  FAUCET_MAX_USDC,
+  FAUCET_MAX_WEI,
+  type FundAccountOptions,
+  type FundAccountResult,
+  fundAccount
+} from './faucet.ts'
 export { type BetarNetwork, getNetwork, NETWORKS } from './networks.ts'
 export { eip3009Abi, TRANSFER_WITH_AUTHORIZATION_TYPES, usdcAbi } from './usdc-abi.ts'
