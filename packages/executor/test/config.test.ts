@@ -1,8 +1,15 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { AgentsConfigError, createExecutor, loadAgentsConfig, parseAgentsConfig, runExecutor } from '../src/index.ts'
+import {
+  AgentsConfigError,
+  createExecutor,
+  loadAgentsConfig,
+  parseAgentsConfig,
+  probeExecutor,
+  runExecutor
+} from '../src/index.ts'
 import { ScriptedLlm } from './scripted-llm.ts'
 
 const yamlText = `
@@ -46,9 +53,36 @@ describe('agents config', () => {
     const dir = await mkdtemp(join(tmpdir(), 'executor-'))
     await writeFile(join(dir, 'agents.yaml'), yamlText)
     await writeFile(join(dir, 'agents.json'), JSON.stringify(config))
-    expect(await loadAgentsConfig(join(dir, 'agents.yaml'))).toEqual(config)
-    expect(await loadAgentsConfig(join(dir, 'agents.json'))).toEqual(config)
+    // From a file, a relative `module` is the file's neighbour: made absolute from the file's folder.
+    const fromFile = structuredClone(config)
+    const fileDouble = fromFile.agents[1]
+    if (fileDouble?.executor.kind !== 'function') throw new Error('expected the function agent')
+    fileDouble.executor.module = join(dir, 'fixtures', 'double.mjs')
+    expect(await loadAgentsConfig(join(dir, 'agents.yaml'))).toEqual(fromFile)
+    expect(await loadAgentsConfig(join(dir, 'agents.json'))).toEqual(fromFile)
     expect(parseAgentsConfig(JSON.stringify(config))).toEqual(config)
+  })
+
+  it("resolves a function module from the config file's folder, not the working directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'executor-module-'))
+    await mkdir(join(dir, 'lib'))
+    await writeFile(join(dir, 'lib', 'triple.mjs'), 'export default (input) => ({ tripled: input.n * 3 })\n')
+    await writeFile(
+      join(dir, 'agents.yaml'),
+      'agents:\n  - name: triple\n    description: Triples a number\n    capabilities: [math]\n' +
+        '    price: { amount: "1" }\n    executor: { kind: function, module: ./lib/triple.mjs }\n' +
+        '  - name: bare\n    description: A package import\n    capabilities: []\n' +
+        '    price: { amount: "1" }\n    executor: { kind: function, module: some-package }\n'
+    )
+    expect(process.cwd()).not.toBe(dir)
+    const { agents } = await loadAgentsConfig(join(dir, 'agents.yaml'))
+    const [triple, bare] = agents
+    if (triple == null || bare == null) throw new Error('missing agents')
+    expect(triple.executor).toEqual({ kind: 'function', module: join(dir, 'lib', 'triple.mjs') })
+    expect(bare.executor).toEqual({ kind: 'function', module: 'some-package' })
+    expect(await probeExecutor(triple)).toEqual({ ok: true })
+    const opts = { timeoutMs: 5000, caller: 'peerA', correlationId: 'c1' }
+    expect(await runExecutor(createExecutor(triple), { n: 5 }, opts)).toEqual({ tripled: 15 })
   })
 
   it('reports each failing path', async () => {

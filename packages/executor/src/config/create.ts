@@ -17,7 +17,10 @@ export interface CreateExecutorOptions {
   adkModel?: string | BaseLlm
   /** `function` executors by name (`export`, else the agent name), checked before `module`. */
   functions?: Record<string, TaskFunction>
-  /** Directory relative `module` paths are resolved from. @default process.cwd() */
+  /**
+   * Directory relative `module` paths are resolved from. `loadAgentsConfig(file)` already makes them absolute from
+   * the file's folder, so this only matters for configs given as text or built in code. @default process.cwd()
+   */
   baseDir?: string
   /** ADK app name. @default 'betar' */
   appName?: string

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { dirname, isAbsolute, resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { AgentsConfigError, type ConfigIssue } from '../errors.ts'
@@ -7,7 +8,9 @@ import { type AgentsConfig, agentsConfigSchema } from './schema.ts'
 
 /**
  * Reads and validates an agents config: a path to a `.yaml`/`.yml`/`.json` file, or the text itself (JSON when it
- * starts with `{`, YAML otherwise). Input and output schemas are compiled to check them.
+ * starts with `{`, YAML otherwise). Input and output schemas are compiled to check them. A `function` executor's
+ * relative `module` path (`./…`, `../…`) in a file is resolved from the file's folder — not the working directory —
+ * and returned absolute; in text it is left as written (resolved later from `baseDir`).
  *
  * @throws {@link AgentsConfigError} naming each failing path, e.g. `agents[0].price.amount`.
  */
@@ -20,7 +23,25 @@ export async function loadAgentsConfig(pathOrText: string): Promise<AgentsConfig
   } catch (err) {
     throw new AgentsConfigError([{ path: '', message: `cannot read ${pathOrText}` }], { cause: err })
   }
-  return parseAgentsConfig(text, /\.json$/i.test(pathOrText.trim()) ? 'json' : 'yaml')
+  const config = parseAgentsConfig(text, /\.json$/i.test(pathOrText.trim()) ? 'json' : 'yaml')
+  return resolveModules(config, dirname(resolve(pathOrText.trim())))
+}
+
+/** `config` with every relative `function` executor `module` made absolute from `dir`. */
+function resolveModules(config: AgentsConfig, dir: string): AgentsConfig {
+  return {
+    ...config,
+    agents: config.agents.map((agent) => {
+      const executor = agent.executor
+      if (executor.kind !== 'function' || executor.module == null || !isRelativePath(executor.module)) return agent
+      return { ...agent, executor: { ...executor, module: resolve(dir, executor.module) } }
+    })
+  }
+}
+
+/** `./x`, `../x` (a file path, unlike a package name or an absolute path). */
+function isRelativePath(module: string): boolean {
+  return module.startsWith('.') && !isAbsolute(module)
 }
 
 /** Parses and validates agents config text (see {@link loadAgentsConfig}). */
