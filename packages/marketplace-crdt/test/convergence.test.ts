@@ -240,3 +240,39 @@ describe('a replica never shows a listing its seller did not sign, whatever the 
     expect(bulk.get(key)?.price.payTo).not.toBe('0x000000000000000000000000000000000000dEaD')
   })
 })
+
+describe('a restarted seller', () => {
+  const T = 1_700_000_000_000
+
+  it('restored from its own snapshot, keeps its bound client id: its next version is accepted by peers', async () => {
+    let now = T
+    const seller = await testPeer(1, () => now)
+    const buyer = await testPeer(2, () => now)
+    await seller.market.publish(fixedInput('x', 10 * MINUTE))
+    buyer.market.applyRemote(seller.market.diff(buyer.market.stateVector()))
+
+    // The process restarts: a new document with the same peer, restored from what it persisted.
+    const restarted = new MarketplaceDoc({ peerId: seller.id, privateKey: seller.key, now: () => now })
+    restarted.restore(seller.market.snapshot())
+    expect(restarted.doc.clientID).toBe(clientIdOf(seller.id))
+    now += 1_000
+    await restarted.publish({ ...fixedInput('x', 10 * MINUTE), name: 'after restart' })
+    expect(() => buyer.market.applyRemote(restarted.diff(buyer.market.stateVector()))).not.toThrow()
+    expect(buyer.market.listings().map((l) => l.name)).toEqual(['after restart'])
+  })
+
+  it('that learns its own entries back from a peer keeps its bound client id', async () => {
+    let now = T
+    const seller = await testPeer(1, () => now)
+    const peer = await testPeer(2, () => now)
+    await seller.market.publish(fixedInput('x', 10 * MINUTE))
+    peer.market.applyRemote(seller.market.diff(peer.market.stateVector()))
+    const restarted = new MarketplaceDoc({ peerId: seller.id, privateKey: seller.key, now: () => now })
+    restarted.applyRemote(peer.market.diff(restarted.stateVector()))
+    expect(restarted.doc.clientID).toBe(clientIdOf(seller.id))
+    now += 1_000
+    await restarted.publish({ ...fixedInput('x', 10 * MINUTE), name: 'refreshed' })
+    expect(() => peer.market.applyRemote(restarted.diff(peer.market.stateVector()))).not.toThrow()
+    expect(peer.market.listings().map((l) => l.name)).toEqual(['refreshed'])
+  })
+})

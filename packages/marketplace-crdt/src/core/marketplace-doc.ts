@@ -153,6 +153,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       Y.applyUpdate(this.doc, update, REMOTE)
     } finally {
       this.incoming.clear()
+      this.keepClientId()
     }
     // Collect what arrived already collectable now, rather than relaying it for up to one GC interval more.
     const now = this.now()
@@ -182,7 +183,21 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
 
   /** Restores a {@link snapshot} this node persisted itself (entries are re-verified as they appear). */
   restore(snapshot: Uint8Array): void {
-    Y.applyUpdateV2(this.doc, snapshot, REMOTE)
+    try {
+      Y.applyUpdateV2(this.doc, snapshot, REMOTE)
+    } finally {
+      this.keepClientId()
+    }
+  }
+
+  /**
+   * Yjs gives a document a random client id when a remote transaction carries items of its own id ("another client
+   * seems to be using it") — which is exactly what a restarted seller's own persisted state, or its items synced back
+   * from a peer, are. Here the id is bound to the peer (validators refuse anything else), and its clock continues from
+   * the items it just learnt, so the bound id is put back.
+   */
+  private keepClientId(): void {
+    this.doc.clientID = clientIdOf(this.peerId)
   }
 
   /** The state vector, for sync. */
