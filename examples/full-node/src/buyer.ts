@@ -27,8 +27,10 @@ export interface BuyServiceOptions {
   /** Give feedback at all. @default true */
   feedback?: boolean
   /**
-   * Where the feedback file goes: `node` (this node's Helia, served while it runs) or `data-uri` (inside the
-   * transaction, readable by everyone afterwards: for a process that exits right after). @default 'node'
+   * Where the feedback file goes: `data-uri` (inside the transaction: anyone can verify the payment proof from chain
+   * data alone, whoever is online; about 21 k more gas) or `node` (an `ipfs://` raw block on this node's Helia, served
+   * over bitswap only while this node runs: scorers that cannot fetch it report the feedback as unverified and leave
+   * it out of the score). @default 'data-uri'
    */
   feedbackStorage?: FeedbackStorage
   /**
@@ -148,7 +150,7 @@ export async function buyService(
     listing,
     rating: options.rating ?? 100,
     feedback: options.feedback !== false,
-    feedbackStorage: options.feedbackStorage ?? 'node'
+    feedbackStorage: options.feedbackStorage ?? 'data-uri'
   }
   const call = await node.services.x402Client.call(
     listing.multiaddrs.map((a) => multiaddr(a)),
@@ -266,7 +268,7 @@ export function purchaseMetadata(value: Record<string, unknown> | undefined): Pu
     listing,
     rating: typeof value.rating === 'number' ? value.rating : 100,
     feedback: value.feedback !== false,
-    feedbackStorage: value.feedbackStorage === 'data-uri' ? 'data-uri' : 'node'
+    feedbackStorage: value.feedbackStorage === 'node' ? 'node' : 'data-uri'
   }
 }
 

@@ -74,13 +74,13 @@ describe('full node: seller and buyer on loopback + devnet', () => {
     })
     // the executor's real output
     expect(purchase.output).toEqual(analyzeText(TEXT))
-    // feedback, stored on the buyer's Helia and counted for the agent
+    // feedback, in the transaction itself (a data: URI, the default) and counted for the agent
     expect(purchase.feedback).toMatchObject({ state: 'given', result: { feedbackIndex: '1' } })
-    expect(purchase.feedback?.result?.feedbackURI).toMatch(/^ipfs:\/\//)
+    expect(purchase.feedback?.result?.feedbackURI).toMatch(/^data:application\/json;base64,/)
     const agentId = sold.registration.agentId
     const seenByBuyer = await buyer.reputation.summary(agentId)
     expect(seenByBuyer[STARRED_TAG]).toMatchObject({ count: 1, entries: 1, paidVolume: PRICE })
-    // the seller's node loads the feedback file from the buyer over bitswap and scores it the same way
+    // the seller's node reads the feedback file from the chain and scores it the same way
     const seenBySeller = await seller.reputation.summary(agentId)
     expect(seenBySeller[STARRED_TAG]).toMatchObject({ count: 1, paidVolume: PRICE })
   }, 60_000)

@@ -51,7 +51,7 @@ describe('full node: seller — middle — buyer', () => {
     expect(purchase.output).toEqual(analyzeText(TEXT))
     expect(await buyer.usdcBalance()).toBe(buyerBefore - PRICE)
     expect(await seller.usdcBalance()).toBe(sellerBefore + PRICE)
-    // the middle node scores the agent too, fetching the feedback file from the buyer
+    // the middle node scores the agent too, reading the feedback file from the chain
     const summary = await middle.reputation.summary(sold.registration.agentId)
     expect(summary[STARRED_TAG]).toMatchObject({ count: 1, paidVolume: PRICE })
   }, 60_000)

@@ -48,7 +48,8 @@ export function registerMarketRoutes(app: Hono, node: BetarNode): void {
           maxPrice: body.maxPrice,
           correlationId,
           ...(body.rating != null ? { rating: body.rating } : {}),
-          ...(body.minScore != null ? { minScore: body.minScore } : {})
+          ...(body.minScore != null ? { minScore: body.minScore } : {}),
+          ...(body.feedbackStorage != null ? { feedbackStorage: body.feedbackStorage } : {})
         })
       }
     } catch (err) {

@@ -135,6 +135,14 @@ export const openApiDocument = {
               maxPrice: AmountInput,
               rating: { type: 'integer', minimum: 0, maximum: 100, default: 100 },
               minScore: { type: 'number', minimum: 0, maximum: 100 },
+              feedbackStorage: {
+                type: 'string',
+                enum: ['data-uri', 'node'],
+                default: 'data-uri',
+                description:
+                  'Where the feedback file goes: `data-uri` (in the transaction: verifiable from chain data alone) or ' +
+                  "`node` (an ipfs:// block served by this node's Helia while it runs)"
+              },
               correlationId: CorrelationId
             },
             description: 'A new call needs capability, input and maxPrice; a resume needs correlationId only.',

@@ -34,6 +34,7 @@ export const CallBodySchema = z
     maxPrice: AmountSchema.optional(),
     rating: z.number().int().min(0).max(100).optional(),
     minScore: z.number().min(0).max(100).optional(),
+    feedbackStorage: z.enum(['data-uri', 'node']).optional(),
     correlationId: CorrelationIdSchema.optional()
   })
   .superRefine((body, ctx) => {

@@ -1,23 +1,38 @@
-import { createReputation, type ScoredFeedback, type TagSummary } from '@betar/reputation'
+import { access } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createReputation, type ReputationReport, type ScoredFeedback, type TagSummary } from '@betar/reputation'
 import { MemoryDatastore } from 'datastore-core'
+import { LevelDatastore } from 'datastore-level'
+import type { Datastore } from 'interface-datastore'
+import { createPublicClient, http } from 'viem'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
 import { CliError } from '../errors.ts'
+import { lazyFeedbackFetcher } from '../feedback-fetcher.ts'
+import { resolveNetwork } from '../network.ts'
 import { out, outJson, progress } from '../output.ts'
-import { withNode } from '../session.ts'
 
 const USAGE = 'betar reputation <agentId> [--bootstrap <ma>]... [options]'
 const HELP = `Usage: ${USAGE}
 
 Indexes the ERC-8004 Reputation Registry and scores the agent: only feedback backed by a verified USDC payment
-counts. Feedback files are fetched over bitswap from the connected peers; one that cannot be fetched within
---load-timeout is listed as "unloadable" and not counted.
+counts. The index and every proof verified once (feedback files, payment receipts) are kept in <data-dir>/datastore
+(in memory when the data dir does not exist or a running \`betar start\` holds it), so a later run reads only new
+events. Feedback files in data: URIs are read from the chain; only an ipfs:// file not verified before starts a
+node that fetches it over bitswap. One that cannot be fetched within --load-timeout is listed as "unverified" and
+left out of the score (neither counted nor weighed); the summary reports how many there are.
 
-  --bootstrap <ma>        peer to dial first (e.g. the node holding the feedback files), repeatable
+  --bootstrap <ma>        peer holding ipfs:// feedback files, dialled only when such a file must be fetched
+                          (repeatable)
   --load-timeout <ms>     per feedback file (default 3000)
 
 ${GLOBAL_HELP}`
+
+/** Per bootstrap dial (ms). */
+const DIAL_TIMEOUT_MS = 5_000
+/** Starting the fetching node (ms), on top of the dial and per-file budgets. */
+const NODE_START_BUDGET_MS = 10_000
 
 /** `betar reputation <agentId>`. */
 export const reputationCommand: Command = {
@@ -35,42 +50,39 @@ export const reputationCommand: Command = {
     const agentId = BigInt(raw)
     const loadTimeout =
       values['load-timeout'] != null ? parsePositiveInt('--load-timeout', values['load-timeout']) : 3000
-    const { summary, feedback } = await withNode(
-      globals,
-      { persistent: false, bootstrap: values.bootstrap ?? [] },
-      async (node) => {
-        const loaded = new Map<string, Promise<Uint8Array>>()
-        const reputation = createReputation({
-          publicClient: node.clients.publicClient,
-          identityRegistry: node.network.erc8004.identityRegistry,
-          reputationRegistry: node.network.erc8004.reputationRegistry,
-          asset: node.network.usdc.address,
-          assetDecimals: node.network.usdc.decimals,
-          datastore: new MemoryDatastore(),
-          // Memoised: `feedback` and `summary` read the same files; a missing one costs one timeout, not two.
-          load: (uri, options) => {
-            let bytes = loaded.get(uri)
-            if (bytes == null) {
-              const timeout = AbortSignal.timeout(loadTimeout)
-              const signal = options?.signal != null ? AbortSignal.any([options.signal, timeout]) : timeout
-              bytes = node.feedbackStorage.load(uri, { signal })
-              loaded.set(uri, bytes)
-            }
-            return bytes
-          }
-        })
-        progress(`indexing feedback for agent ${agentId}…`)
-        try {
-          const feedback = await reputation.feedback(agentId)
-          const summary = await reputation.summary(agentId, { skipSync: true })
-          return { summary, feedback }
-        } catch (err) {
-          const message = err instanceof Error ? err.message.split('\n')[0] : String(err)
-          if (/nonexistent|ERC721|revert/i.test(message ?? '')) throw new CliError(`agent ${agentId} is not registered`)
-          throw err
-        }
-      }
-    )
+    const resolved = await resolveNetwork(globals)
+    const { network } = resolved
+    const index = await openIndex(globals.dataDir)
+    const fetcher = lazyFeedbackFetcher({
+      ...resolved,
+      bootstrap: values.bootstrap ?? [],
+      dialTimeoutMs: DIAL_TIMEOUT_MS,
+      fileTimeoutMs: loadTimeout
+    })
+    let report: ReputationReport
+    try {
+      const reputation = createReputation({
+        publicClient: createPublicClient({ chain: resolved.chain, transport: http(resolved.rpcUrl) }),
+        identityRegistry: network.erc8004.identityRegistry,
+        reputationRegistry: network.erc8004.reputationRegistry,
+        asset: network.usdc.address,
+        assetDecimals: network.usdc.decimals,
+        datastore: index.datastore,
+        load: fetcher.load,
+        // The fetcher bounds each file by --load-timeout once its node is up; this also covers starting it.
+        loadTimeoutMs: loadTimeout + DIAL_TIMEOUT_MS + NODE_START_BUDGET_MS
+      })
+      progress(`indexing feedback for agent ${agentId} (${index.where})…`)
+      report = await reputation.report(agentId)
+    } catch (err) {
+      const message = err instanceof Error ? err.message.split('\n')[0] : String(err)
+      if (/nonexistent|ERC721|revert/i.test(message ?? '')) throw new CliError(`agent ${agentId} is not registered`)
+      throw err
+    } finally {
+      await fetcher.stop()
+      await index.close()
+    }
+    const { summary, feedback } = report
     if (globals.json) return outJson({ agentId, summary, feedback: feedback.map(brief) })
     out(`Agent ${agentId}`)
     const tags = Object.entries(summary)
@@ -78,16 +90,46 @@ export const reputationCommand: Command = {
     for (const [tag, s] of tags) out(`  ${tag}: ${describe(s)}`)
     for (const f of feedback) {
       const b = brief(f)
-      out(
-        `  - ${b.client} ${b.tag} ${b.value} ${b.counted ? `counted (paid ${formatUsdc(f.paid)})` : `not counted: ${b.reason}`}`
-      )
+      const verdict =
+        f.status === 'counted'
+          ? `counted (paid ${formatUsdc(f.paid)})`
+          : f.status === 'unverified'
+            ? 'unverified: its file could not be fetched (not in the score)'
+            : `not counted: ${b.reason}`
+      out(`  - ${b.client} ${b.tag} ${b.value} ${verdict}`)
     }
   }
 }
 
+/** The reputation index: `<dataDir>/datastore` when the data dir exists and is free, else memory. */
+async function openIndex(dataDir: string): Promise<{ datastore: Datastore; where: string; close(): Promise<void> }> {
+  const memory = (why: string) => ({
+    datastore: new MemoryDatastore(),
+    where: `in memory: ${why}`,
+    close: async () => {}
+  })
+  try {
+    await access(dataDir)
+  } catch {
+    return memory(`no data dir ${dataDir}`)
+  }
+  const path = join(dataDir, 'datastore')
+  const level = new LevelDatastore(path)
+  try {
+    await level.open()
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    if (/lock/i.test(message))
+      return memory(`${dataDir} is held by a running betar node (its REST API: GET /reputation/{agentId})`)
+    throw err
+  }
+  return { datastore: level, where: path, close: () => level.close() }
+}
+
 function describe(s: TagSummary): string {
   const score = s.score == null ? 'no score' : `score ${s.score.toFixed(1)}`
-  return `${score} from ${s.count} paying client(s), ${formatUsdc(s.paidVolume)} paid, confidence ${s.confidence.toFixed(2)}`
+  const unverified = s.unverified > 0 ? `, ${s.unverified} unverified (not in the score)` : ''
+  return `${score} from ${s.count} paying client(s), ${formatUsdc(s.paidVolume)} paid, confidence ${s.confidence.toFixed(2)}${unverified}`
 }
 
 function brief(f: ScoredFeedback) {
@@ -96,6 +138,7 @@ function brief(f: ScoredFeedback) {
     tag: f.tag1,
     value: Number(f.value) / 10 ** f.valueDecimals,
     counted: f.counted,
+    status: f.status,
     reason: f.reason ?? null,
     paid: f.paid,
     feedbackURI: f.feedbackURI
