@@ -26,6 +26,7 @@ import { createClients, type NodeClients } from './clients.ts'
 import { FeedbackQueue } from './feedback.ts'
 import { AgentHealth } from './health.ts'
 import { forgetListen, rememberedListen, rememberListen } from './listen-ports.ts'
+import { SalesLedger } from './sales.ts'
 import { type BetarServices, betarServices } from './services.ts'
 import { usdcBalance } from './usdc.ts'
 
@@ -82,6 +83,8 @@ export interface BetarNode {
   datastore: Datastore
   /** The ERC-8004 agentIds this node registered, so a restart reuses them. */
   agentIds: AgentIds
+  /** What this node sold as a seller (every paid call's outcome, persisted), with per-agent earnings; emits `sale`. */
+  sales: SalesLedger
   /** Health checks of the agents this node sells; failing ones are delisted, recovered ones listed again. */
   health: AgentHealth
   peerId: string
@@ -190,6 +193,8 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
   x402.addEventListener('payment:failed', (e) => {
     if (e.detail.error?.codeName === 'EXECUTION_FAILED') outcome(e.detail.resource, false)
   })
+  const sales = new SalesLedger(datastore)
+  sales.attach(x402)
   for (const address of init.bootstrap ?? []) await dial([address])
   return {
     libp2p,
@@ -204,6 +209,7 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     feedback,
     datastore,
     agentIds: new AgentIds(datastore),
+    sales,
     health,
     peerId: libp2p.peerId.toString(),
     multiaddrs: () => libp2p.getMultiaddrs(),
@@ -213,6 +219,8 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
       feedback.stop()
       health.stop()
       await helia.stop()
+      sales.detach()
+      await sales.flush()
       if (datastore instanceof LevelDatastore) await datastore.close()
       if (blockstore instanceof LevelBlockstore) await blockstore.close()
     }

@@ -60,6 +60,10 @@ describe('a restarted seller keeps its identity, address and agent', () => {
     const agentIdOf = (out: string) => /ERC-8004 agentId (\d+)/.exec(out)?.[1]
 
     let seller = await startSeller(sellerArgs, sellerEnv)
+    let log = ''
+    seller.child.stdout?.on('data', (chunk: Buffer) => {
+      log += chunk.toString()
+    })
     const first = { address: addressOf(seller.stdout), agentId: agentIdOf(seller.stdout) }
     expect(first.address).toBeDefined()
     expect(first.agentId).toBeDefined()
@@ -67,6 +71,9 @@ describe('a restarted seller keeps its identity, address and agent', () => {
     const before = await balance()
     const bought = await cli(['call', 'text-analysis', '"one"', '--max-price', '1', ...buyerArgs], buyerEnv)
     expect(bought.code).toBe(0)
+    // The operator's log has a line for the sale: agent, price, buyer, settlement tx, duration.
+    const settled = /Settlement tx (0x[0-9a-f]{64})/.exec(bought.stdout)?.[1]
+    expect(log).toMatch(new RegExp(`sold\\s+text-stats  0\\.25 USDC  buyer 12D3\\w+  tx ${settled}  \\d+ ms`))
     const seen = JSON.parse((await cli(['discover', 'text-analysis', ...buyerArgs, '--json'], buyerEnv)).stdout)
     expect(seen).toHaveLength(1)
     expect(await stopped(seller)).toBe(0)
@@ -102,5 +109,15 @@ describe('a restarted seller keeps its identity, address and agent', () => {
     } finally {
       expect(await stopped(seller)).toBe(0)
     }
+    // Across both runs: two sales, 0.5 USDC earned, from the data dir.
+    const sales = await cli(['sales', '--data-dir', join(dir, 'seller'), '--json'], sellerEnv)
+    expect(sales.code).toBe(0)
+    const { sales: list, earnings } = JSON.parse(sales.stdout)
+    expect(list.map((s: { outcome: string }) => s.outcome)).toEqual(['sold', 'sold'])
+    expect(earnings).toEqual([
+      { agent: 'text-stats', sold: 2, refunded: 0, failed: 0, earned: (2n * PRICE).toString() }
+    ])
+    const text = await cli(['sales', '--data-dir', join(dir, 'seller'), '--since', '1h'], sellerEnv)
+    expect(text.stdout).toContain('text-stats: 0.5 USDC from 2 sale(s); 0 refunded, 0 failed')
   })
 })

@@ -30,6 +30,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/calls.ts')).callsCommand
   },
   {
+    name: 'sales',
+    summary: "list this node's sales as a seller and its earnings per agent",
+    load: async () => (await import('./commands/sales.ts')).salesCommand
+  },
+  {
     name: 'register',
     summary: 'register an agent on the ERC-8004 Identity Registry',
     load: async () => (await import('./commands/register.ts')).registerCommand

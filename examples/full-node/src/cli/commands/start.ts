@@ -11,12 +11,16 @@ import { CliError } from '../errors.ts'
 import { out, outJson, progress } from '../output.ts'
 import { withNode } from '../session.ts'
 import { loadAgents } from './agents.ts'
+import { saleLine } from './sales.ts'
 
 const USAGE = 'betar start [--agents <config.yaml>] [--listen <ma>]... [--bootstrap <ma>]... [options]'
 const HELP = `Usage: ${USAGE}
 
 Starts the node (libp2p identity kept in <data-dir>/datastore), registers and sells the configured agents,
-prints its multiaddrs and runs until SIGINT/SIGTERM, then stops cleanly.
+prints its multiaddrs and runs until SIGINT/SIGTERM, then stops cleanly. While it runs it prints one line per paid
+call's outcome (sold, refunded, failed: agent, price, buyer peer, transaction, duration) and per refused payment
+(with --json: one JSON object per line); \`betar sales\` / GET /sales list them later with earnings per agent.
+A restart on the same data dir keeps the peer id, the listen ports and the ERC-8004 agents (nothing is re-registered).
 
   --agents <file>      agents to sell (YAML or JSON)
   --listen <ma>        listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
@@ -115,6 +119,21 @@ export const startCommand: Command = {
             out(`REST API on ${api.url} (bearer token in BETAR_API_TOKEN or ${join(globals.dataDir, 'api-token')})`)
           out('Ready. Press Ctrl-C to stop.')
         }
+        // The operator's log: one line per paid call's outcome (sale, refund, failure) and per refused payment.
+        node.sales.addEventListener('sale', (e) => {
+          if (globals.json) out(JSON.stringify({ event: 'sale', ...e.detail }))
+          else out(saleLine(e.detail))
+        })
+        node.services.x402.addEventListener('payment:failed', (e) => {
+          const { codeName, message } = e.detail.error ?? { codeName: 'UNKNOWN', message: '' }
+          if (codeName === 'EXECUTION_FAILED' || codeName === 'SETTLEMENT_FAILED') return // a sale outcome, above
+          const refused = { resource: e.detail.resource, buyer: e.detail.peer.toString(), codeName, message }
+          if (globals.json) out(JSON.stringify({ event: 'refused', at: Date.now(), ...refused }))
+          else
+            out(
+              `${new Date().toISOString()}  refused   ${refused.resource}  buyer ${refused.buyer}  ${codeName}: ${message}`
+            )
+        })
         const signal = await stopped
         progress(`${signal}: stopping…`)
         await api?.close()
