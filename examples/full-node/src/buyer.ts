@@ -4,9 +4,11 @@ import { type ProofOfPayment, STARRED_TAG, type TagSummary } from '@betar/reputa
 import { CallConflictError, CallNotFoundError, type CallResult } from '@betar/x402-libp2p'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Address } from 'viem'
-import { ListingVerificationError, NoSellerError, ReputationTooLowError } from './errors.ts'
+import { assertCanPay, noSellerError } from './buyer-checks.ts'
+import { ListingVerificationError, ReputationTooLowError } from './errors.ts'
 import type { FeedbackJob, FeedbackStorage } from './feedback.ts'
 import type { BetarNode } from './node.ts'
+import { connectedPeers } from './peers.ts'
 
 const DEFAULT_FEEDBACK_WAIT_MS = 15_000
 
@@ -118,13 +120,16 @@ export async function buyService(
   const identityRegistry = options.identityRegistry ?? node.network.erc8004.identityRegistry
   const market = node.services.market
 
-  const found = await market.findSellers(capability, { maxPrice: options.maxPrice, ...signalOpt })
+  // With no connection there is no one to ask (the DHT search would only time out): see `noSellerError`.
+  const found =
+    connectedPeers(node) === 0 ? [] : await market.findSellers(capability, { maxPrice: options.maxPrice, ...signalOpt })
   const known = market.find({ capability, maxPrice: options.maxPrice })
   const discovered = dedupe([...found, ...known]).filter(
     (l) => l.seller !== node.peerId && l.price.asset.toLowerCase() === node.network.usdc.address.toLowerCase()
   )
   const listing = discovered[0]
-  if (listing == null) throw new NoSellerError(`no seller offers "${capability}" for at most ${options.maxPrice}`)
+  if (listing == null) throw noSellerError(node, capability, options.maxPrice)
+  await assertCanPay(node, listing, options.maxPrice)
 
   // Reach the seller by the addresses it signed (also lets bitswap fetch its registration file).
   await node.dial(listing.multiaddrs)

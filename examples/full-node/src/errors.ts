@@ -3,6 +3,13 @@ import type { VerifyReason } from '@betar/identity'
 /** No live listing offers the capability within the price. */
 export class NoSellerError extends Error {
   override name = 'NoSellerError'
+  /** Peers the node was connected to when it looked (0: it could not look — see `NO_PEERS_HINT`). */
+  readonly connectedPeers: number | undefined
+
+  constructor(message: string, options: { connectedPeers?: number } = {}) {
+    super(message)
+    this.connectedPeers = options.connectedPeers
+  }
 }
 
 /** The listing's ERC-8004 identity claim does not hold; `reasons` lists every mismatch. */
@@ -31,5 +38,25 @@ export class AgentUnhealthyError extends Error {
     super(`agent "${agent}" is not healthy, not listing it: ${problem}`)
     this.agent = agent
     this.problem = problem
+  }
+}
+
+/**
+ * The wallet holds less USDC than the job costs: refused before anything is signed. Amounts in atomic USDC units.
+ */
+export class InsufficientFundsError extends Error {
+  override name = 'InsufficientFundsError'
+  /** The paying wallet. */
+  readonly address: string
+  /** Its USDC balance, atomic units. */
+  readonly balance: bigint
+  /** What the job costs, atomic units. */
+  readonly required: bigint
+
+  constructor(address: string, balance: bigint, required: bigint, message: string) {
+    super(message)
+    this.address = address
+    this.balance = balance
+    this.required = required
   }
 }

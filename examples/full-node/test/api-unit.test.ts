@@ -79,6 +79,10 @@ describe('api building blocks', () => {
       status: 502,
       body: { error: { name: 'X402Error', codeName: 'NONCE_USED', message: 'used' } }
     })
-    expect(toHttpError(new Error('boom'))).toMatchObject({ status: 500, body: { error: { message: 'boom' } } })
+    // Anything unknown is the node's fault: typed, and its own text (maybe a path) never leaves the process.
+    expect(toHttpError(new Error('boom at /home/me/.betar/datastore'))).toEqual({
+      status: 500,
+      body: { error: { name: 'InternalError', message: 'the node failed to answer this request' } }
+    })
   })
 })

@@ -104,10 +104,10 @@ describe('local REST API on a real node (devnet + loopback HTTP)', () => {
     const find = async (query: string) =>
       ((await (await call(`/listings?${query}`)).json()) as { listings: Array<{ seller: string; id: string }> })
         .listings
-    expect(await find('capability=text-analysis&maxPrice=250000')).toContainEqual(
+    expect(await find('capability=text-analysis&maxPrice=0.25')).toContainEqual(
       expect.objectContaining({ seller: seller.peerId, id: 'text-stats' })
     )
-    expect(await find('capability=text-analysis&maxPrice=249999')).toEqual([])
+    expect(await find('capability=text-analysis&maxPrice=0.249999')).toEqual([])
     expect(await find('text=COUNTS%20WORDS&limit=1')).toHaveLength(1)
     expect(await find('capability=nothing-like-this')).toEqual([])
   })
@@ -117,11 +117,13 @@ describe('local REST API on a real node (devnet + loopback HTTP)', () => {
   it('POST /calls pays on-chain and returns the output, settlement and feedback', async () => {
     const buyerBefore = await buyer.usdcBalance()
     const sellerBefore = await seller.usdcBalance()
-    const res = await post('/calls', { capability: 'text-analysis', input: TEXT, maxPrice: PRICE.toString() })
+    const res = await post('/calls', { capability: 'text-analysis', input: TEXT, maxPrice: '0.25' })
     expect(res.status).toBe(201)
     paid = (await res.json()) as CallView
     expect(paid).toMatchObject({
       capability: 'text-analysis',
+      amountUsdc: '0.25',
+      amountAtomic: PRICE.toString(),
       amount: PRICE.toString(),
       output: analyzeText(TEXT),
       listing: { seller: seller.peerId, resource: 'text-stats', agentId: sold.registration.agentId.toString() },
@@ -165,6 +167,7 @@ describe('local REST API on a real node (devnet + loopback HTTP)', () => {
         asset: devnet.network.usdc.address,
         decimals: devnet.network.usdc.decimals,
         balance: balance.toString(),
+        balanceUsdc: expect.stringMatching(/^\d+(\.\d{1,6})?$/),
         formatted: expect.stringMatching(/ USDC$/)
       }
     })
@@ -183,12 +186,12 @@ describe('local REST API on a real node (devnet + loopback HTTP)', () => {
 
   it('POST /calls maps failures: no seller → 404, forged listing → 422 with reasons', async () => {
     const before = await buyer.usdcBalance()
-    const none = await post('/calls', { capability: 'text-analysis', input: TEXT, maxPrice: 1 })
+    const none = await post('/calls', { capability: 'text-analysis', input: TEXT, maxPrice: '0.000001' })
     expect(none.status).toBe(404)
     expect(await none.json()).toMatchObject({ error: { name: 'NoSellerError' } })
 
     await publishForgedPayeeListing(seller, devnet, sold, buyer.wallet.address)
-    const forged = await post('/calls', { capability: 'forged-payee', input: TEXT, maxPrice: '250000' })
+    const forged = await post('/calls', { capability: 'forged-payee', input: TEXT, maxPrice: '0.25' })
     expect(forged.status).toBe(422)
     const body = (await forged.json()) as { error: { name: string; reasons: Array<{ code: string }> } }
     expect(body.error.name).toBe('ListingVerificationError')

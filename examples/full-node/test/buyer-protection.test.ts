@@ -124,7 +124,7 @@ describe('full node: the buyer is never charged for nothing', () => {
       const res = await fetch(`${api.url}/calls`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ capability: 'reverse', input: 'y'.repeat(65), maxPrice: PRICE.toString() })
+        body: JSON.stringify({ capability: 'reverse', input: 'y'.repeat(65), maxPriceAtomic: PRICE.toString() })
       })
       expect(res.status).toBe(422)
       expect(await res.json()).toMatchObject({ error: { name: 'InvalidInput', codeName: 'INVALID_REQUEST' } })
@@ -166,7 +166,7 @@ describe('full node: the buyer is never charged for nothing', () => {
         body: JSON.stringify({
           capability: 'reverse',
           input: 'paid',
-          maxPrice: PRICE.toString(),
+          maxPriceAtomic: PRICE.toString(),
           correlationId: 'no-eth'
         })
       })

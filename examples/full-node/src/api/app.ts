@@ -2,7 +2,9 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { BetarNode } from '../node.ts'
 import { bearerAuth } from './auth.ts'
+import { jsonContentType } from './content-type.ts'
 import { toHttpError } from './errors.ts'
+import { registerFaucetRoute } from './faucet-route.ts'
 import { hostPolicy, LOOPBACK_HOSTNAMES } from './host.ts'
 import { errorBody, sendJson } from './json.ts'
 import { registerMarketRoutes } from './market-routes.ts'
@@ -28,7 +30,8 @@ export interface ApiOptions {
 /**
  * The node's local REST API as a Hono app: bearer-token auth (constant-time) on everything but `GET /health`, no
  * wildcard CORS (only `allowedOrigins`; any other `Origin` is refused with 403), a Host check against DNS rebinding,
- * zod-validated input (400), 64 KiB bodies (413) and JSON errors `{ error: { name, message } }`.
+ * zod-validated input (400), 64 KiB bodies (413), JSON bodies only (415) and typed JSON errors
+ * `{ error: { name, message } }` that never carry a library's own message (see `toHttpError`).
  */
 export function createApi(node: BetarNode, options: ApiOptions): Hono {
   const app = new Hono()
@@ -43,8 +46,11 @@ export function createApi(node: BetarNode, options: ApiOptions): Hono {
     })
   )
 
+  app.use(jsonContentType())
+
   registerNodeRoutes(app, node, options.agents ?? new Map())
   registerMarketRoutes(app, node)
+  registerFaucetRoute(app, node)
   app.get('/openapi.json', (c) => sendJson(c, openApiDocument))
 
   app.notFound((c) => c.json(errorBody('NotFound', `no route ${c.req.method} ${c.req.path}`), 404))

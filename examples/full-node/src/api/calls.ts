@@ -1,10 +1,13 @@
+import type { Listing } from '@betar/marketplace-crdt'
 import type { CallJournalEntry, CallJournalState, CallJournalSummary } from '@betar/x402-libp2p'
 import { purchaseMetadata } from '../buyer.ts'
 import type { FeedbackJob } from '../feedback.ts'
+import { usdcString } from './price.ts'
 
 /**
  * A call as `POST /calls`, `GET /calls` and `GET /calls/{correlationId}` show it: the buyer's journal entry (it
- * survives restarts) with its feedback. Amounts are atomic USDC units as decimal strings.
+ * survives restarts) with its feedback. Prices are shown twice: decimal USDC (`…Usdc`, `"0.25"`, the unit of the CLI
+ * and of `maxPrice`) and atomic units (`…Atomic`, `"250000"`, what x402 signs).
  */
 export interface CallView {
   correlationId: string
@@ -17,7 +20,11 @@ export interface CallView {
   listing: { id: string; seller: string; resource: string; name: string; agentId: string | null } | null
   /** The seller's peer id. */
   seller: string
-  /** The price paid (or to pay), atomic USDC units. */
+  /** The price paid (or to pay) in decimal USDC, e.g. `"0.25"`. */
+  amountUsdc: string | null
+  /** The same in atomic USDC units, e.g. `"250000"`. */
+  amountAtomic: string | null
+  /** @deprecated the same as {@link CallView.amountAtomic} (atomic units), kept for older clients. */
   amount: string | null
   payTo: string | null
   /**
@@ -28,7 +35,8 @@ export interface CallView {
   /** The agent's output (JSON-decoded, or text), once `done`; omitted from lists. */
   output?: unknown
   settlement: { transaction: string; network: string; payer: string | null; check: string | null } | null
-  refund: { transaction: string; amount: string; check: string } | null
+  /** `amount` in atomic units, `amountUsdc` in decimal USDC. */
+  refund: { transaction: string; amount: string; amountUsdc: string; check: string } | null
   error: { name: string; code?: number; message: string } | null
   feedback: {
     state: 'given' | 'pending' | 'none'
@@ -48,6 +56,7 @@ const decoder = new TextDecoder()
 export function callView(entry: CallJournalEntry | CallJournalSummary, feedback: FeedbackJob | undefined): CallView {
   const metadata = purchaseMetadata(entry.metadata)
   const listing = metadata?.listing
+  const amount = entry.requirements?.amount
   const view: CallView = {
     correlationId: entry.correlationId,
     state: entry.state,
@@ -65,7 +74,9 @@ export function callView(entry: CallJournalEntry | CallJournalSummary, feedback:
           }
         : null,
     seller: entry.peer,
-    amount: entry.requirements?.amount ?? null,
+    amountUsdc: amount != null ? usdcString(amount) : null,
+    amountAtomic: amount ?? null,
+    amount: amount ?? null,
     payTo: entry.requirements?.payTo ?? null,
     charged: chargedOf(entry),
     settlement:
@@ -77,7 +88,7 @@ export function callView(entry: CallJournalEntry | CallJournalSummary, feedback:
             check: entry.settlementCheck ?? null
           }
         : null,
-    refund: entry.refund ?? null,
+    refund: entry.refund != null ? { ...entry.refund, amountUsdc: usdcString(entry.refund.amount) } : null,
     error: entry.error ?? null,
     feedback: feedbackView(feedback)
   }
@@ -123,4 +134,9 @@ function decodeOutput(base64: string): unknown {
   } catch {
     return text
   }
+}
+
+/** A marketplace listing as the API shows it: the signed listing (atomic `price.amount`) plus `priceUsdc` (`"0.25"`). */
+export function listingView(listing: Listing): Listing & { priceUsdc: string } {
+  return { ...listing, priceUsdc: usdcString(listing.price.amount) }
 }

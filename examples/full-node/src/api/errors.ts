@@ -9,8 +9,9 @@ import {
   X402Error
 } from '@betar/x402-libp2p'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { ListingVerificationError, NoSellerError, ReputationTooLowError } from '../errors.ts'
+import { InsufficientFundsError, ListingVerificationError, NoSellerError, ReputationTooLowError } from '../errors.ts'
 import { type ApiErrorBody, errorBody } from './json.ts'
+import { libraryHttpError } from './library-errors.ts'
 
 /** An API error raised by a route: its status and JSON body are sent as they are. */
 export class ApiError extends Error {
@@ -26,10 +27,12 @@ export class ApiError extends Error {
 }
 
 /**
- * Maps an error to its HTTP status and JSON body: payment refused → 402, no seller or unknown call → 404, failed
+ * Maps an error to its HTTP status and JSON body: payment refused, budget exceeded or too little USDC in the wallet →
+ * 402, no seller (with `connectedPeers`) or unknown call → 404, failed
  * listing verification or input the seller refuses (`INVALID_REQUEST`) → 422, reputation too low or a correlation id
  * naming another call → 409, the agent's task failed → 502 (`charged`, `refund`), seller took the payment without a
- * result → 502 (`settlement`), no outcome readable yet → 504 (resume it), other x402 errors → 502 (`codeName`).
+ * result → 502 (`settlement`), no outcome readable yet → 504 (resume it), other x402 errors → 502 (`codeName`);
+ * library errors as {@link libraryHttpError} types them; anything else → 500 `InternalError` with no detail.
  */
 export function toHttpError(err: unknown): { status: ContentfulStatusCode; body: ApiErrorBody } {
   if (err instanceof ApiError) return { status: err.status, body: err.body }
@@ -37,7 +40,20 @@ export function toHttpError(err: unknown): { status: ContentfulStatusCode; body:
     return { status: 402, body: errorBody(err.name, err.message, { violations: err.violations }) }
   }
   if (err instanceof BudgetExceededError) return { status: 402, body: errorBody(err.name, err.message) }
-  if (err instanceof NoSellerError) return { status: 404, body: errorBody(err.name, err.message) }
+  if (err instanceof InsufficientFundsError) {
+    return {
+      status: 402,
+      body: errorBody(err.name, err.message, {
+        address: err.address,
+        balanceAtomic: err.balance.toString(),
+        requiredAtomic: err.required.toString()
+      })
+    }
+  }
+  if (err instanceof NoSellerError) {
+    const extra = err.connectedPeers != null ? { connectedPeers: err.connectedPeers } : {}
+    return { status: 404, body: errorBody(err.name, err.message, extra) }
+  }
   if (err instanceof ListingVerificationError) {
     return {
       status: 422,
@@ -71,6 +87,8 @@ export function toHttpError(err: unknown): { status: ContentfulStatusCode; body:
       body: errorBody('X402Error', err.message, { codeName: err.codeName, code: err.code, retryable: err.retryable })
     }
   }
-  if (err instanceof Error) return { status: 500, body: errorBody(err.name, err.message) }
-  return { status: 500, body: errorBody('Error', String(err)) }
+  const library = libraryHttpError(err)
+  if (library != null) return library
+  // Anything else is a fault of the node: its text (maybe a path or a library's internals) stays in the process.
+  return { status: 500, body: errorBody('InternalError', 'the node failed to answer this request') }
 }

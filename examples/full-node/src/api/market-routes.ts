@@ -1,9 +1,11 @@
 import type { Hono } from 'hono'
 import { buyService, type Purchase, resumePurchase } from '../buyer.ts'
 import type { BetarNode } from '../node.ts'
-import { callView } from './calls.ts'
+import { connectedPeers, NO_PEERS_HINT } from '../peers.ts'
+import { callView, listingView } from './calls.ts'
 import { ApiError, toHttpError } from './errors.ts'
 import { sendJson } from './json.ts'
+import { capOf } from './price.ts'
 import {
   CallBodySchema,
   CallsQuerySchema,
@@ -20,19 +22,25 @@ export function registerMarketRoutes(app: Hono, node: BetarNode): void {
 
   app.get('/listings', (c) => {
     const q = validate(ListingsQuerySchema, c.req.query())
+    const maxPrice = capOf(q)
     const listings = market.find({
       ...(q.capability != null ? { capability: q.capability } : {}),
-      ...(q.maxPrice != null ? { maxPrice: q.maxPrice } : {}),
+      ...(maxPrice != null ? { maxPrice } : {}),
       ...(q.text != null ? { text: q.text } : {}),
       ...(q.limit != null ? { limit: q.limit } : {})
     })
-    return sendJson(c, { listings })
+    return sendJson(c, { listings: listings.map(listingView) })
   })
 
   app.post('/discover', async (c) => {
     const { capability } = await jsonBody(c, DiscoverBodySchema)
-    const listings = await market.findSellers(capability)
-    return sendJson(c, { listings: listings.filter((l) => l.seller !== node.peerId) })
+    // With no connection there is no one to ask: say so, and how to fix it, instead of an unexplained `[]`.
+    const alone = connectedPeers(node) === 0
+    const listings = alone ? market.find({ capability }) : await market.findSellers(capability)
+    return sendJson(c, {
+      listings: listings.filter((l) => l.seller !== node.peerId).map(listingView),
+      ...(alone ? { connectedPeers: 0, warnings: [NO_PEERS_HINT] } : {})
+    })
   })
 
   app.post('/calls', async (c) => {
@@ -41,11 +49,12 @@ export function registerMarketRoutes(app: Hono, node: BetarNode): void {
     const correlationId = body.correlationId ?? crypto.randomUUID()
     let purchase: Purchase
     try {
-      if (body.capability == null || body.maxPrice == null) {
+      const maxPrice = capOf(body)
+      if (body.capability == null || maxPrice == null) {
         purchase = await resumePurchase(node, correlationId)
       } else {
         purchase = await buyService(node, body.capability, body.input, {
-          maxPrice: body.maxPrice,
+          maxPrice,
           correlationId,
           ...(body.rating != null ? { rating: body.rating } : {}),
           ...(body.minScore != null ? { minScore: body.minScore } : {}),

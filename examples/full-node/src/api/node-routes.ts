@@ -1,7 +1,9 @@
+import { readAgent } from '@betar/identity'
 import type { Hono } from 'hono'
 import type { BetarNode } from '../node.ts'
 import { formatUsdc } from '../usdc.ts'
 import { sendJson } from './json.ts'
+import { usdcString } from './price.ts'
 import { AgentIdSchema, validate } from './schemas.ts'
 
 /** Local agents this node sells, by name (registration / listing info as the app wants to show it). */
@@ -45,12 +47,24 @@ export function registerNodeRoutes(app: Hono, node: BetarNode, agents: LocalAgen
     const { address, decimals } = node.network.usdc
     return sendJson(c, {
       address: node.wallet.address,
-      usdc: { asset: address, decimals, balance: balance.toString(), formatted: formatUsdc(balance, decimals) }
+      usdc: {
+        asset: address,
+        decimals,
+        balance: balance.toString(),
+        balanceUsdc: usdcString(balance),
+        formatted: formatUsdc(balance, decimals)
+      }
     })
   })
 
   app.get('/reputation/:agentId', async (c) => {
     const agentId = validate(AgentIdSchema, c.req.param('agentId'))
+    // An unknown id is a 404 (`AgentNotFound`), whatever the scorer does with it.
+    await readAgent({
+      publicClient: node.clients.publicClient,
+      identityRegistry: node.network.erc8004.identityRegistry,
+      agentId
+    })
     const summary = await node.reputation.summary(agentId)
     return sendJson(c, { agentId: agentId.toString(), summary })
   })

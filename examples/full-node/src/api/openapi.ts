@@ -14,10 +14,25 @@ const authErrors = {
 }
 const bodyErrors = {
   '400': error('Invalid JSON or input (with zod `issues`)'),
-  '413': error('Body larger than 64 KiB')
+  '413': error('Body larger than 64 KiB'),
+  '415': error('`Content-Type` is not JSON (`UnsupportedMediaType`): refused before anything runs or is paid')
+}
+/** What any route may answer when the chain or a peer fails (typed, never a library's own message). */
+const upstreamErrors = {
+  '500': error('`InternalError`: the node failed (no detail is sent)'),
+  '502': error(
+    'The chain RPC or a peer failed: `ChainUnavailable`, `ChainError`, `ContractReverted`, `PeerUnreachable`'
+  ),
+  '504': error('The chain RPC or a peer did not answer in time: `ChainTimeout`, `Timeout`')
 }
 
-const Amount = { type: 'string', pattern: '^\\d+$', description: 'Atomic USDC units (6 decimals)' }
+const Amount = { type: 'string', pattern: '^\\d+$', description: 'Atomic USDC units (6 decimals): 250000 = 0.25 USDC' }
+const Usdc = {
+  type: 'string',
+  pattern: '^\\d{1,24}(\\.\\d{1,6})?$',
+  description: 'Decimal USDC, as the CLI takes and shows it: "0.25"',
+  examples: ['0.25']
+}
 const CorrelationId = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' }
 const AmountInput = {
   oneOf: [Amount, { type: 'integer', minimum: 0 }],
@@ -29,7 +44,7 @@ export const openApiDocument = {
   openapi: '3.1.0',
   info: {
     title: 'Betar full node local API',
-    version: '1.0.0',
+    version: '2.0.0',
     description:
       'REST API for apps on the same machine. Loopback only by default; every route but GET /health needs ' +
       '`Authorization: Bearer <token>`; browser origins must be allow-listed.'
@@ -90,7 +105,13 @@ export const openApiDocument = {
         summary: 'Live marketplace listings known to this node, cheapest first',
         parameters: [
           { name: 'capability', in: 'query', schema: { type: 'string', maxLength: 128 } },
-          { name: 'maxPrice', in: 'query', schema: Amount },
+          { name: 'maxPrice', in: 'query', description: 'Decimal USDC, e.g. 0.25', schema: Usdc },
+          {
+            name: 'maxPriceAtomic',
+            in: 'query',
+            description: 'The same cap in atomic units (not with maxPrice)',
+            schema: Amount
+          },
           { name: 'text', in: 'query', schema: { type: 'string', maxLength: 256 } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000 } }
         ],
@@ -110,7 +131,15 @@ export const openApiDocument = {
             additionalProperties: false
           })
         },
-        responses: { '200': ok('Listings of other sellers', ref('Listings')), ...bodyErrors, ...authErrors }
+        description:
+          'With no connected peer nothing can be searched: the answer holds the listings already known, ' +
+          '`connectedPeers: 0` and a warning saying how to reach peers (`betar start --bootstrap <multiaddr>` or `--mdns`).',
+        responses: {
+          '200': ok('Listings of other sellers', ref('Listings')),
+          ...bodyErrors,
+          ...authErrors,
+          ...upstreamErrors
+        }
       }
     },
     '/calls': {
@@ -132,7 +161,11 @@ export const openApiDocument = {
             properties: {
               capability: { type: 'string', minLength: 1, maxLength: 128 },
               input: { description: "The agent's input (any JSON value)" },
-              maxPrice: AmountInput,
+              maxPrice: { ...Usdc, description: 'Most to pay, decimal USDC like the CLI\'s --max-price: "0.25"' },
+              maxPriceAtomic: {
+                ...AmountInput,
+                description: 'The same cap in atomic units (250000 = 0.25 USDC); give maxPrice or this, not both'
+              },
               rating: { type: 'integer', minimum: 0, maximum: 100, default: 100 },
               minScore: { type: 'number', minimum: 0, maximum: 100 },
               feedbackStorage: {
@@ -145,7 +178,9 @@ export const openApiDocument = {
               },
               correlationId: CorrelationId
             },
-            description: 'A new call needs capability, input and maxPrice; a resume needs correlationId only.',
+            description:
+              'A new call needs capability, input and maxPrice (or maxPriceAtomic); a resume needs correlationId only. ' +
+              'Before version 2 of this API `maxPrice` was atomic units: send those as `maxPriceAtomic` now.',
             additionalProperties: false
           })
         },
@@ -154,14 +189,22 @@ export const openApiDocument = {
           '201': ok('Paid and completed call', ref('Call')),
           ...bodyErrors,
           ...authErrors,
-          '402': error('Payment not approved or over budget'),
-          '404': error('No seller offers the capability within maxPrice, or no journaled call to resume'),
+          '402': error(
+            'Payment not approved, over budget, or the wallet holds too little USDC (`InsufficientFundsError` with ' +
+              '`address`, `balanceAtomic`, `requiredAtomic`): refused before anything is signed'
+          ),
+          '404': error(
+            'No seller offers the capability within maxPrice (`NoSellerError` with `connectedPeers`; with 0 the ' +
+              'message says how to reach peers), or no journaled call to resume'
+          ),
           '409': error("The agent's reputation is below minScore, or the correlationId names another call"),
           '422': error(
             'The listing failed ERC-8004 verification (with `reasons`), or the seller refused the input before payment (`InvalidInput`)'
           ),
+          '500': upstreamErrors['500'],
           '502': error(
-            "The agent's task failed (`ExecutionFailedError` with `charged`, `refund`), or another x402 error (`codeName`)"
+            "The agent's task failed (`ExecutionFailedError` with `charged`, `refund`), another x402 error (`codeName`), " +
+              'the seller could not be reached (`PeerUnreachable`) or the chain failed (`ChainUnavailable`, `ChainError`)'
           ),
           '504': error(
             'Paid, but no outcome could be read yet (`PaymentInterruptedError`): resume with the correlationId'
@@ -222,14 +265,16 @@ export const openApiDocument = {
                   asset: { type: 'string' },
                   decimals: { type: 'integer' },
                   balance: Amount,
-                  formatted: { type: 'string' }
+                  balanceUsdc: Usdc,
+                  formatted: { type: 'string', description: 'e.g. "1.25 USDC"' }
                 },
-                required: ['asset', 'decimals', 'balance', 'formatted']
+                required: ['asset', 'decimals', 'balance', 'balanceUsdc', 'formatted']
               }
             },
             required: ['address', 'usdc']
           }),
-          ...authErrors
+          ...authErrors,
+          ...upstreamErrors
         }
       }
     },
@@ -248,7 +293,42 @@ export const openApiDocument = {
             required: ['agentId', 'summary']
           }),
           '400': bodyErrors['400'],
-          ...authErrors
+          '404': error('No agent has this id on the Identity Registry (`AgentNotFound`)'),
+          ...authErrors,
+          ...upstreamErrors
+        }
+      }
+    },
+    '/faucet': {
+      post: {
+        operationId: 'faucet',
+        summary: "Devnet only: mints USDC and adds ETH to an address (default: this node's wallet)",
+        description:
+          "The same as `betar-devnet fund`: real devnet USDC minted by the token's master minter, ETH set with " +
+          '`anvil_setBalance` (added to the balance). On any other network: 403 `FaucetUnavailable`.',
+        requestBody: {
+          required: true,
+          ...json({
+            type: 'object',
+            properties: {
+              address: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', description: "Default: the node's wallet" },
+              usdc: { ...Usdc, description: 'USDC to mint, decimal, at most 1000000', default: '100' },
+              eth: {
+                type: 'string',
+                pattern: '^\\d{1,6}(\\.\\d{1,18})?$',
+                description: 'ETH to add, decimal, at most 1000',
+                default: '1'
+              }
+            },
+            additionalProperties: false
+          })
+        },
+        responses: {
+          '200': ok('Funded', ref('Funded')),
+          ...bodyErrors,
+          ...authErrors,
+          '403': error('Foreign Origin or Host, or not the devnet (`FaucetUnavailable`)'),
+          ...upstreamErrors
         }
       }
     },
@@ -324,15 +404,21 @@ export const openApiDocument = {
           capabilities: { type: 'array', items: { type: 'string' } },
           price: {
             type: 'object',
+            description: 'x402 payment requirements as signed (atomic `amount`)',
             properties: { amount: Amount, asset: { type: 'string' }, payTo: { type: 'string' } }
           },
+          priceUsdc: { ...Usdc, description: 'price.amount in decimal USDC (added by this API, not signed)' },
           erc8004: { type: 'object', properties: { agentId: { type: 'string' }, agentRegistry: { type: 'string' } } }
         },
         required: ['id', 'seller', 'resource', 'capabilities', 'price']
       },
       Listings: {
         type: 'object',
-        properties: { listings: { type: 'array', items: ref('Listing') } },
+        properties: {
+          listings: { type: 'array', items: ref('Listing') },
+          connectedPeers: { type: 'integer', description: 'POST /discover: 0 when the node knows no peers' },
+          warnings: { type: 'array', items: { type: 'string' }, description: 'POST /discover: how to reach peers' }
+        },
         required: ['listings']
       },
       Call: {
@@ -360,7 +446,14 @@ export const openApiDocument = {
             }
           },
           seller: { type: 'string', description: "The seller's peer id" },
-          amount: { ...Amount, type: ['string', 'null'] },
+          amountUsdc: { ...Usdc, type: ['string', 'null'], description: 'The price paid (or to pay), decimal USDC' },
+          amountAtomic: { ...Amount, type: ['string', 'null'], description: 'The same in atomic units' },
+          amount: {
+            ...Amount,
+            type: ['string', 'null'],
+            deprecated: true,
+            description: 'amountAtomic (older clients)'
+          },
           payTo: { type: ['string', 'null'] },
           charged: {
             type: ['boolean', 'null'],
@@ -381,6 +474,7 @@ export const openApiDocument = {
             properties: {
               transaction: { type: 'string' },
               amount: Amount,
+              amountUsdc: Usdc,
               check: { type: 'string', enum: ['verified', 'unconfirmed', 'unchecked'] }
             }
           },
@@ -409,6 +503,8 @@ export const openApiDocument = {
           'updatedAt',
           'listing',
           'seller',
+          'amountUsdc',
+          'amountAtomic',
           'amount',
           'payTo',
           'charged',
@@ -417,6 +513,32 @@ export const openApiDocument = {
           'error',
           'feedback'
         ]
+      },
+      Funded: {
+        type: 'object',
+        properties: {
+          address: { type: 'string' },
+          usdc: {
+            type: 'object',
+            properties: {
+              added: Usdc,
+              balance: Usdc,
+              addedAtomic: Amount,
+              balanceAtomic: Amount,
+              transaction: { type: ['string', 'null'], description: 'The mint transaction' }
+            }
+          },
+          eth: {
+            type: 'object',
+            properties: {
+              added: { type: 'string' },
+              balance: { type: 'string' },
+              addedWei: { type: 'string' },
+              balanceWei: { type: 'string' }
+            }
+          }
+        },
+        required: ['address', 'usdc', 'eth']
       },
       TagSummary: {
         type: 'object',

@@ -1,21 +1,21 @@
+import { FAUCET_MAX_USDC, FAUCET_MAX_WEI, parseDecimalAmount } from '@betar/devnet'
 import type { Context } from 'hono'
 import { z } from 'zod'
 import { ApiError } from './errors.ts'
-
-/** An atomic USDC amount: a non-negative integer, as a decimal string or a safe JSON integer. */
-export const AmountSchema = z
-  .union([z.string().regex(/^\d{1,30}$/, 'expected a non-negative integer'), z.number().int().nonnegative()])
-  .transform((v) => BigInt(v))
+import { AtomicSchema, UsdcSchema } from './price.ts'
 
 const Capability = z.string().min(1).max(128)
 
-/** Query of `GET /listings`. */
-export const ListingsQuerySchema = z.strictObject({
-  capability: Capability.optional(),
-  maxPrice: AmountSchema.optional(),
-  text: z.string().min(1).max(256).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional()
-})
+/** Query of `GET /listings`: `maxPrice` in decimal USDC (`0.25`) or `maxPriceAtomic` in atomic units, not both. */
+export const ListingsQuerySchema = z
+  .strictObject({
+    capability: Capability.optional(),
+    maxPrice: UsdcSchema.optional(),
+    maxPriceAtomic: AtomicSchema.optional(),
+    text: z.string().min(1).max(256).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional()
+  })
+  .superRefine(notBothPrices)
 
 /** Body of `POST /discover`. */
 export const DiscoverBodySchema = z.strictObject({ capability: Capability })
@@ -24,25 +24,42 @@ export const DiscoverBodySchema = z.strictObject({ capability: Capability })
 export const CorrelationIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1–64 of [A-Za-z0-9_-]')
 
 /**
- * Body of `POST /calls`: a new purchase (`capability`, `input`, `maxPrice`, optionally with the `correlationId` to
- * name it), or `{ correlationId }` alone to resume a paid call from the journal.
+ * Body of `POST /calls`: a new purchase (`capability`, `input`, and `maxPrice` in decimal USDC like the CLI's
+ * `--max-price` — or `maxPriceAtomic` in atomic units — optionally with the `correlationId` to name it), or
+ * `{ correlationId }` alone to resume a paid call from the journal.
  */
 export const CallBodySchema = z
   .strictObject({
     capability: Capability.optional(),
     input: z.unknown().optional(),
-    maxPrice: AmountSchema.optional(),
+    maxPrice: UsdcSchema.optional(),
+    maxPriceAtomic: AtomicSchema.optional(),
     rating: z.number().int().min(0).max(100).optional(),
     minScore: z.number().min(0).max(100).optional(),
     feedbackStorage: z.enum(['data-uri', 'node']).optional(),
     correlationId: CorrelationIdSchema.optional()
   })
   .superRefine((body, ctx) => {
+    notBothPrices(body, ctx)
     if (body.capability == null && body.correlationId != null) return
-    for (const field of ['capability', 'input', 'maxPrice'] as const) {
+    for (const field of ['capability', 'input'] as const) {
       if (body[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `${field} is required` })
     }
+    if (body.maxPrice === undefined && body.maxPriceAtomic === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxPrice'],
+        message: 'maxPrice (decimal USDC, e.g. "0.25") or maxPriceAtomic (atomic units) is required'
+      })
+    }
   })
+
+/** Refuses a price given twice (decimal USDC and atomic units). */
+function notBothPrices(body: { maxPrice?: unknown; maxPriceAtomic?: unknown }, ctx: z.RefinementCtx): void {
+  if (body.maxPrice !== undefined && body.maxPriceAtomic !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['maxPriceAtomic'], message: 'give maxPrice or maxPriceAtomic, not both' })
+  }
+}
 
 /** Query of `GET /calls`. */
 export const CallsQuerySchema = z.strictObject({
@@ -76,3 +93,21 @@ export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Prom
   }
   return validate(schema, value)
 }
+
+/**
+ * Body of `POST /faucet` (devnet only): who to fund (default: the node's wallet), USDC in decimal (at most 1,000,000,
+ * default 100) and ETH in decimal (at most 1,000, default 1).
+ */
+export const FaucetBodySchema = z.strictObject({
+  address: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x address')
+    .optional(),
+  usdc: UsdcSchema.refine((v) => v <= FAUCET_MAX_USDC, 'at most 1000000 USDC').optional(),
+  eth: z
+    .string({ error: 'expected decimal ETH as a string, e.g. "0.5"' })
+    .regex(/^\d{1,6}(\.\d{1,18})?$/, 'expected decimal ETH with at most 18 decimals, e.g. "0.5"')
+    .transform((v) => parseDecimalAmount(v, 18, 'eth'))
+    .refine((v) => v <= FAUCET_MAX_WEI, 'at most 1000 ETH')
+    .optional()
+})

@@ -1,4 +1,5 @@
 import { type AgentConfig, AgentsConfigError, loadAgentsConfig } from '@betar/executor'
+import { formatUnits } from 'viem'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand } from '../args.ts'
 import type { Command } from '../command.ts'
@@ -47,6 +48,7 @@ export const agentsCommand: Command = {
           description: a.description,
           capabilities: a.capabilities,
           price: a.price.amount,
+          priceUsdc: formatUnits(BigInt(a.price.amount), 6),
           executor: a.executor.kind
         }))
       )

@@ -1,12 +1,14 @@
+import { formatUnits } from 'viem'
 import { buyService, type Purchase, resumePurchase } from '../../buyer.ts'
 import { NoSellerError } from '../../errors.ts'
+import { connectedPeers } from '../../peers.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt, parseUsdc } from '../args.ts'
 import type { Command } from '../command.ts'
 import { CliError } from '../errors.ts'
 import { out, outJson, progress } from '../output.ts'
 import { withNode } from '../session.ts'
-import { findListings } from './discover.ts'
+import { CLI_NO_PEERS_HINT, findListings } from './discover.ts'
 
 const USAGE =
   'betar call <capability> <input> --max-price <usdc> [--correlation-id <id>] [--bootstrap <ma>]... [options]\n' +
@@ -81,7 +83,10 @@ export const callCommand: Command = {
         }
         progress(`looking for "${capability}" at most ${formatUsdc(maxPrice)}…`)
         const all = await findListings(node, capability, timeoutMs)
-        if (all.length === 0) throw new CliError(`no seller offers "${capability}"`)
+        if (all.length === 0) {
+          const hint = connectedPeers(node) === 0 ? `: ${CLI_NO_PEERS_HINT}` : ''
+          throw new CliError(`no seller offers "${capability}"${hint}`)
+        }
         const affordable = all.filter((l) => BigInt(l.price.amount) <= maxPrice)
         const cheapest = all[0]
         if (affordable.length === 0 && cheapest != null) {
@@ -125,6 +130,7 @@ export const callCommand: Command = {
         seller: purchase.listing.seller,
         agentId: purchase.listing.erc8004?.agentId,
         amount: purchase.call.amount,
+        amountUsdc: formatUnits(purchase.call.amount, 6),
         payer: purchase.proof?.fromAddress ?? null,
         payTo: purchase.listing.price.payTo,
         transaction: purchase.call.settlement?.transaction ?? null,

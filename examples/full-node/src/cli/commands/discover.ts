@@ -1,5 +1,7 @@
 import type { Listing } from '@betar/marketplace-crdt'
+import { formatUnits } from 'viem'
 import type { BetarNode } from '../../node.ts'
+import { connectedPeers } from '../../peers.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt, parseUsdc } from '../args.ts'
 import type { Command } from '../command.ts'
@@ -18,6 +20,11 @@ Starts an ephemeral node, dials the bootstrap peers and lists the sellers offeri
 
 ${GLOBAL_HELP}`
 
+/** What `betar discover` / `betar call` say when their node reached no peer: it could not search at all. */
+export const CLI_NO_PEERS_HINT =
+  'this node is connected to no peers, so it cannot find sellers: pass --bootstrap <multiaddr> ' +
+  "(the address a running node prints, e.g. a seller's `betar start` output)"
+
 /** Sellers of `capability` known to `node` (DHT search within `timeoutMs` + the local marketplace), cheapest first. */
 export async function findListings(
   node: BetarNode,
@@ -29,7 +36,10 @@ export async function findListings(
   const priceOpt = maxPrice != null ? { maxPrice } : {}
   let found: Listing[] = []
   try {
-    found = await market.findSellers(capability, { ...priceOpt, signal: AbortSignal.timeout(timeoutMs) })
+    // No connection: no one to ask, the search would only time out.
+    if (connectedPeers(node) > 0) {
+      found = await market.findSellers(capability, { ...priceOpt, signal: AbortSignal.timeout(timeoutMs) })
+    }
   } catch (err) {
     progress(`DHT search stopped: ${err instanceof Error ? err.message : String(err)}`)
   }
@@ -61,16 +71,20 @@ export const discoverCommand: Command = {
     const capability = positionals[0] ?? ''
     const maxPrice = values['max-price'] != null ? parseUsdc('--max-price', values['max-price']) : undefined
     const timeoutMs = values.timeout != null ? parsePositiveInt('--timeout', values.timeout) : 5000
-    const listings = await withNode(
+    const { listings, peers } = await withNode(
       globals,
       { persistent: false, bootstrap: values.bootstrap ?? [], dialTimeoutMs: timeoutMs },
-      (node) => {
-        progress(`searching for "${capability}"…`)
-        return findListings(node, capability, timeoutMs, maxPrice)
+      async (node) => {
+        const peers = connectedPeers(node)
+        if (peers === 0) progress(CLI_NO_PEERS_HINT)
+        else progress(`searching for "${capability}"…`)
+        return { listings: await findListings(node, capability, timeoutMs, maxPrice), peers }
       }
     )
-    if (globals.json) return outJson(listings)
-    if (listings.length === 0) return out(`No seller offers "${capability}".`)
+    if (globals.json) return outJson(listings.map((l) => ({ ...l, priceUsdc: formatUnits(BigInt(l.price.amount), 6) })))
+    if (listings.length === 0) {
+      return out(`No seller offers "${capability}"${peers === 0 ? `: ${CLI_NO_PEERS_HINT}` : ''}.`)
+    }
     for (const l of listings) {
       out(`${l.name}  ${formatUsdc(BigInt(l.price.amount))}  [${l.capabilities.join(', ')}]`)
       out(`    seller   ${l.seller}`)
