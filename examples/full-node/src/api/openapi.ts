@@ -548,7 +548,12 @@ export const openApiDocument = {
           entries: { type: 'integer' },
           paidVolume: Amount,
           weight: { type: 'number' },
-          confidence: { type: 'number' }
+          confidence: { type: 'number' },
+          unverified: {
+            type: 'integer',
+            description:
+              'Feedback whose file could not be loaded now (e.g. held only by an offline peer): not in the score, reported here'
+          }
         }
       }
     }
