@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type Devnet, startDevnet } from '@betar/devnet'
+import { type Devnet, fundAccount, startDevnet } from '@betar/devnet'
+import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cliRunner } from './cli-harness.ts'
 
@@ -58,6 +59,33 @@ describe('betar CLI faults (issue 11)', () => {
     expect(called.stderr).toContain('no seller offers "shouting": this node is connected to no peers')
     expect(called.stderr).toContain('--bootstrap <multiaddr>')
   }, 60_000)
+
+  it('an empty wallet is told how to fund it on the devnet, and the faucet makes the call possible', async () => {
+    // Seller from the agents file, buyer with a brand-new key.
+    const seller = await runner().startSeller(
+      ['--agents', join(dir, 'agent', 'agents.yaml'), '--data-dir', join(dir, 'seller-2'), '--no-api'],
+      { BETAR_WALLET_KEY: key(0) }
+    )
+    try {
+      const address = /^\s+(\/ip4\/\S+)$/m.exec(seller.stdout)?.[1] ?? ''
+      const fresh = generatePrivateKey()
+      const wallet = privateKeyToAddress(fresh)
+      const args = ['call', 'shouting', 'hey', '--max-price', '0.5', '--bootstrap', address]
+      const env = { BETAR_WALLET_KEY: fresh, BETAR_DATA_DIR: join(dir, 'fresh') }
+      const broke = await runner().cli(args, env)
+      expect(broke.code).toBe(1)
+      expect(broke.stderr).toContain(`insufficient USDC: wallet ${wallet} holds 0 USDC, the job costs 0.01 USDC`)
+      expect(broke.stderr).toContain(`fund it on the devnet: betar-devnet fund ${wallet} --devnet ${devnetFile}`)
+      await fundAccount({ rpcUrl: devnet.rpcUrl, usdc: devnet.contracts.usdc, address: wallet, usdcAtomic: 1_000_000n })
+      const paid = await runner().cli(args, env)
+      expect(paid.code, paid.stderr).toBe(0)
+      expect(paid.stdout).toContain('"HEY"')
+    } finally {
+      const exited = new Promise<number | null>((resolve) => seller.child.once('exit', resolve))
+      seller.child.kill('SIGTERM')
+      expect(await exited).toBe(0)
+    }
+  }, 120_000)
 
   it("sells a function agent whose module is relative to the config file's folder, not the working directory", async () => {
     expect(process.cwd()).not.toBe(join(dir, 'agent'))

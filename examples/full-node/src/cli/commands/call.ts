@@ -98,8 +98,12 @@ export const callCommand: Command = {
         const price = BigInt(affordable[0]?.price.amount ?? '0')
         const balance = await node.usdcBalance()
         if (balance < price) {
+          const faucet =
+            node.network.name === 'devnet'
+              ? `\nfund it on the devnet: betar-devnet fund ${node.wallet.address} --devnet ${globals.devnet ?? '<summary.json>'}`
+              : ''
           throw new CliError(
-            `insufficient USDC: wallet ${node.wallet.address} holds ${formatUsdc(balance)}, the job costs ${formatUsdc(price)}`
+            `insufficient USDC: wallet ${node.wallet.address} holds ${formatUsdc(balance)}, the job costs ${formatUsdc(price)}${faucet}`
           )
         }
         const id = correlationId ?? crypto.randomUUID()
