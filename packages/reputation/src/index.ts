@@ -5,7 +5,9 @@
  * carries the settlement as `proofOfPayment` ({@link giveFeedback}); an incremental, persisted index of the
  * Reputation and Identity Registry events ({@link Indexer}) feeds a Sybil-resistant scorer ({@link createReputation})
  * that only counts feedback whose payment verifies on-chain, excludes the agent's owners, operators and wallets,
- * gives one vote per client weighted by log-paid volume and time decay, and shrinks toward a prior.
+ * gives one vote per client weighted by log-paid volume and time decay, and shrinks toward a prior. Proofs verified
+ * once are cached in the datastore ({@link ProofCache}), and feedback whose file cannot be loaded is reported as
+ * `unverified` instead of counted, so a score does not depend on which peers are online.
  * Validation Registry helpers are included ({@link requestValidation}, {@link respondValidation}).
  *
  * @example
