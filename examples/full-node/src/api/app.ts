@@ -11,6 +11,7 @@ import { registerMarketRoutes } from './market-routes.ts'
 import { type LocalAgents, registerNodeRoutes } from './node-routes.ts'
 import { openApiDocument } from './openapi.ts'
 import { originPolicy } from './origin.ts'
+import { registerSalesRoutes } from './sales-routes.ts'
 
 /** Largest request body accepted (413 above). */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -51,6 +52,7 @@ export function createApi(node: BetarNode, options: ApiOptions): Hono {
   registerNodeRoutes(app, node, options.agents ?? new Map())
   registerMarketRoutes(app, node)
   registerFaucetRoute(app, node)
+  registerSalesRoutes(app, node)
   app.get('/openapi.json', (c) => sendJson(c, openApiDocument))
 
   app.notFound((c) => c.json(errorBody('NotFound', `no route ${c.req.method} ${c.req.path}`), 404))

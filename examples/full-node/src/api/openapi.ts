@@ -332,6 +332,36 @@ export const openApiDocument = {
         }
       }
     },
+    '/sales': {
+      get: {
+        operationId: 'sales',
+        summary: 'What this node sold as a seller, newest first, and its earnings per agent',
+        description:
+          "Every paid call's outcome from the node's datastore (it survives restarts): `sold` (paid and answered), " +
+          '`refunded` (the task failed and the payment went back, with the refund transaction) or `failed` (nothing ' +
+          'was charged). `earnings` counts every outcome of the period (`since`/`until`, `agent`), whatever `limit`.',
+        parameters: [
+          { name: 'agent', in: 'query', schema: { type: 'string', minLength: 1, maxLength: 128 } },
+          { name: 'outcome', in: 'query', schema: { type: 'string', enum: ['sold', 'refunded', 'failed'] } },
+          { name: 'since', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'Unix ms, inclusive' },
+          { name: 'until', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'Unix ms, exclusive' },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } }
+        ],
+        responses: {
+          '200': ok('Sales and earnings', {
+            type: 'object',
+            properties: {
+              sales: { type: 'array', items: ref('Sale') },
+              earnings: { type: 'array', items: ref('AgentEarnings') }
+            },
+            required: ['sales', 'earnings']
+          }),
+          '400': error('Invalid query (with zod `issues`)'),
+          ...authErrors,
+          ...upstreamErrors
+        }
+      }
+    },
     '/openapi.json': {
       get: {
         operationId: 'openapi',
@@ -343,6 +373,38 @@ export const openApiDocument = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
+      Sale: {
+        type: 'object',
+        properties: {
+          outcome: { type: 'string', enum: ['sold', 'refunded', 'failed'] },
+          agent: { type: 'string', description: 'The x402 resource (agent name)' },
+          buyer: { type: 'string', description: "The buyer's libp2p peer id" },
+          payer: { type: 'string', description: "The buyer's paying address" },
+          correlationId: CorrelationId,
+          amount: Amount,
+          amountUsdc: Usdc,
+          asset: { type: 'string' },
+          network: { type: 'string', description: 'CAIP-2' },
+          transaction: { type: 'string', description: 'The settlement transaction (sold, refunded)' },
+          refundTransaction: { type: 'string', description: 'The refund transaction (refunded)' },
+          durationMs: { type: 'integer', description: 'From verification to the outcome, when one process saw both' },
+          reason: { type: 'string', description: "Why it failed: `CODE: message` (never the handler's own words)" },
+          at: { type: 'integer', description: 'Unix ms of the outcome' }
+        },
+        required: ['outcome', 'agent', 'buyer', 'payer', 'correlationId', 'amount', 'amountUsdc', 'at']
+      },
+      AgentEarnings: {
+        type: 'object',
+        properties: {
+          agent: { type: 'string' },
+          sold: { type: 'integer' },
+          refunded: { type: 'integer' },
+          failed: { type: 'integer' },
+          earned: Amount,
+          earnedUsdc: Usdc
+        },
+        required: ['agent', 'sold', 'refunded', 'failed', 'earned', 'earnedUsdc']
+      },
       Error: {
         type: 'object',
         properties: {
