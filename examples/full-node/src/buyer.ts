@@ -5,12 +5,17 @@ import { CallConflictError, CallNotFoundError, type CallResult } from '@betar/x4
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Address } from 'viem'
 import { assertCanPay, noSellerError } from './buyer-checks.ts'
-import { ListingVerificationError, ReputationTooLowError } from './errors.ts'
+import { ListingVerificationError, ReputationTooLowError, SellerUnreachableError } from './errors.ts'
 import type { FeedbackJob, FeedbackStorage } from './feedback.ts'
 import type { BetarNode } from './node.ts'
 import { connectedPeers } from './peers.ts'
 
 const DEFAULT_FEEDBACK_WAIT_MS = 15_000
+const DEFAULT_DIAL_TIMEOUT_MS = 5_000
+
+function anySignal(a: AbortSignal | undefined, b: AbortSignal): AbortSignal {
+  return a != null ? AbortSignal.any([a, b]) : b
+}
 
 /** Options of {@link buyService}. */
 export interface BuyServiceOptions {
@@ -46,6 +51,8 @@ export interface BuyServiceOptions {
   identityRegistry?: Address
   /** @default the node network's Reputation Registry */
   reputationRegistry?: Address
+  /** Longest wait to connect to one seller before trying the next one (ms). @default 5000 */
+  dialTimeoutMs?: number
   /** Registration file retrieval timeout. @default 10000 */
   verifyTimeoutMs?: number
   signal?: AbortSignal
@@ -127,12 +134,34 @@ export async function buyService(
   const discovered = dedupe([...found, ...known]).filter(
     (l) => l.seller !== node.peerId && l.price.asset.toLowerCase() === node.network.usdc.address.toLowerCase()
   )
-  const listing = discovered[0]
-  if (listing == null) throw noSellerError(node, capability, options.maxPrice)
-  await assertCanPay(node, listing, options.maxPrice)
+  const cheapest = discovered[0]
+  if (cheapest == null) throw noSellerError(node, capability, options.maxPrice)
+  await assertCanPay(node, cheapest, options.maxPrice)
 
-  // Reach the seller by the addresses it signed (also lets bitswap fetch its registration file).
-  await node.dial(listing.multiaddrs)
+  // Reach a seller by the addresses it signed (also lets bitswap fetch its registration file), cheapest first and
+  // sellers that recently failed to answer last; one that cannot be dialled now is skipped and marked stale.
+  const unreachable: string[] = []
+  let listing: Listing | undefined
+  for (const candidate of node.reachability.order(discovered)) {
+    try {
+      await node.dial(candidate.multiaddrs, {
+        signal: anySignal(options.signal, AbortSignal.timeout(options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS))
+      })
+      node.reachability.markReachable(candidate.seller)
+      listing = candidate
+      break
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      node.reachability.markUnreachable(candidate.seller)
+      unreachable.push(`${candidate.seller} (${err instanceof Error ? err.message : String(err)})`)
+    }
+  }
+  if (listing == null) {
+    throw new SellerUnreachableError(
+      `${discovered.length} seller(s) offer "${capability}" but none could be reached: ${unreachable.join('; ')}`
+    )
+  }
+  if (listing !== cheapest) await assertCanPay(node, listing, options.maxPrice)
 
   const verification = await verifyListing(listing, {
     publicClient: node.clients.publicClient,

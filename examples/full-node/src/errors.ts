@@ -12,6 +12,14 @@ export class NoSellerError extends Error {
   }
 }
 
+/**
+ * Sellers offer the capability, but none could be dialled (each is marked stale and tried after live sellers for the
+ * next 10 minutes): their listings outlive them until they expire.
+ */
+export class SellerUnreachableError extends Error {
+  override name = 'SellerUnreachableError'
+}
+
 /** The listing's ERC-8004 identity claim does not hold; `reasons` lists every mismatch. */
 export class ListingVerificationError extends Error {
   override name = 'ListingVerificationError'

@@ -19,7 +19,8 @@ export {
   AgentUnhealthyError,
   ListingVerificationError,
   NoSellerError,
-  ReputationTooLowError
+  ReputationTooLowError,
+  SellerUnreachableError
 } from './errors.ts'
 export {
   type FeedbackJob,
@@ -31,6 +32,8 @@ export {
 } from './feedback.ts'
 export { AgentHealth, type AgentHealthInit, type AgentHealthStatus, type WatchedAgent } from './health.ts'
 export { type BetarNode, type BetarNodeInit, createBetarNode } from './node.ts'
+export { SellerReachability } from './reachability.ts'
+export { type AgentEarnings, type SaleRecord, SalesLedger, type SalesQuery } from './sales.ts'
 export { type SellAgentOptions, type SoldAgent, sellAgent } from './seller.ts'
 export { BETAR_KAD_PROTOCOL, type BetarServices, betarServices, paymentAsset } from './services.ts'
 export { formatUsdc, usdcBalance } from './usdc.ts'

@@ -7,7 +7,7 @@ import { quic } from '@chainsafe/libp2p-quic'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { AbortOptions, Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
 import { tcp } from '@libp2p/tcp'
@@ -26,6 +26,7 @@ import { createClients, type NodeClients } from './clients.ts'
 import { FeedbackQueue } from './feedback.ts'
 import { AgentHealth } from './health.ts'
 import { forgetListen, rememberedListen, rememberListen } from './listen-ports.ts'
+import { SellerReachability } from './reachability.ts'
 import { SalesLedger } from './sales.ts'
 import { type BetarServices, betarServices } from './services.ts'
 import { usdcBalance } from './usdc.ts'
@@ -90,7 +91,9 @@ export interface BetarNode {
   peerId: string
   multiaddrs(): Multiaddr[]
   /** Connects to a peer by multiaddr(s). */
-  dial(addresses: ReadonlyArray<string | Multiaddr>): Promise<void>
+  dial(addresses: ReadonlyArray<string | Multiaddr>, options?: AbortOptions): Promise<void>
+  /** Sellers this node recently failed to dial: tried after live ones (see `buyService`). */
+  reachability: SellerReachability
   /** The on-chain USDC balance of `address` (default: this node's wallet). */
   usdcBalance(address?: `0x${string}`): Promise<bigint>
   stop(): Promise<void>
@@ -170,8 +173,11 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     datastore,
     load: withDataUriSupport(feedbackStorage.load)
   })
-  const dial = async (addresses: ReadonlyArray<string | Multiaddr>) => {
-    await libp2p.dial(addresses.map((a) => (typeof a === 'string' ? multiaddr(a) : a)))
+  const dial = async (addresses: ReadonlyArray<string | Multiaddr>, options: AbortOptions = {}) => {
+    await libp2p.dial(
+      addresses.map((a) => (typeof a === 'string' ? multiaddr(a) : a)),
+      options
+    )
   }
   const feedback = new FeedbackQueue({
     datastore,
@@ -210,6 +216,7 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     datastore,
     agentIds: new AgentIds(datastore),
     sales,
+    reachability: new SellerReachability(),
     health,
     peerId: libp2p.peerId.toString(),
     multiaddrs: () => libp2p.getMultiaddrs(),

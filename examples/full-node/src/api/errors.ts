@@ -9,7 +9,13 @@ import {
   X402Error
 } from '@betar/x402-libp2p'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { InsufficientFundsError, ListingVerificationError, NoSellerError, ReputationTooLowError } from '../errors.ts'
+import {
+  InsufficientFundsError,
+  ListingVerificationError,
+  NoSellerError,
+  ReputationTooLowError,
+  SellerUnreachableError
+} from '../errors.ts'
 import { type ApiErrorBody, errorBody } from './json.ts'
 import { libraryHttpError } from './library-errors.ts'
 
@@ -28,7 +34,7 @@ export class ApiError extends Error {
 
 /**
  * Maps an error to its HTTP status and JSON body: payment refused, budget exceeded or too little USDC in the wallet →
- * 402, no seller (with `connectedPeers`) or unknown call → 404, failed
+ * 402, no seller (with `connectedPeers`) or unknown call → 404, sellers that cannot be reached → 502, failed
  * listing verification or input the seller refuses (`INVALID_REQUEST`) → 422, reputation too low or a correlation id
  * naming another call → 409, the agent's task failed → 502 (`charged`, `refund`), seller took the payment without a
  * result → 502 (`settlement`), no outcome readable yet → 504 (resume it), other x402 errors → 502 (`codeName`);
@@ -50,6 +56,7 @@ export function toHttpError(err: unknown): { status: ContentfulStatusCode; body:
       })
     }
   }
+  if (err instanceof SellerUnreachableError) return { status: 502, body: errorBody(err.name, err.message) }
   if (err instanceof NoSellerError) {
     const extra = err.connectedPeers != null ? { connectedPeers: err.connectedPeers } : {}
     return { status: 404, body: errorBody(err.name, err.message, extra) }

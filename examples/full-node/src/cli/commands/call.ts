@@ -1,6 +1,6 @@
 import { formatUnits } from 'viem'
 import { buyService, type Purchase, resumePurchase } from '../../buyer.ts'
-import { NoSellerError } from '../../errors.ts'
+import { NoSellerError, SellerUnreachableError } from '../../errors.ts'
 import { connectedPeers } from '../../peers.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt, parseUsdc } from '../args.ts'
@@ -117,7 +117,7 @@ export const callCommand: Command = {
             feedbackStorage: 'data-uri'
           })
         } catch (err) {
-          if (err instanceof NoSellerError) throw new CliError(err.message)
+          if (err instanceof NoSellerError || err instanceof SellerUnreachableError) throw new CliError(err.message)
           if (err instanceof Error && err.name === 'PaymentInterruptedError') {
             throw new CliError(`${err.message}\nresume it with: betar call --resume ${id}`)
           }
