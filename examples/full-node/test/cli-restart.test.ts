@@ -103,6 +103,11 @@ describe('a restarted seller keeps its identity, address and agent', () => {
       expect(listings[0]!.updatedAt).toBeGreaterThan(seen[0].updatedAt)
       expect(listings[0]!.multiaddrs).toContain(first.address)
 
+      // While the node runs, its data dir is locked: the CLI says where to look instead.
+      const locked = await cli(['sales', '--data-dir', join(dir, 'seller')], sellerEnv)
+      expect(locked.code).toBe(1)
+      expect(locked.stderr).toContain('is in use by another betar process: use its GET /sales')
+
       const again = await cli(['call', 'text-analysis', '"two"', '--max-price', '1', ...buyerArgs], buyerEnv)
       expect(again.code).toBe(0)
       expect(await balance()).toBe(before - 2n * PRICE)

@@ -1,11 +1,11 @@
-import { join } from 'node:path'
 import { type CallJournalState, datastoreCallJournal } from '@betar/x402-libp2p'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import { callView } from '../../api/calls.ts'
 import { readFeedbackJob } from '../../feedback.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
+import { DataDirLockedError, openDataDirDatastore } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { out, outJson } from '../output.ts'
 
@@ -40,14 +40,11 @@ export const callsCommand: Command = {
       throw new CliError(`--state must be one of ${STATES.join(', ')}, got "${state}"`)
     }
     const limit = values.limit != null ? parsePositiveInt('--limit', values.limit) : 20
-    const datastore = new LevelDatastore(join(globals.dataDir, 'datastore'))
+    let datastore: LevelDatastore
     try {
-      await datastore.open()
+      datastore = await openDataDirDatastore(globals.dataDir)
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
-      if (/lock/i.test(message)) {
-        throw new CliError(`the data dir ${globals.dataDir} is in use by another betar process: use its GET /calls`)
-      }
+      if (err instanceof DataDirLockedError) throw new CliError(`${err.message}: use its GET /calls`)
       throw err
     }
     try {

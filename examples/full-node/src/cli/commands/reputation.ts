@@ -2,12 +2,13 @@ import { access } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createReputation, type ReputationReport, type ScoredFeedback, type TagSummary } from '@betar/reputation'
 import { MemoryDatastore } from 'datastore-core'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import type { Datastore } from 'interface-datastore'
 import { createPublicClient, http } from 'viem'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
+import { DataDirLockedError, openDataDirDatastore } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { lazyFeedbackFetcher } from '../feedback-fetcher.ts'
 import { resolveNetwork } from '../network.ts'
@@ -113,16 +114,15 @@ async function openIndex(dataDir: string): Promise<{ datastore: Datastore; where
   } catch {
     return memory(`no data dir ${dataDir}`)
   }
-  const path = join(dataDir, 'datastore')
-  const level = new LevelDatastore(path)
+  let level: LevelDatastore
   try {
-    await level.open()
+    level = await openDataDirDatastore(dataDir)
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
-    if (/lock/i.test(message))
+    if (err instanceof DataDirLockedError)
       return memory(`${dataDir} is held by a running betar node (its REST API: GET /reputation/{agentId})`)
     throw err
   }
+  const path = join(dataDir, 'datastore')
   return { datastore: level, where: path, close: () => level.close() }
 }
 

@@ -1,9 +1,9 @@
-import { join } from 'node:path'
-import { LevelDatastore } from 'datastore-level'
+import type { LevelDatastore } from 'datastore-level'
 import { type SaleRecord, SalesLedger } from '../../sales.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
+import { DataDirLockedError, openDataDirDatastore } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { out, outJson } from '../output.ts'
 
@@ -46,14 +46,11 @@ export const salesCommand: Command = {
     }
     const since = values.since != null ? parseSince(values.since) : undefined
     const limit = values.limit != null ? parsePositiveInt('--limit', values.limit) : 20
-    const datastore = new LevelDatastore(join(globals.dataDir, 'datastore'))
+    let datastore: LevelDatastore
     try {
-      await datastore.open()
+      datastore = await openDataDirDatastore(globals.dataDir)
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err)
-      if (/lock/i.test(message)) {
-        throw new CliError(`the data dir ${globals.dataDir} is in use by another betar process: use its GET /sales`)
-      }
+      if (err instanceof DataDirLockedError) throw new CliError(`${err.message}: use its GET /sales`)
       throw err
     }
     try {
