@@ -68,3 +68,14 @@ export class InsufficientFundsError extends Error {
     this.required = required
   }
 }
+
+/** Another process (e.g. a running `betar start`) holds this LevelDB datastore: one process per data dir. */
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError'
+  readonly path: string
+
+  constructor(path: string) {
+    super(`the datastore ${path} is in use by another process`)
+    this.path = path
+  }
+}

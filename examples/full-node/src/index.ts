@@ -17,6 +17,7 @@ export {
 export { createClients, type NodeClients } from './clients.ts'
 export {
   AgentUnhealthyError,
+  DataDirInUseError,
   ListingVerificationError,
   NoSellerError,
   ReputationTooLowError,

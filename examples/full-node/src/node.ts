@@ -25,6 +25,7 @@ import { AgentIds } from './agent-ids.ts'
 import { createClients, type NodeClients } from './clients.ts'
 import { FeedbackQueue } from './feedback.ts'
 import { AgentHealth } from './health.ts'
+import { openLevelDatastore } from './level.ts'
 import { forgetListen, rememberedListen, rememberListen } from './listen-ports.ts'
 import { SellerReachability } from './reachability.ts'
 import { SalesLedger } from './sales.ts'
@@ -112,9 +113,7 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
   if (init.dataDir != null) {
     // On disk: the libp2p key, marketplace, x402 records and reputation index (datastore), and the registration and
     // feedback files this node serves over bitswap (blockstore).
-    const level = new LevelDatastore(join(init.dataDir, 'datastore'))
-    await level.open()
-    datastore = level
+    datastore = await openLevelDatastore(join(init.dataDir, 'datastore'))
     const blocks = new LevelBlockstore(join(init.dataDir, 'blocks'))
     await blocks.open()
     blockstore = blocks

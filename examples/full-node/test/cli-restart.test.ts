@@ -107,6 +107,9 @@ describe('a restarted seller keeps its identity, address and agent', () => {
       const locked = await cli(['sales', '--data-dir', join(dir, 'seller')], sellerEnv)
       expect(locked.code).toBe(1)
       expect(locked.stderr).toContain('is in use by another betar process: use its GET /sales')
+      const twice = await cli(['start', ...sellerArgs], sellerEnv)
+      expect(twice.code).toBe(1)
+      expect(twice.stderr).toContain(`the data dir ${join(dir, 'seller')} is in use by another betar process`)
 
       const again = await cli(['call', 'text-analysis', '"two"', '--max-price', '1', ...buyerArgs], buyerEnv)
       expect(again.code).toBe(0)

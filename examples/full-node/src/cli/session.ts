@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
+import { DataDirInUseError } from '../errors.ts'
 import { type BetarNode, createBetarNode } from '../node.ts'
 import type { GlobalFlags } from './args.ts'
 import { CliError } from './errors.ts'
@@ -45,8 +46,7 @@ export async function withNode<T>(
       mdns: options.mdns === true
     })
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err)
-    if (/lock/i.test(message)) {
+    if (err instanceof DataDirInUseError) {
       throw new CliError(`the data dir ${flags.dataDir} is in use by another betar process`)
     }
     throw err

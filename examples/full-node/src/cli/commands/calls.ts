@@ -1,11 +1,12 @@
 import { type CallJournalState, datastoreCallJournal } from '@betar/x402-libp2p'
 import type { LevelDatastore } from 'datastore-level'
 import { callView } from '../../api/calls.ts'
+import { DataDirInUseError } from '../../errors.ts'
 import { readFeedbackJob } from '../../feedback.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
-import { DataDirLockedError, openDataDirDatastore } from '../data-dir.ts'
+import { openDataDirDatastore } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { out, outJson } from '../output.ts'
 
@@ -44,7 +45,8 @@ export const callsCommand: Command = {
     try {
       datastore = await openDataDirDatastore(globals.dataDir)
     } catch (err) {
-      if (err instanceof DataDirLockedError) throw new CliError(`${err.message}: use its GET /calls`)
+      if (err instanceof DataDirInUseError)
+        throw new CliError(`the data dir ${globals.dataDir} is in use by another betar process: use its GET /calls`)
       throw err
     }
     try {

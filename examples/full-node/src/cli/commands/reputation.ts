@@ -5,10 +5,11 @@ import { MemoryDatastore } from 'datastore-core'
 import type { LevelDatastore } from 'datastore-level'
 import type { Datastore } from 'interface-datastore'
 import { createPublicClient, http } from 'viem'
+import { DataDirInUseError } from '../../errors.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
-import { DataDirLockedError, openDataDirDatastore } from '../data-dir.ts'
+import { openDataDirDatastore } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { lazyFeedbackFetcher } from '../feedback-fetcher.ts'
 import { resolveNetwork } from '../network.ts'
@@ -118,7 +119,7 @@ async function openIndex(dataDir: string): Promise<{ datastore: Datastore; where
   try {
     level = await openDataDirDatastore(dataDir)
   } catch (err) {
-    if (err instanceof DataDirLockedError)
+    if (err instanceof DataDirInUseError)
       return memory(`${dataDir} is held by a running betar node (its REST API: GET /reputation/{agentId})`)
     throw err
   }

@@ -1,9 +1,10 @@
 import type { LevelDatastore } from 'datastore-level'
+import { DataDirInUseError } from '../../errors.ts'
 import { type SaleRecord, SalesLedger } from '../../sales.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
-import { DataDirLockedError, openDataDirDatastore } from '../data-dir.ts'
+import { openDataDirDatastore } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { out, outJson } from '../output.ts'
 
@@ -50,7 +51,8 @@ export const salesCommand: Command = {
     try {
       datastore = await openDataDirDatastore(globals.dataDir)
     } catch (err) {
-      if (err instanceof DataDirLockedError) throw new CliError(`${err.message}: use its GET /sales`)
+      if (err instanceof DataDirInUseError)
+        throw new CliError(`the data dir ${globals.dataDir} is in use by another betar process: use its GET /sales`)
       throw err
     }
     try {
