@@ -1,5 +1,11 @@
 import type { BetarNetwork } from '@betar/devnet'
-import { type Marketplace, type MarketplaceInit, marketplace } from '@betar/marketplace-crdt'
+import {
+  MARKETPLACE_SCORE_THRESHOLDS,
+  type Marketplace,
+  type MarketplaceInit,
+  marketplace,
+  marketplaceScoreParams
+} from '@betar/marketplace-crdt'
 import {
   type BudgetInit,
   type CallJournal,
@@ -55,7 +61,13 @@ export function betarServices(init: ServicesInit) {
     identify: identify(),
     ping: ping(),
     dht: kadDHT({ protocol: BETAR_KAD_PROTOCOL, clientMode: false, peerInfoMapper: passthroughMapper }),
-    pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+    // Peer scoring: the marketplace installs its topics' parameters (invalid updates penalised) as it joins them; these
+    // thresholds graylist a peer after 10 invalid updates (see @betar/marketplace-crdt's MARKETPLACE_TOPIC_SCORE_PARAMS).
+    pubsub: gossipsub({
+      allowPublishToZeroTopicPeers: true,
+      scoreParams: marketplaceScoreParams(),
+      scoreThresholds: MARKETPLACE_SCORE_THRESHOLDS
+    }),
     market: marketplace(init.market),
     x402: x402Server({
       settler: localSettler({

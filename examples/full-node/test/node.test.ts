@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { type Devnet, startDevnet } from '@betar/devnet'
+import { SYNC_PROTOCOL } from '@betar/marketplace-crdt'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { demoAgent } from '../src/demo-agent.ts'
 import { BETAR_KAD_PROTOCOL } from '../src/index.ts'
@@ -30,7 +31,7 @@ describe('createBetarNode', () => {
       expect.arrayContaining([
         BETAR_KAD_PROTOCOL,
         '/x402/libp2p/2.0.0',
-        '/betar/marketplace/sync/1.0.0',
+        SYNC_PROTOCOL,
         '/ipfs/bitswap/1.2.0',
         '/ipfs/id/1.0.0',
         '/ipfs/ping/1.0.0'

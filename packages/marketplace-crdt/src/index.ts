@@ -40,6 +40,15 @@ export {
 } from './core/marketplace-doc.ts'
 export { LISTINGS_MAP, type ValidatedUpdate, type ValidationOptions, validateUpdate } from './core/validate.ts'
 export { InvalidListingError, RejectedUpdateError } from './errors.ts'
-export { CAPABILITY_NAMESPACE, capabilityCid } from './service/capability.ts'
-export { marketplace } from './service/index.ts'
+export {
+  CAPABILITY_NAMESPACE,
+  capabilityCid,
+  INVALID_UPDATES_TO_GRAYLIST,
+  MARKETPLACE_SCORE_THRESHOLDS,
+  MARKETPLACE_TOPIC_SCORE_PARAMS,
+  marketplace,
+  marketplaceScoreParams,
+  SYNC_PROTOCOL,
+  SyncRefusedError
+} from './service/index.ts'
 export type * from './service/types.ts'

@@ -10,26 +10,53 @@ import {
   serviceDependencies,
   TypedEventEmitter
 } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
 import { Key } from 'interface-datastore'
 import { EpochedMarketplace } from '../core/epochs.ts'
 import type { Listing } from '../core/listing.ts'
 import { listingKey } from '../core/listing.ts'
 import type { ListingInput, MarketplaceDoc } from '../core/marketplace-doc.ts'
 import { RejectedUpdateError } from '../errors.ts'
+import { publishBatches } from './batches.ts'
 import { capabilityCid } from './capability.ts'
+import {
+  CATCH_UP_SYNC_INTERVAL_MS,
+  DEFAULT_FIND_SELLERS_TIMEOUT_MS,
+  DEFAULT_MAX_CONCURRENT_SYNCS,
+  DEFAULT_MAX_SYNC_FRAME_SIZE,
+  DEFAULT_MAX_SYNC_SIZE,
+  DEFAULT_PROVIDER_BACKOFF_MS,
+  DEFAULT_PROVIDER_TIMEOUT_MS,
+  DEFAULT_SYNC_BURST,
+  DEFAULT_SYNC_CHUNK_SIZE,
+  DEFAULT_SYNC_IDLE_TIMEOUT_MS,
+  DEFAULT_SYNC_REFILL_MS,
+  DEFAULT_SYNC_TIMEOUT_MS,
+  DEFAULT_TOPIC,
+  MAX_REMEMBERED_PROVIDERS,
+  NEEDS_SYNC_BURST,
+  SYNC_MAX_INBOUND_STREAMS,
+  SYNC_MAX_OUTBOUND_STREAMS,
+  SYNC_PROTOCOL
+} from './constants.ts'
+import { RateLimiter } from './rate-limit.ts'
+import { INVALID_UPDATES_TO_GRAYLIST, MARKETPLACE_TOPIC_SCORE_PARAMS } from './scoring.ts'
+import { answerSync, initiateSync, type SyncHost, type SyncLimits } from './sync/session.ts'
 import type {
   FindOptions,
+  FindSellersOptions,
   Marketplace,
   MarketplaceComponents,
   MarketplaceEvents,
   MarketplaceInit,
-  PublishInput
+  PublishInput,
+  SyncResult
 } from './types.ts'
 
 const EPOCH_PREFIX = '/betar/marketplace/epoch'
 const epochKey = (epoch: number): Key => new Key(`${EPOCH_PREFIX}/${epoch}`)
 const DEFAULT_PROTOCOLS = ['/x402/libp2p/2.0.0', '/x402/libp2p/1.0.0']
+/** A provider synced this recently is not synced again by `findSellers`: gossip keeps us current. */
+const RECENT_SYNC_MS = 30_000
 
 /** @internal — use the {@link marketplace} factory. */
 export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> implements Marketplace {
@@ -44,35 +71,70 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   private readonly protocol: string
   private readonly ttlMs: number
   private readonly gcIntervalMs: number
-  private readonly maxSyncSize: number
+  private readonly maxUpdateSize: number
   private readonly syncTimeoutMs: number
+  private readonly limits: SyncLimits
+  private readonly maxConcurrentSyncs: number
+  private readonly topicScore: MarketplaceInit['topicScoreParams']
+  private readonly providerTimeoutMs: number
+  private readonly providerBackoffMs: number
   private readonly provideRecords: boolean
   private readonly dialDiscovered: boolean
+  private readonly host: SyncHost
   /** This node's listings as published, re-signed on every heartbeat. */
   private readonly own = new Map<string, ListingInput>()
   private timers: Array<ReturnType<typeof setInterval>> = []
   private persistTimer: ReturnType<typeof setTimeout> | undefined
-  private syncing = new Map<string, Promise<void>>()
+  private readonly syncing = new Map<string, Promise<SyncResult>>()
+  /** Inbound syncs being served, by peer. */
+  private readonly serving = new Set<string>()
+  private readonly inboundSyncs: RateLimiter
+  /** Gossip updates that only lacked an earlier update, per peer (then they count as invalid). */
+  private readonly needsSyncBudget = new RateLimiter(NEEDS_SYNC_BURST, 1_000)
+  /** Invalid gossip updates per peer: once spent, the peer's updates are refused unread, like GossipSub's graylist. */
+  private readonly strikes = new RateLimiter(INVALID_UPDATES_TO_GRAYLIST, 60_000)
+  private readonly lastSync = new Map<string, number>()
+  /** Providers that delivered no valid listing, until when they are skipped. */
+  private readonly uselessProviders = new Map<string, number>()
   private running = false
 
   constructor(components: MarketplaceComponents, init: MarketplaceInit = {}) {
     super()
     this.components = components
     this.log = components.logger.forComponent('betar:marketplace')
-    this.topic = init.topic ?? 'betar/marketplace/crdt/1'
-    this.protocol = init.syncProtocol ?? '/betar/marketplace/sync/1.0.0'
+    this.topic = init.topic ?? DEFAULT_TOPIC
+    this.protocol = init.syncProtocol ?? SYNC_PROTOCOL
     this.ttlMs = init.listingTtlMs ?? 10 * 60_000
     this.gcIntervalMs = init.gcIntervalMs ?? 60_000
-    this.maxSyncSize = init.maxSyncSize ?? 64 * 1024 * 1024
-    this.syncTimeoutMs = init.syncTimeoutMs ?? 15_000
+    this.maxUpdateSize = init.maxUpdateSize ?? 1024 * 1024
+    this.syncTimeoutMs = init.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS
+    this.limits = {
+      chunkSize: init.syncChunkSize ?? DEFAULT_SYNC_CHUNK_SIZE,
+      maxFrameSize: init.maxSyncFrameSize ?? DEFAULT_MAX_SYNC_FRAME_SIZE,
+      maxSyncSize: init.maxSyncSize ?? DEFAULT_MAX_SYNC_SIZE,
+      idleTimeoutMs: init.syncIdleTimeoutMs ?? DEFAULT_SYNC_IDLE_TIMEOUT_MS
+    }
+    this.maxConcurrentSyncs = init.maxConcurrentSyncs ?? DEFAULT_MAX_CONCURRENT_SYNCS
+    this.inboundSyncs = new RateLimiter(
+      init.syncBurst ?? DEFAULT_SYNC_BURST,
+      init.syncRefillMs ?? DEFAULT_SYNC_REFILL_MS
+    )
+    this.topicScore = init.topicScoreParams ?? {}
+    this.providerTimeoutMs = init.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS
+    this.providerBackoffMs = init.providerBackoffMs ?? DEFAULT_PROVIDER_BACKOFF_MS
     this.provideRecords = init.provide ?? true
     this.dialDiscovered = init.dialDiscovered ?? true
     this.market = new EpochedMarketplace({
       peerId: components.peerId.toString(),
       privateKey: components.privateKey,
       ...(init.epochMs != null ? { epochMs: init.epochMs } : {}),
-      validation: { maxUpdateSize: init.maxUpdateSize ?? 1024 * 1024 }
+      validation: { maxUpdateSize: this.maxUpdateSize }
     })
+    this.host = {
+      epochs: () => this.market.epochs(),
+      held: (epoch) => this.held(epoch),
+      apply: (doc, update) => this.applyChunk(doc, update)
+    }
     for (const type of ['listing:added', 'listing:updated', 'listing:removed'] as const) {
       this.market.addEventListener(type, (e) => this.safeDispatchEvent(type, { detail: e.detail } as never))
     }
@@ -105,7 +167,8 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     this.running = true
     for (const epoch of this.market.epochs()) this.join(epoch)
     await this.components.registrar.handle(this.protocol, (stream, connection) => this.onSync(stream, connection), {
-      maxInboundStreams: 8
+      maxInboundStreams: SYNC_MAX_INBOUND_STREAMS,
+      maxOutboundStreams: SYNC_MAX_OUTBOUND_STREAMS
     })
     this.components.events.addEventListener('connection:open', this.onConnection)
     if (this.dialDiscovered) this.components.events.addEventListener('peer:discovery', this.onDiscovery)
@@ -137,9 +200,18 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     return `${this.topic}/${epoch}`
   }
 
+  /** The document of an epoch this node holds. Unlike `market.doc`, never opens one: peers cannot make us. */
+  private held(epoch: number): MarketplaceDoc | undefined {
+    return this.market.epochs().includes(epoch) ? this.market.doc(epoch) : undefined
+  }
+
   private join(epoch: number): void {
     const topic = this.topicOf(epoch)
     if (this.components.pubsub.topicValidators.has(topic)) return
+    const scored = this.components.pubsub.score?.params.topics
+    if (this.topicScore !== false && scored != null) {
+      scored[topic] = { ...MARKETPLACE_TOPIC_SCORE_PARAMS, ...this.topicScore }
+    }
     this.components.pubsub.topicValidators.set(topic, (peer, message) => this.validate(epoch, peer, message.data))
     this.components.pubsub.subscribe(topic)
   }
@@ -152,6 +224,8 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     } catch {
       // already stopped
     }
+    // Stats of this topic stay with peers until they are pruned; without params they no longer count.
+    delete this.components.pubsub.score?.params.topics[topic]
   }
 
   async publish(input: PublishInput, options: AbortOptions = {}): Promise<Listing> {
@@ -167,7 +241,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       multiaddrs: input.multiaddrs ?? addresses,
       protocols: input.protocols ?? DEFAULT_PROTOCOLS
     }))
-    const listings = await this.market.publishMany(full)
+    const listings = await this.write(full)
     for (const input of full) this.own.set(input.id, input)
     if (this.provideRecords) {
       for (const capability of new Set(listings.flatMap((l) => l.capabilities))) {
@@ -177,6 +251,14 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       }
     }
     return listings
+  }
+
+  /** Signs and writes listings as several updates, each well under the gossip limit (one message each). */
+  private async write(inputs: readonly ListingInput[]): Promise<Listing[]> {
+    const out: Listing[] = []
+    for (const batch of publishBatches(inputs, this.maxUpdateSize / 4))
+      out.push(...(await this.market.publishMany(batch)))
+    return out
   }
 
   async delist(id: string): Promise<void> {
@@ -204,25 +286,71 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       .slice(0, options.limit ?? 100)
   }
 
-  async findSellers(capability: string, options: FindOptions = {}): Promise<Listing[]> {
-    const signal = options.signal ?? AbortSignal.timeout(this.syncTimeoutMs)
+  async findSellers(capability: string, options: FindSellersOptions = {}): Promise<Listing[]> {
+    const signal = options.signal ?? AbortSignal.timeout(DEFAULT_FIND_SELLERS_TIMEOUT_MS)
+    const deadline = options.providerTimeoutMs ?? this.providerTimeoutMs
     const cid = await capabilityCid(capability)
-    const syncs: Array<Promise<void>> = []
-    for await (const provider of this.components.contentRouting.findProviders(cid, { signal })) {
-      if (provider.id.equals(this.components.peerId)) continue
-      syncs.push(
-        this.components.connectionManager
-          .openConnection(provider.id, { signal })
-          .then(() => this.sync(provider.id, { signal }))
-          .catch((err: unknown) => this.log('sync with provider %p failed - %e', provider.id, err))
-      )
+    const asked = new Set<string>()
+    const answers: Array<Promise<void>> = []
+    try {
+      for await (const provider of this.components.contentRouting.findProviders(cid, { signal })) {
+        const id = provider.id.toString()
+        if (provider.id.equals(this.components.peerId) || asked.has(id) || this.isUseless(id)) continue
+        asked.add(id)
+        answers.push(this.askProvider(provider.id, capability, deadline, signal))
+      }
+    } catch (err) {
+      if (!signal.aborted) this.log('provider lookup for %s failed - %e', capability, err)
     }
-    await Promise.all(syncs)
+    await Promise.all(answers)
     return this.find({ ...options, capability })
   }
 
-  /** Two-way state sync: send our state vector, apply their diff, answer theirs (y-protocols' sync steps 1–2). */
-  sync(peer: PeerId, options: AbortOptions = {}): Promise<void> {
+  /**
+   * Connects to one provider and syncs, waiting at most `deadline` (the sync itself may go on, within its own limits).
+   * A provider of which we then hold no valid listing for the capability is skipped for `providerBackoffMs`.
+   */
+  private async askProvider(peer: PeerId, capability: string, deadline: number, signal: AbortSignal): Promise<void> {
+    const id = peer.toString()
+    const delivered = () => this.find({ sellers: [id], capability, limit: 1 }).length > 0
+    const recent = (this.lastSync.get(id) ?? 0) > Date.now() - RECENT_SYNC_MS
+    if (recent && delivered()) return
+    const limit = AbortSignal.any([signal, AbortSignal.timeout(deadline)])
+    const work = this.components.connectionManager
+      .openConnection(peer, { signal: limit })
+      .then(() => this.sync(peer))
+      .then(
+        () => {
+          if (delivered()) this.uselessProviders.delete(id) // it answered after all
+        },
+        (err: unknown) => this.log('sync with provider %p failed - %e', peer, err)
+      )
+    await Promise.race([work, new Promise<void>((resolve) => limit.addEventListener('abort', () => resolve()))])
+    if (!delivered()) {
+      this.log(
+        'provider %p of %s delivered no valid listing: skipped for %d ms',
+        peer,
+        capability,
+        this.providerBackoffMs
+      )
+      if (this.uselessProviders.size >= MAX_REMEMBERED_PROVIDERS) {
+        const oldest = this.uselessProviders.keys().next().value
+        if (oldest != null) this.uselessProviders.delete(oldest)
+      }
+      this.uselessProviders.set(id, Date.now() + this.providerBackoffMs)
+    }
+  }
+
+  private isUseless(id: string): boolean {
+    const until = this.uselessProviders.get(id)
+    if (until == null) return false
+    if (until > Date.now()) return true
+    this.uselessProviders.delete(id)
+    return false
+  }
+
+  /** Two-way state sync, chunked (`/betar/marketplace/sync/2.0.0`); one at a time per peer. */
+  sync(peer: PeerId, options: AbortOptions = {}): Promise<SyncResult> {
     const id = peer.toString()
     const running = this.syncing.get(id)
     if (running != null) return running
@@ -231,95 +359,111 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     return task
   }
 
-  /**
-   * Per held epoch: `epoch`, our state vector → their diff, their state vector → our diff; an empty frame ends it.
-   * The responder answers empty frames for an epoch it does not keep.
-   */
-  private async runSync(peer: PeerId, options: AbortOptions): Promise<void> {
+  private async runSync(peer: PeerId, options: AbortOptions): Promise<SyncResult> {
     const signal = options.signal ?? AbortSignal.timeout(this.syncTimeoutMs)
     const stream = await this.components.connectionManager.openStream(peer, this.protocol, { signal })
-    const lp = lpStream(stream, { maxDataLength: this.maxSyncSize })
     try {
-      for (const epoch of this.market.epochs()) {
-        const doc = this.market.doc(epoch)
-        if (doc == null) continue
-        await lp.write(new TextEncoder().encode(String(epoch)), { signal })
-        await lp.write(doc.stateVector(), { signal })
-        const theirDiff = (await lp.read({ signal })).subarray()
-        const theirVector = (await lp.read({ signal })).subarray()
-        if (theirVector.byteLength === 0) continue // they do not keep this epoch
-        await this.applyFrom(doc, peer, theirDiff)
-        await lp.write(doc.diff(theirVector), { signal })
-      }
-      await lp.write(new Uint8Array(0), { signal })
+      const result = await initiateSync(stream, this.host, this.limits, { signal })
       await stream.close({ signal })
+      this.synced(peer.toString())
+      if (result.rejected > 0) this.log('sync with %p: %d chunks refused', peer, result.rejected)
+      return result
     } catch (err) {
       stream.abort(err as Error)
       throw err
     }
+  }
+
+  private synced(id: string): void {
+    this.lastSync.delete(id)
+    if (this.lastSync.size >= MAX_REMEMBERED_PROVIDERS) {
+      const oldest = this.lastSync.keys().next().value
+      if (oldest != null) this.lastSync.delete(oldest)
+    }
+    this.lastSync.set(id, Date.now())
   }
 
   private async onSync(stream: Stream, connection: Connection): Promise<void> {
+    const id = connection.remotePeer.toString()
     const signal = AbortSignal.timeout(this.syncTimeoutMs)
-    const lp = lpStream(stream, { maxDataLength: this.maxSyncSize })
+    let admitted = false
+    // One sync per peer at a time, a bounded number overall, and a rate per peer: more are answered BUSY.
+    const admit = (): number | undefined => {
+      if (this.serving.has(id) || this.serving.size >= this.maxConcurrentSyncs) return 1_000
+      if (!this.inboundSyncs.take(id)) return this.inboundSyncs.retryAfter(id)
+      this.serving.add(id)
+      admitted = true
+      return undefined
+    }
     try {
-      for (let round = 0; round < 4; round++) {
-        const head = (await lp.read({ signal })).subarray()
-        if (head.byteLength === 0) break
-        const epoch = Number(new TextDecoder().decode(head))
-        const theirVector = (await lp.read({ signal })).subarray()
-        const doc = Number.isInteger(epoch) ? this.market.doc(epoch) : undefined
-        if (doc == null) {
-          await lp.write(new Uint8Array(0), { signal })
-          await lp.write(new Uint8Array(0), { signal })
-          continue
-        }
-        await lp.write(doc.diff(theirVector), { signal })
-        await lp.write(doc.stateVector(), { signal })
-        await this.applyFrom(doc, connection.remotePeer, (await lp.read({ signal })).subarray())
-      }
+      const result = await answerSync(stream, this.host, this.limits, { signal }, admit)
       await stream.close({ signal })
+      this.synced(id)
+      if (result.rejected > 0) this.log('sync from %p: %d chunks refused', connection.remotePeer, result.rejected)
     } catch (err) {
       this.log('sync from %p failed - %e', connection.remotePeer, err)
       stream.abort(err as Error)
+    } finally {
+      if (admitted) this.serving.delete(id)
     }
   }
 
-  private async applyFrom(doc: MarketplaceDoc, peer: PeerId, update: Uint8Array): Promise<void> {
+  /** Validates and applies one sync chunk; false when validation refused it. */
+  private async applyChunk(doc: MarketplaceDoc, update: Uint8Array): Promise<boolean> {
     try {
-      // A sync carries whole state: bounded by the sync limit, and by structs proportionate to its size.
+      // Structs per chunk are bounded in proportion to its size (an honest struct takes ≥ 10 bytes).
       await doc.applyRemoteBulk(update, {
-        maxUpdateSize: this.maxSyncSize,
-        maxStructs: Math.ceil(this.maxSyncSize / 64)
+        maxUpdateSize: this.limits.maxFrameSize,
+        maxStructs: Math.max(20_000, Math.ceil(update.byteLength / 10))
       })
+      return true
     } catch (err) {
       if (err instanceof RejectedUpdateError) {
-        this.log('rejected state from %p - %s', peer, err.message)
-        return
+        this.log('refused a sync chunk - %s', err.message)
+        return false
       }
       throw err
     }
   }
 
-  /** GossipSub topic validator: apply a valid update (it is then forwarded); reject a forged one (never forwarded). */
+  /**
+   * GossipSub topic validator: apply a valid update (it is then forwarded) → accept; an invalid one → reject, which
+   * GossipSub scoring counts. One that only lacks an earlier update → ignore and a catch-up sync with the sender, within
+   * a budget per peer; past it such updates are rejected too. A peer that sent {@link INVALID_UPDATES_TO_GRAYLIST}
+   * invalid updates recently has the next ones rejected without decoding them.
+   */
   private async validate(epoch: number, peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
-    const doc = this.market.doc(epoch)
+    const id = peer.toString()
+    if (this.strikes.retryAfter(id) > 0) return TopicValidatorResult.Reject
+    const doc = this.held(epoch)
     if (doc == null) return TopicValidatorResult.Ignore // an epoch this node no longer keeps
     try {
       await doc.applyRemoteBulk(data)
       return TopicValidatorResult.Accept
     } catch (err) {
-      if (err instanceof RejectedUpdateError && err.needsSync) {
-        void this.sync(peer).catch((e: unknown) => this.log('catch-up sync with %p failed - %e', peer, e))
+      if (err instanceof RejectedUpdateError && err.needsSync && this.needsSyncBudget.take(id)) {
+        this.catchUp(peer)
         return TopicValidatorResult.Ignore
       }
+      this.strikes.take(id)
       this.log('rejected update via %p - %s', peer, (err as Error).message)
       return TopicValidatorResult.Reject
     }
   }
 
+  /** A sync with a peer whose update showed that we miss something; at most one per interval per peer. */
+  private catchUp(peer: PeerId): void {
+    const id = peer.toString()
+    if ((this.lastSync.get(id) ?? 0) > Date.now() - CATCH_UP_SYNC_INTERVAL_MS) return
+    this.synced(id) // counts from now, so a burst of such updates starts one sync
+    this.sync(peer).catch((e: unknown) => this.log('catch-up sync with %p failed - %e', peer, e))
+  }
+
   private readonly onConnection = (event: CustomEvent<Connection>): void => {
-    const peer = event.detail.remotePeer
+    const connection = event.detail
+    // The sync is two-way, so one per connection is enough: the dialer starts it.
+    if (connection.direction !== 'outbound') return
+    const peer = connection.remotePeer
     // Let identify finish first, so the peer's protocols are known.
     setTimeout(() => {
       if (!this.running) return
@@ -337,6 +481,15 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   }
 
   private broadcast(epoch: number, update: Uint8Array): void {
+    // Peers would refuse (and score down) an update over their limit; they get it by sync instead.
+    if (update.byteLength > this.maxUpdateSize) {
+      this.log.error(
+        'not gossiping an update of %d bytes (limit %d); peers get it by sync',
+        update.byteLength,
+        this.maxUpdateSize
+      )
+      return
+    }
     this.components.pubsub
       .publish(this.topicOf(epoch), update)
       .catch((err: unknown) => this.log('publish failed (peers will sync on connect) - %e', err))
@@ -344,9 +497,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
 
   private heartbeat(): void {
     if (this.own.size === 0) return
-    this.market
-      .publishMany([...this.own.values()])
-      .catch((err: unknown) => this.log.error('refreshing listings failed - %e', err))
+    this.write([...this.own.values()]).catch((err: unknown) => this.log.error('refreshing listings failed - %e', err))
   }
 
   private schedulePersist(): void {

@@ -1,4 +1,5 @@
 import type { GossipSub } from '@libp2p/gossipsub'
+import type { TopicScoreParams } from '@libp2p/gossipsub/score'
 import type {
   AbortOptions,
   ComponentLogger,
@@ -14,8 +15,13 @@ import type { Datastore } from 'interface-datastore'
 import type { Listing } from '../core/listing.ts'
 import type { ListingInput, MarketplaceDocEvents } from '../core/marketplace-doc.ts'
 
-/** The slice of GossipSub the marketplace uses. */
-export type MarketplacePubSub = Pick<GossipSub, 'topicValidators' | 'subscribe' | 'unsubscribe' | 'publish'>
+/**
+ * The slice of GossipSub the marketplace uses. `score` is the GossipSub class's peer score (not on its public
+ * interface): when present, the marketplace installs its topics' score parameters there as it joins them.
+ */
+export type MarketplacePubSub = Pick<GossipSub, 'topicValidators' | 'subscribe' | 'unsubscribe' | 'publish'> & {
+  score?: { params: { topics: Record<string, TopicScoreParams> } }
+}
 
 export interface MarketplaceInit {
   /** GossipSub topic prefix carrying CRDT updates; the epoch number is appended. @default 'betar/marketplace/crdt/1' */
@@ -25,18 +31,41 @@ export interface MarketplaceInit {
    * previous epoch, which bounds its state. Every node of one marketplace must use the same value. @default 24 h
    */
   epochMs?: number
-  /** Stream protocol for state sync on connect. @default '/betar/marketplace/sync/1.0.0' */
+  /** Stream protocol for state sync on connect. @default '/betar/marketplace/sync/2.0.0' */
   syncProtocol?: string
   /** Lifetime of this node's listings; they are refreshed at half of it. @default 10 minutes */
   listingTtlMs?: number
   /** How often expired entries are collected. @default 60000 */
   gcIntervalMs?: number
-  /** Largest update from gossip. @default 1 MiB */
+  /**
+   * Largest update from gossip; publishing splits a catalogue into updates of a quarter of it at most. @default 1 MiB
+   */
   maxUpdateSize?: number
-  /** Largest state transferred by a sync. @default 64 MiB */
+  /** Most chunk bytes one sync may deliver (100,000 fresh listings are ≈ 90 MB). @default 256 MiB */
   maxSyncSize?: number
-  /** Time limit of one sync exchange. @default 15000 */
+  /** A sync sends an epoch's state in chunks of about this many bytes (whole sellers each). @default 256 KiB */
+  syncChunkSize?: number
+  /** Largest sync frame accepted or sent; also bounds one seller's synced state. @default 2 MiB */
+  maxSyncFrameSize?: number
+  /** Time limit of one whole sync exchange. @default 60000 */
   syncTimeoutMs?: number
+  /** A sync whose peer sends nothing for this long is dropped. @default 10000 */
+  syncIdleTimeoutMs?: number
+  /** Inbound syncs served at once (across peers); more are answered BUSY. @default 4 */
+  maxConcurrentSyncs?: number
+  /** Inbound syncs one peer may start in a burst; then one per `syncRefillMs`. @default 4 */
+  syncBurst?: number
+  /** See `syncBurst`. @default 15000 */
+  syncRefillMs?: number
+  /**
+   * GossipSub score parameters for each marketplace topic, merged over `MARKETPLACE_TOPIC_SCORE_PARAMS` (invalid
+   * updates penalised; graylisted after 10). `false` leaves the topics unscored. @default {}
+   */
+  topicScoreParams?: Partial<TopicScoreParams> | false
+  /** `findSellers`: how long each provider has to connect and start answering. @default 3000 */
+  providerTimeoutMs?: number
+  /** `findSellers`: how long a provider that delivered no valid listing is skipped. @default 10 minutes */
+  providerBackoffMs?: number
   /** Provide capability records on the DHT (needs a content router). @default true */
   provide?: boolean
   /**
@@ -74,6 +103,28 @@ export interface FindOptions extends AbortOptions {
   limit?: number
 }
 
+/** What one sync exchanged. Chunks refused by validation are counted, not hidden. */
+export interface SyncResult {
+  /** Epochs both sides hold, which were exchanged. */
+  epochs: number[]
+  /** Chunks received and applied. */
+  applied: number
+  /** Chunks received and refused by validation: their sellers' entries were not applied. */
+  rejected: number
+  /** Chunk bytes received. */
+  bytesReceived: number
+  chunksSent: number
+  bytesSent: number
+  /** Sellers left out of what we sent because one seller alone exceeded a frame. */
+  skippedClients?: number
+}
+
+/** `findSellers` options: the filters of `find`, and the overall time limit (the signal). */
+export interface FindSellersOptions extends FindOptions {
+  /** How long each provider has to connect and start answering. @default the service's `providerTimeoutMs` */
+  providerTimeoutMs?: number
+}
+
 /** This node's listing as the seller writes it: multiaddrs and protocols default to the node's own. */
 export type PublishInput = Omit<ListingInput, 'multiaddrs' | 'protocols'> &
   Partial<Pick<ListingInput, 'multiaddrs' | 'protocols'>>
@@ -84,7 +135,7 @@ export type MarketplaceEvents = Pick<MarketplaceDocEvents, 'listing:added' | 'li
 export interface Marketplace extends TypedEventTarget<MarketplaceEvents>, Startable {
   /** Signs, publishes and keeps refreshing one of this node's listings; provides its capabilities on the DHT. */
   publish(input: PublishInput, options?: AbortOptions): Promise<Listing>
-  /** Publishes several listings as one update (one GossipSub message). */
+  /** Publishes several listings: as few updates as fit the gossip message limit (a quarter of `maxUpdateSize` each). */
   publishMany(inputs: readonly PublishInput[], options?: AbortOptions): Promise<Listing[]>
   /** Withdraws one of this node's listings now. */
   delist(id: string, options?: AbortOptions): Promise<void>
@@ -92,8 +143,11 @@ export interface Marketplace extends TypedEventTarget<MarketplaceEvents>, Starta
   find(options?: FindOptions): Listing[]
   /** One live listing by `<seller>/<id>`. */
   get(key: string): Listing | undefined
-  /** Asks the DHT who provides `capability`, syncs with them, and returns the matching listings. */
-  findSellers(capability: string, options?: FindOptions): Promise<Listing[]>
+  /**
+   * Asks the DHT who provides `capability`, syncs with the providers in parallel (each with a short deadline), and
+   * returns the matching listings it holds then. Providers that delivered no valid listing are skipped for a while.
+   */
+  findSellers(capability: string, options?: FindSellersOptions): Promise<Listing[]>
   /** Exchanges state with one peer now (also done on every new connection). */
-  sync(peer: PeerId, options?: AbortOptions): Promise<void>
+  sync(peer: PeerId, options?: AbortOptions): Promise<SyncResult>
 }

@@ -1,0 +1,133 @@
+import { InvalidMessageError } from '@libp2p/interface'
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import * as Y from 'yjs'
+import { MAX_HELLO_EPOCHS } from '../constants.ts'
+
+/**
+ * Frames of `/betar/marketplace/sync/2.0.0`. Each is one length-prefixed message (`lpStream`): a varuint type, then
+ * lib0-encoded fields (the encoding Yjs and y-protocols use). Spec: the package README, "Sync protocol".
+ */
+export const FrameType = {
+  /** initiator → responder: the epochs it holds, each with its state vector. */
+  HELLO: 0,
+  /** responder → initiator: an epoch both hold, with the responder's state vector; its chunks follow. */
+  EPOCH: 1,
+  /** A part of an epoch's state: a Yjs v1 update holding whole sellers (their new entries and deletions). */
+  CHUNK: 2,
+  /** The receiver applied chunks of this many bytes: the sender may send that much more. */
+  ACK: 3,
+  /** The sender has nothing more for this phase. */
+  END: 4,
+  /** responder → initiator: refused for now (rate limit or load); retry after the given ms. */
+  BUSY: 5
+} as const
+
+export type Frame =
+  | { type: typeof FrameType.HELLO; epochs: Array<{ epoch: number; stateVector: Uint8Array }> }
+  | { type: typeof FrameType.EPOCH; epoch: number; stateVector: Uint8Array }
+  | { type: typeof FrameType.CHUNK; epoch: number; update: Uint8Array }
+  | { type: typeof FrameType.ACK; bytes: number }
+  | { type: typeof FrameType.END }
+  | { type: typeof FrameType.BUSY; retryAfterMs: number }
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, frame.type)
+  switch (frame.type) {
+    case FrameType.HELLO:
+      encoding.writeVarUint(e, frame.epochs.length)
+      for (const { epoch, stateVector } of frame.epochs) {
+        encoding.writeVarUint(e, epoch)
+        encoding.writeVarUint8Array(e, stateVector)
+      }
+      break
+    case FrameType.EPOCH:
+      encoding.writeVarUint(e, frame.epoch)
+      encoding.writeVarUint8Array(e, frame.stateVector)
+      break
+    case FrameType.CHUNK:
+      encoding.writeVarUint(e, frame.epoch)
+      encoding.writeUint8Array(e, frame.update) // the rest of the frame: no copy on the way in
+      break
+    case FrameType.ACK:
+      encoding.writeVarUint(e, frame.bytes)
+      break
+    case FrameType.BUSY:
+      encoding.writeVarUint(e, frame.retryAfterMs)
+      break
+    case FrameType.END:
+      break
+  }
+  return encoding.toUint8Array(e)
+}
+
+const fail = (message: string): never => {
+  throw new InvalidMessageError(message)
+}
+
+function readEpoch(d: decoding.Decoder): number {
+  const epoch = decoding.readVarUint(d)
+  if (!Number.isSafeInteger(epoch)) fail('epoch is not a safe integer')
+  return epoch
+}
+
+/** A state vector must decode (it is only read, never applied); an unreadable one fails the frame. */
+function readStateVector(d: decoding.Decoder): Uint8Array {
+  const sv = decoding.readVarUint8Array(d)
+  try {
+    Y.decodeStateVector(sv)
+  } catch {
+    fail('unreadable state vector')
+  }
+  return sv
+}
+
+/** Decodes one frame; throws `InvalidMessageError` on anything malformed, including trailing bytes. */
+export function decodeFrame(bytes: Uint8Array | { subarray(): Uint8Array }): Frame {
+  const buf = bytes instanceof Uint8Array ? bytes : bytes.subarray()
+  const d = decoding.createDecoder(buf)
+  let frame: Frame
+  try {
+    const type = decoding.readVarUint(d)
+    switch (type) {
+      case FrameType.HELLO: {
+        const n = decoding.readVarUint(d)
+        if (n > MAX_HELLO_EPOCHS) fail(`HELLO lists ${n} epochs, more than ${MAX_HELLO_EPOCHS}`)
+        const epochs: Array<{ epoch: number; stateVector: Uint8Array }> = []
+        for (let i = 0; i < n; i++) {
+          const epoch = readEpoch(d)
+          if (epochs.some((e) => e.epoch === epoch)) fail(`HELLO lists epoch ${epoch} twice`)
+          epochs.push({ epoch, stateVector: readStateVector(d) })
+        }
+        frame = { type, epochs }
+        break
+      }
+      case FrameType.EPOCH:
+        frame = { type, epoch: readEpoch(d), stateVector: readStateVector(d) }
+        break
+      case FrameType.CHUNK: {
+        const epoch = readEpoch(d)
+        frame = { type, epoch, update: buf.subarray(d.pos) }
+        d.pos = buf.byteLength
+        break
+      }
+      case FrameType.ACK:
+        frame = { type, bytes: decoding.readVarUint(d) }
+        break
+      case FrameType.END:
+        frame = { type }
+        break
+      case FrameType.BUSY:
+        frame = { type, retryAfterMs: decoding.readVarUint(d) }
+        break
+      default:
+        return fail(`unknown frame type ${type}`)
+    }
+  } catch (err) {
+    if (err instanceof InvalidMessageError) throw err
+    return fail(`malformed frame: ${(err as Error).message}`)
+  }
+  if (d.pos !== buf.byteLength) fail('trailing bytes after the frame')
+  return frame
+}
