@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MarketplaceDoc } from '../src/core/marketplace-doc.ts'
-import { stateChunks } from '../src/service/sync/chunks.ts'
+import { splitUpdate, splitVector } from '../src/service/sync/split.ts'
 import { decodeFrame, encodeFrame, type Frame, FrameType } from '../src/service/sync/wire.ts'
-import { fingerprint } from './helpers/connector.ts'
+import { sorted } from './helpers/connector.ts'
 import { fixedInput, testPeer } from './helpers/peers.ts'
 
 const MINUTE = 60_000
@@ -35,38 +35,55 @@ describe('chunked state (sync 2.0.0)', () => {
       // A peer that already holds some sellers' state (from their first writes) and none of the others.
       const peer = new MarketplaceDoc({ peerId: 'peer', now })
       for (const seller of sellers.slice(0, known)) peer.applyRemote(seller.market.diff())
-      const theirs = Y.decodeStateVector(peer.stateVector())
       const chunks = [
-        ...stateChunks(source.doc, theirs, { chunkSize: 8 * 1024, maxStructs: 20_000, maxFrameSize: 1 << 20 })
+        ...splitUpdate(source.diff(peer.stateVector()), {
+          chunkSize: 8 * 1024,
+          maxStructs: 20_000,
+          maxFrameSize: 1 << 20
+        })
       ]
       expect(chunks.length).toBeGreaterThan(2)
-      for (const chunk of chunks) await peer.applyRemoteBulk(chunk.update)
+      for (const chunk of chunks) await peer.applyRemoteBulk(chunk)
 
       const reference = new MarketplaceDoc({ peerId: 'reference', now })
       for (const seller of sellers.slice(0, known)) reference.applyRemote(seller.market.diff())
       reference.applyRemote(source.diff(reference.stateVector()), { maxUpdateSize: 1 << 24, maxStructs: 1 << 20 })
-      expect(fingerprint(peer)).toEqual(fingerprint(reference))
-      expect(fingerprint(peer).listings).toEqual(fingerprint(source).listings)
+      expect(peer.diff()).toEqual(reference.diff())
+      expect(peer.stateVector()).toEqual(source.stateVector())
+      expect(sorted(peer.listings())).toEqual(sorted(source.listings()))
+      expect(peer.listings().length).toBeGreaterThan(100)
     }
   })
 
-  it('keeps a seller whole: one larger than the chunk size travels alone, one larger than a frame is left out', async () => {
+  it('keeps a client whole: one larger than the chunk size travels alone, one larger than a frame is left out', async () => {
     const t = 1_700_000_000_000
     const { source } = await populated(() => t)
-    const sizes = [...stateChunks(source.doc, new Map(), { chunkSize: 1, maxStructs: 20_000, maxFrameSize: 1 << 20 })]
-    expect(sizes).toHaveLength(5) // one per seller
+    const clients = Y.decodeStateVector(source.stateVector()).size
+    const one = [...splitUpdate(source.diff(), { chunkSize: 1, maxStructs: 20_000, maxFrameSize: 1 << 20 })]
+    expect(one).toHaveLength(clients) // one per client
     const report = { skipped: [] as number[] }
-    const none = [
-      ...stateChunks(source.doc, new Map(), { chunkSize: 1, maxStructs: 20_000, maxFrameSize: 1_000 }, report)
-    ]
+    const none = [...splitUpdate(source.diff(), { chunkSize: 1, maxStructs: 20_000, maxFrameSize: 10 }, report)]
     expect(none).toHaveLength(0)
-    expect(report.skipped).toHaveLength(5)
+    expect(report.skipped).toHaveLength(clients)
+  })
+
+  it('splits a state vector into parts that decode to the whole', async () => {
+    const t = 1_700_000_000_000
+    const { source } = await populated(() => t)
+    const whole = Y.decodeStateVector(source.stateVector())
+    const parts = [...splitVector(source.stateVector(), 8)]
+    expect(parts.length).toBeGreaterThan(1)
+    const merged = new Map<number, number>()
+    for (const part of parts) for (const [client, clock] of Y.decodeStateVector(part)) merged.set(client, clock)
+    expect(merged).toEqual(whole)
+    expect([...splitVector(Y.encodeStateVector(new Map()), 8)]).toEqual([])
   })
 
   it('frames round-trip, and malformed ones are refused by name', () => {
     const frames: Frame[] = [
-      { type: FrameType.HELLO, epochs: [{ epoch: 20_000, stateVector: Y.encodeStateVector(new Y.Doc()) }] },
-      { type: FrameType.EPOCH, epoch: 7, stateVector: Y.encodeStateVector(new Y.Doc()) },
+      { type: FrameType.HELLO, epochs: [20_000, 20_001] },
+      { type: FrameType.EPOCH, epoch: 7 },
+      { type: FrameType.VECTOR, epoch: 7, stateVector: Y.encodeStateVector(new Y.Doc()) },
       { type: FrameType.CHUNK, epoch: 7, update: new Uint8Array([1, 2, 3]) },
       { type: FrameType.ACK, bytes: 123_456 },
       { type: FrameType.END },
@@ -78,7 +95,7 @@ describe('chunked state (sync 2.0.0)', () => {
       new Uint8Array([FrameType.ACK]), // truncated
       new Uint8Array([FrameType.END, 0]), // trailing bytes
       new Uint8Array([FrameType.HELLO, 4]), // too many epochs
-      new Uint8Array([FrameType.EPOCH, 1, 3, 0xff, 0xff, 0xff]) // unreadable state vector
+      new Uint8Array([FrameType.HELLO, 2, 5, 5]) // an epoch twice
     ]
     for (const b of bad) expect(() => decodeFrame(b)).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
   })

@@ -10,7 +10,6 @@ import {
   serviceDependencies,
   TypedEventEmitter
 } from '@libp2p/interface'
-import { Key } from 'interface-datastore'
 import { EpochedMarketplace } from '../core/epochs.ts'
 import type { Listing } from '../core/listing.ts'
 import { listingKey } from '../core/listing.ts'
@@ -38,6 +37,8 @@ import {
   SYNC_MAX_OUTBOUND_STREAMS,
   SYNC_PROTOCOL
 } from './constants.ts'
+import { SyncRefusedError } from './errors.ts'
+import { EpochStore } from './persistence.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { INVALID_UPDATES_TO_GRAYLIST, MARKETPLACE_TOPIC_SCORE_PARAMS } from './scoring.ts'
 import { answerSync, initiateSync, type SyncHost, type SyncLimits } from './sync/session.ts'
@@ -52,9 +53,20 @@ import type {
   SyncResult
 } from './types.ts'
 
-const EPOCH_PREFIX = '/betar/marketplace/epoch'
-const epochKey = (epoch: number): Key => new Key(`${EPOCH_PREFIX}/${epoch}`)
+/** State is written at most this long after a change (and on stop): each save walks the whole state. */
+const PERSIST_DELAY_MS = 2_000
+const PERSIST_MAX_DEFER_MS = 30_000
 const DEFAULT_PROTOCOLS = ['/x402/libp2p/2.0.0', '/x402/libp2p/1.0.0']
+const prices = new WeakMap<Listing, bigint>()
+/** A listing's price as a bigint, parsed once per (immutable) record. */
+function priceOf(listing: Listing): bigint {
+  let price = prices.get(listing)
+  if (price == null) {
+    price = BigInt(listing.price.amount)
+    prices.set(listing, price)
+  }
+  return price
+}
 /** A provider synced this recently is not synced again by `findSellers`: gossip keeps us current. */
 const RECENT_SYNC_MS = 30_000
 
@@ -84,7 +96,9 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   /** This node's listings as published, re-signed on every heartbeat. */
   private readonly own = new Map<string, ListingInput>()
   private timers: Array<ReturnType<typeof setInterval>> = []
+  private readonly store: EpochStore
   private persistTimer: ReturnType<typeof setTimeout> | undefined
+  private persisting: Promise<void> | undefined
   private readonly syncing = new Map<string, Promise<SyncResult>>()
   /** Inbound syncs being served, by peer. */
   private readonly serving = new Set<string>()
@@ -130,10 +144,11 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       ...(init.epochMs != null ? { epochMs: init.epochMs } : {}),
       validation: { maxUpdateSize: this.maxUpdateSize }
     })
+    this.store = new EpochStore(components.datastore)
     this.host = {
       epochs: () => this.market.epochs(),
       held: (epoch) => this.held(epoch),
-      apply: (doc, update) => this.applyChunk(doc, update)
+      apply: (doc, update, result) => this.applyChunk(doc, update, result)
     }
     for (const type of ['listing:added', 'listing:updated', 'listing:removed'] as const) {
       this.market.addEventListener(type, (e) => this.safeDispatchEvent(type, { detail: e.detail } as never))
@@ -147,19 +162,13 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     })
     this.market.addEventListener('epoch:drop', (e) => {
       this.leave(e.detail)
-      Promise.resolve(this.components.datastore.delete(epochKey(e.detail))).catch(() => undefined)
+      this.store.drop(e.detail).catch((err: unknown) => this.log('could not delete epoch %d - %e', e.detail, err))
     })
   }
 
   async start(): Promise<void> {
     if (this.running) return
-    for await (const { key, value } of this.components.datastore.query({ prefix: EPOCH_PREFIX })) {
-      const epoch = Number(key.baseNamespace())
-      const doc = Number.isInteger(epoch) ? this.market.doc(epoch) : undefined
-      if (doc == null)
-        await this.components.datastore.delete(key) // an epoch too old to keep
-      else doc.restore(value)
-    }
+    await this.store.restore(this.market)
   }
 
   /** After every service started: GossipSub is running, so subscribe and start serving sync. */
@@ -273,17 +282,27 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   find(options: FindOptions = {}): Listing[] {
     const text = options.text?.toLowerCase()
     const sellers = options.sellers != null ? new Set(options.sellers) : undefined
-    return this.market
-      .listings()
-      .filter(
-        (l) =>
-          (options.capability == null || l.capabilities.includes(options.capability)) &&
-          (options.maxPrice == null || BigInt(l.price.amount) <= options.maxPrice) &&
-          (sellers == null || sellers.has(l.seller)) &&
-          (text == null || `${l.name}\n${l.description}`.toLowerCase().includes(text))
-      )
-      .sort((a, b) => (BigInt(a.price.amount) < BigInt(b.price.amount) ? -1 : 1))
-      .slice(0, options.limit ?? 100)
+    const limit = options.limit ?? 100
+    // The cheapest `limit` matches, kept sorted while scanning (O(n log limit)); prices are parsed once per record.
+    const best: Array<[bigint, Listing]> = []
+    for (const l of this.market.listings()) {
+      if (options.capability != null && !l.capabilities.includes(options.capability)) continue
+      if (sellers != null && !sellers.has(l.seller)) continue
+      const price = priceOf(l)
+      if (options.maxPrice != null && price > options.maxPrice) continue
+      if (best.length >= limit && price >= (best[best.length - 1] as [bigint, Listing])[0]) continue
+      if (text != null && !`${l.name}\n${l.description}`.toLowerCase().includes(text)) continue
+      let lo = 0
+      let hi = best.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if ((best[mid] as [bigint, Listing])[0] <= price) lo = mid + 1
+        else hi = mid
+      }
+      best.splice(lo, 0, [price, l])
+      if (best.length > limit) best.pop()
+    }
+    return best.map(([, l]) => l)
   }
 
   async findSellers(capability: string, options: FindSellersOptions = {}): Promise<Listing[]> {
@@ -401,6 +420,11 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       this.synced(id)
       if (result.rejected > 0) this.log('sync from %p: %d chunks refused', connection.remotePeer, result.rejected)
     } catch (err) {
+      if (err instanceof SyncRefusedError) {
+        // Answered BUSY: let the frame reach the peer, then end the stream.
+        await stream.close({ signal: AbortSignal.timeout(1_000) }).catch((e: Error) => stream.abort(e))
+        return
+      }
       this.log('sync from %p failed - %e', connection.remotePeer, err)
       stream.abort(err as Error)
     } finally {
@@ -408,14 +432,20 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     }
   }
 
-  /** Validates and applies one sync chunk; false when validation refused it. */
-  private async applyChunk(doc: MarketplaceDoc, update: Uint8Array): Promise<boolean> {
+  /**
+   * Validates and applies one sync chunk. With `partial`, the document applies the valid entries and reports the others
+   * as dropped (one bad entry must not cost the rest); false when the chunk was refused whole.
+   */
+  private async applyChunk(doc: MarketplaceDoc, update: Uint8Array, result: SyncResult): Promise<boolean> {
+    // Structs per chunk are bounded in proportion to its size (an honest struct takes ≥ 10 bytes).
+    const options = {
+      maxUpdateSize: this.limits.maxFrameSize,
+      maxStructs: Math.max(20_000, Math.ceil(update.byteLength / 10)),
+      partial: true
+    }
     try {
-      // Structs per chunk are bounded in proportion to its size (an honest struct takes ≥ 10 bytes).
-      await doc.applyRemoteBulk(update, {
-        maxUpdateSize: this.limits.maxFrameSize,
-        maxStructs: Math.max(20_000, Math.ceil(update.byteLength / 10))
-      })
+      const applied = (await doc.applyRemoteBulk(update, options)) as { dropped?: unknown[] }
+      result.dropped = (result.dropped ?? 0) + (applied.dropped?.length ?? 0)
       return true
     } catch (err) {
       if (err instanceof RejectedUpdateError) {
@@ -500,19 +530,27 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     this.write([...this.own.values()]).catch((err: unknown) => this.log.error('refreshing listings failed - %e', err))
   }
 
-  private schedulePersist(): void {
+  private schedulePersist(deferredMs = 0): void {
     if (this.persistTimer != null) return
     this.persistTimer = setTimeout(() => {
       this.persistTimer = undefined
+      // A save walks the whole state: not while a sync is streaming it in or out (for at most 30 s more).
+      if ((this.serving.size > 0 || this.syncing.size > 0) && deferredMs < PERSIST_MAX_DEFER_MS) {
+        this.schedulePersist(deferredMs + PERSIST_DELAY_MS)
+        return
+      }
       this.persist().catch((err: unknown) => this.log.error('persisting the marketplace failed - %e', err))
-    }, 200)
+    }, PERSIST_DELAY_MS)
+    this.persistTimer.unref?.()
   }
 
+  /** One save at a time; a save asked for meanwhile runs after it. */
   private async persist(): Promise<void> {
-    for (const epoch of this.market.epochs()) {
-      const doc = this.market.doc(epoch)
-      if (doc != null) await this.components.datastore.put(epochKey(epoch), doc.snapshot())
-    }
+    while (this.persisting != null) await this.persisting
+    this.persisting = this.store.save(this.market).finally(() => {
+      this.persisting = undefined
+    })
+    await this.persisting
   }
 
   /** Keys of this node's own listings. */

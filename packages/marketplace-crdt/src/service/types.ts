@@ -43,7 +43,7 @@ export interface MarketplaceInit {
   maxUpdateSize?: number
   /** Most chunk bytes one sync may deliver (100,000 fresh listings are ≈ 90 MB). @default 256 MiB */
   maxSyncSize?: number
-  /** A sync sends an epoch's state in chunks of about this many bytes (whole sellers each). @default 256 KiB */
+  /** A sync sends an epoch's state in chunks of about this many bytes (whole sellers each). @default 128 KiB */
   syncChunkSize?: number
   /** Largest sync frame accepted or sent; also bounds one seller's synced state. @default 2 MiB */
   maxSyncFrameSize?: number
@@ -109,8 +109,10 @@ export interface SyncResult {
   epochs: number[]
   /** Chunks received and applied. */
   applied: number
-  /** Chunks received and refused by validation: their sellers' entries were not applied. */
+  /** Chunks received and refused whole by validation: none of their entries were applied. */
   rejected: number
+  /** Entries of applied chunks that validation left out (invalid, stale, over quota, or lacking history). */
+  dropped?: number
   /** Chunk bytes received. */
   bytesReceived: number
   chunksSent: number

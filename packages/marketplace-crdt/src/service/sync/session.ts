@@ -5,8 +5,8 @@ import type { MarketplaceDoc } from '../../core/marketplace-doc.ts'
 import { MAX_REJECTED_CHUNKS, SYNC_WINDOW_BYTES } from '../constants.ts'
 import { SyncRefusedError } from '../errors.ts'
 import type { SyncResult } from '../types.ts'
-import { type ChunkReport, stateChunks } from './chunks.ts'
-import { decodeFrame, encodeFrame, type Frame, FrameType } from './wire.ts'
+import { type SplitReport, splitUpdate, splitVector } from './split.ts'
+import { type BulkFrame, decodeFrame, encodeFrame, type Frame, FrameType } from './wire.ts'
 
 /** What a sync session needs from the node: its held epochs and how to apply a chunk. */
 export interface SyncHost {
@@ -14,32 +14,37 @@ export interface SyncHost {
   epochs(): number[]
   /** The document of an epoch this node holds; never opens one. */
   held(epoch: number): MarketplaceDoc | undefined
-  /** Validates and applies one received chunk; false when validation refused it. */
-  apply(doc: MarketplaceDoc, update: Uint8Array): Promise<boolean>
+  /** Validates and applies one received chunk (counting dropped entries in `result`); false when refused whole. */
+  apply(doc: MarketplaceDoc, update: Uint8Array, result: SyncResult): Promise<boolean>
 }
 
 export interface SyncLimits {
   chunkSize: number
   maxFrameSize: number
-  /** Most chunk bytes accepted in one session. */
+  /** Most bulk bytes (state vectors and chunks) accepted in one session. */
   maxSyncSize: number
   /** Longest wait for the next frame. */
   idleTimeoutMs: number
 }
 
-type Lp = ReturnType<typeof lpStream>
+type Chunk = Extract<Frame, { type: typeof FrameType.CHUNK }>
+type Vector = Extract<Frame, { type: typeof FrameType.VECTOR }>
 
-/** Framing, per-frame deadlines and the byte budget of one session (one stream). */
+/**
+ * One side of a session: framing with per-frame deadlines, bulk frames sent at most a window ahead of the peer's ACKs
+ * (the byte stream below has no back-pressure: whatever arrives is buffered, up to its 4 MiB cap), and the budgets of
+ * what it accepts.
+ */
 class Session {
-  readonly lp: Lp
   readonly result: SyncResult = { epochs: [], applied: 0, rejected: 0, bytesReceived: 0, chunksSent: 0, bytesSent: 0 }
+  private readonly lp: ReturnType<typeof lpStream>
   private readonly host: SyncHost
   private readonly limits: SyncLimits
   private readonly signal: AbortSignal
+  private inflight = 0
 
   constructor(stream: Stream, host: SyncHost, limits: SyncLimits, signal: AbortSignal) {
-    // Frames are bounded by the frame limit, and the sender never has more than a window of chunk bytes unacknowledged,
-    // so the read buffer stays under frame + window.
+    // The peer never has more than a window of bulk bytes unacknowledged, so the read buffer stays under frame + window.
     this.lp = lpStream(stream, {
       maxDataLength: limits.maxFrameSize + 64,
       maxBufferSize: limits.maxFrameSize + SYNC_WINDOW_BYTES + 64 * 1024
@@ -58,72 +63,110 @@ class Session {
     await this.lp.write(encodeFrame(frame), { signal: this.signal })
   }
 
-  /** Sends an epoch's chunks for the peer's state vector, never more than a window ahead of its ACKs. */
-  async sendChunks(epoch: number, doc: MarketplaceDoc, theirVector: Uint8Array): Promise<void> {
-    const report: ChunkReport = { skipped: [] }
-    let inflight = 0
-    const chunks = stateChunks(
-      doc.doc,
-      Y.decodeStateVector(theirVector),
-      {
-        chunkSize: this.limits.chunkSize,
-        maxFrameSize: this.limits.maxFrameSize,
-        maxStructs: 20_000
-      },
-      report
-    )
-    for (const chunk of chunks) {
-      while (inflight > 0 && inflight + chunk.update.byteLength > SYNC_WINDOW_BYTES)
-        inflight -= await this.readAck(inflight)
-      await this.write({ type: FrameType.CHUNK, epoch, update: chunk.update })
-      inflight += chunk.update.byteLength
+  /** Sends a bulk frame once the window allows it. */
+  async send(frame: BulkFrame): Promise<void> {
+    const size = frame.type === FrameType.CHUNK ? frame.update.byteLength : frame.stateVector.byteLength
+    while (this.inflight > 0 && this.inflight + size > SYNC_WINDOW_BYTES) await this.readAck()
+    await this.write(frame)
+    this.inflight += size
+    if (frame.type === FrameType.CHUNK) {
       this.result.chunksSent++
-      this.result.bytesSent += chunk.update.byteLength
+      this.result.bytesSent += size
     }
-    while (inflight > 0) inflight -= await this.readAck(inflight)
+  }
+
+  /** Waits until every bulk frame sent was acknowledged, then ends the phase. */
+  async end(): Promise<void> {
+    while (this.inflight > 0) await this.readAck()
+    await this.write({ type: FrameType.END })
+  }
+
+  private async readAck(): Promise<void> {
+    const frame = await this.read()
+    if (frame.type === FrameType.BUSY) throw new SyncRefusedError(frame.retryAfterMs)
+    if (frame.type !== FrameType.ACK) throw new InvalidMessageError(`expected ACK, got frame type ${frame.type}`)
+    if (frame.bytes <= 0 || frame.bytes > this.inflight) throw new InvalidMessageError('ACK for bytes never sent')
+    this.inflight -= frame.bytes
+  }
+
+  async sendVector(epoch: number, doc: MarketplaceDoc): Promise<void> {
+    for (const stateVector of splitVector(doc.stateVector(), this.limits.chunkSize)) {
+      await this.send({ type: FrameType.VECTOR, epoch, stateVector })
+    }
+  }
+
+  /** Sends what a peer with state vector `theirs` lacks of an epoch, in chunks of whole clients. */
+  async sendChunks(epoch: number, doc: MarketplaceDoc, theirs: Map<number, number>): Promise<void> {
+    const report: SplitReport = { skipped: [] }
+    const limits = { chunkSize: this.limits.chunkSize, maxFrameSize: this.limits.maxFrameSize, maxStructs: 20_000 }
+    for (const update of splitUpdate(doc.diff(Y.encodeStateVector(theirs)), limits, report)) {
+      await this.send({ type: FrameType.CHUNK, epoch, update })
+    }
     if (report.skipped.length > 0)
       this.result.skippedClients = (this.result.skippedClients ?? 0) + report.skipped.length
   }
 
-  private async readAck(inflight: number): Promise<number> {
-    const frame = await this.read()
-    if (frame.type !== FrameType.ACK) throw new InvalidMessageError(`expected ACK, got frame type ${frame.type}`)
-    if (frame.bytes <= 0 || frame.bytes > inflight) throw new InvalidMessageError('ACK for bytes never sent')
-    return frame.bytes
-  }
-
-  /** Applies one received chunk of an epoch the peer may send, within the session's byte and rejection budgets. */
-  async receiveChunk(frame: Extract<Frame, { type: typeof FrameType.CHUNK }>, allowed: Set<number>): Promise<void> {
-    if (!allowed.has(frame.epoch)) throw new InvalidMessageError(`chunk for epoch ${frame.epoch}, which was not agreed`)
-    this.result.bytesReceived += frame.update.byteLength
+  /** Counts received bulk bytes against the session's budget. */
+  private received(bytes: number): void {
+    this.result.bytesReceived += bytes
     if (this.result.bytesReceived > this.limits.maxSyncSize) {
       throw new InvalidMessageError(`sync exceeds ${this.limits.maxSyncSize} bytes`)
     }
+  }
+
+  /**
+   * Adds a received state vector part to `into` and acknowledges it. Only clients our document has are kept (the rest
+   * cannot matter to what we send), so the map never outgrows our own state whatever the peer sends.
+   */
+  async receiveVector(frame: Vector, into: Map<number, number>): Promise<void> {
+    this.received(frame.stateVector.byteLength)
+    let part: Map<number, number>
+    try {
+      part = Y.decodeStateVector(frame.stateVector)
+    } catch {
+      throw new InvalidMessageError('unreadable state vector')
+    }
+    const ours = this.ours(frame.epoch)
+    for (const [client, clock] of part) {
+      if (ours.has(client)) into.set(client, Math.max(clock, into.get(client) ?? 0))
+    }
+    await this.write({ type: FrameType.ACK, bytes: frame.stateVector.byteLength })
+  }
+
+  private readonly vectors = new Map<number, Map<number, number>>()
+  /** Our state vector of an epoch, decoded once per session. */
+  private ours(epoch: number): Map<number, number> {
+    let vector = this.vectors.get(epoch)
+    if (vector == null) {
+      const doc = this.host.held(epoch)
+      vector = doc != null ? Y.decodeStateVector(doc.stateVector()) : new Map()
+      this.vectors.set(epoch, vector)
+    }
+    return vector
+  }
+
+  /** Applies one received chunk (to an epoch both agreed on), within the budgets, and acknowledges it. */
+  async receiveChunk(frame: Chunk): Promise<void> {
+    this.received(frame.update.byteLength)
     const doc = this.host.held(frame.epoch)
     // An epoch dropped meanwhile (rotation): nothing to apply it to; acknowledged all the same.
     if (doc != null) {
-      if (await this.host.apply(doc, frame.update)) this.result.applied++
+      if (await this.host.apply(doc, frame.update, this.result)) this.result.applied++
       else if (++this.result.rejected >= MAX_REJECTED_CHUNKS) {
         throw new InvalidMessageError(`${this.result.rejected} chunks refused: the peer sends invalid state`)
       }
     }
     await this.write({ type: FrameType.ACK, bytes: frame.update.byteLength })
   }
+}
 
-  /** Reads CHUNK frames until END. */
-  async receiveUntilEnd(allowed: Set<number>): Promise<void> {
-    for (;;) {
-      const frame = await this.read()
-      if (frame.type === FrameType.END) return
-      if (frame.type !== FrameType.CHUNK) throw new InvalidMessageError(`expected CHUNK or END, got ${frame.type}`)
-      await this.receiveChunk(frame, allowed)
-    }
-  }
+const unexpected = (frame: Frame, expected: string): never => {
+  throw new InvalidMessageError(`expected ${expected}, got frame type ${frame.type}`)
 }
 
 /**
- * The initiator's side: HELLO with our epochs and state vectors; receive the responder's chunks (applied as they
- * arrive) for the epochs it also holds; send ours for its state vectors; END; wait for its END.
+ * The initiator's side: HELLO (our epochs) and our state vectors; the responder's state vector and chunks for each
+ * epoch both hold, applied as they arrive; our chunks for its state vectors; END both ways.
  */
 export async function initiateSync(
   stream: Stream,
@@ -132,43 +175,44 @@ export async function initiateSync(
   options: Required<AbortOptions>
 ): Promise<SyncResult> {
   const s = new Session(stream, host, limits, options.signal)
-  const offered = new Map<number, MarketplaceDoc>()
-  for (const epoch of host.epochs()) {
+  const offered = host.epochs().filter((epoch) => host.held(epoch) != null)
+  await s.write({ type: FrameType.HELLO, epochs: offered })
+  for (const epoch of offered) {
     const doc = host.held(epoch)
-    if (doc != null) offered.set(epoch, doc)
+    if (doc != null) await s.sendVector(epoch, doc)
   }
-  await s.write({
-    type: FrameType.HELLO,
-    epochs: [...offered].map(([epoch, doc]) => ({ epoch, stateVector: doc.stateVector() }))
-  })
-  // Phase 1: the responder's state, epoch by epoch.
-  const theirVectors = new Map<number, Uint8Array>()
-  const allowed = new Set<number>()
+  await s.end()
+
+  // The responder's state vector and chunks, epoch by epoch.
+  const theirs = new Map<number, Map<number, number>>()
+  let current: number | undefined
   for (;;) {
     const frame = await s.read()
-    if (frame.type === FrameType.BUSY) throw new SyncRefusedError(frame.retryAfterMs)
     if (frame.type === FrameType.END) break
+    if (frame.type === FrameType.BUSY) throw new SyncRefusedError(frame.retryAfterMs)
     if (frame.type === FrameType.EPOCH) {
-      if (!offered.has(frame.epoch) || theirVectors.has(frame.epoch)) {
+      if (!offered.includes(frame.epoch) || theirs.has(frame.epoch)) {
         throw new InvalidMessageError(`EPOCH ${frame.epoch} was not offered, or announced twice`)
       }
-      theirVectors.set(frame.epoch, frame.stateVector)
-      allowed.clear()
-      allowed.add(frame.epoch)
-      continue
-    }
-    if (frame.type !== FrameType.CHUNK) throw new InvalidMessageError(`unexpected frame type ${frame.type}`)
-    await s.receiveChunk(frame, allowed)
+      theirs.set(frame.epoch, new Map())
+      current = frame.epoch
+    } else if (frame.type === FrameType.VECTOR || frame.type === FrameType.CHUNK) {
+      if (frame.epoch !== current)
+        throw new InvalidMessageError(`frame for epoch ${frame.epoch}, not the announced one`)
+      if (frame.type === FrameType.VECTOR) await s.receiveVector(frame, theirs.get(current) as Map<number, number>)
+      else await s.receiveChunk(frame)
+    } else unexpected(frame, 'EPOCH, VECTOR, CHUNK or END')
   }
-  // Phase 2: ours, for the state vectors it announced.
-  for (const [epoch, vector] of theirVectors) {
+
+  // Ours, for the state vectors it sent.
+  for (const [epoch, vector] of theirs) {
     const doc = host.held(epoch)
     if (doc != null) await s.sendChunks(epoch, doc, vector)
   }
-  await s.write({ type: FrameType.END })
+  await s.end()
   const done = await s.read()
-  if (done.type !== FrameType.END) throw new InvalidMessageError(`expected END, got ${done.type}`)
-  s.result.epochs = [...theirVectors.keys()]
+  if (done.type !== FrameType.END) unexpected(done, 'END')
+  s.result.epochs = [...theirs.keys()]
   return s.result
 }
 
@@ -185,23 +229,45 @@ export async function answerSync(
 ): Promise<SyncResult> {
   const s = new Session(stream, host, limits, options.signal)
   const hello = await s.read()
-  if (hello.type !== FrameType.HELLO) throw new InvalidMessageError(`expected HELLO, got ${hello.type}`)
+  if (hello.type !== FrameType.HELLO) unexpected(hello, 'HELLO')
+  const offered = (hello as Extract<Frame, { type: typeof FrameType.HELLO }>).epochs
   const retryAfterMs = admit()
   if (retryAfterMs != null) {
     await s.write({ type: FrameType.BUSY, retryAfterMs })
     throw new SyncRefusedError(retryAfterMs)
   }
-  const agreed = new Set<number>()
-  for (const { epoch, stateVector } of hello.epochs) {
+  // Their state vectors, for the epochs they offered.
+  const theirs = new Map<number, Map<number, number>>(offered.map((epoch) => [epoch, new Map()]))
+  for (;;) {
+    const frame = await s.read()
+    if (frame.type === FrameType.END) break
+    if (frame.type !== FrameType.VECTOR) unexpected(frame, 'VECTOR or END')
+    const vector = frame as Vector
+    const into = theirs.get(vector.epoch)
+    if (into == null) throw new InvalidMessageError(`state vector for epoch ${vector.epoch}, which was not offered`)
+    await s.receiveVector(vector, into)
+  }
+  // Ours and our chunks, for the epochs we hold too.
+  const agreed: number[] = []
+  for (const [epoch, vector] of theirs) {
     const doc = host.held(epoch)
     if (doc == null) continue
-    agreed.add(epoch)
-    await s.write({ type: FrameType.EPOCH, epoch, stateVector: doc.stateVector() })
-    await s.sendChunks(epoch, doc, stateVector)
+    agreed.push(epoch)
+    await s.write({ type: FrameType.EPOCH, epoch })
+    await s.sendVector(epoch, doc)
+    await s.sendChunks(epoch, doc, vector)
+  }
+  await s.end()
+  // Their chunks.
+  for (;;) {
+    const frame = await s.read()
+    if (frame.type === FrameType.END) break
+    if (frame.type !== FrameType.CHUNK) unexpected(frame, 'CHUNK or END')
+    const chunk = frame as Chunk
+    if (!agreed.includes(chunk.epoch)) throw new InvalidMessageError(`chunk for epoch ${chunk.epoch}, not agreed`)
+    await s.receiveChunk(chunk)
   }
   await s.write({ type: FrameType.END })
-  await s.receiveUntilEnd(agreed)
-  await s.write({ type: FrameType.END })
-  s.result.epochs = [...agreed]
+  s.result.epochs = agreed
   return s.result
 }

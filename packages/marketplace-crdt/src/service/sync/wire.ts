@@ -1,7 +1,6 @@
 import { InvalidMessageError } from '@libp2p/interface'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import * as Y from 'yjs'
 import { MAX_HELLO_EPOCHS } from '../constants.ts'
 
 /**
@@ -9,27 +8,33 @@ import { MAX_HELLO_EPOCHS } from '../constants.ts'
  * lib0-encoded fields (the encoding Yjs and y-protocols use). Spec: the package README, "Sync protocol".
  */
 export const FrameType = {
-  /** initiator → responder: the epochs it holds, each with its state vector. */
+  /** initiator → responder: the epochs it holds. */
   HELLO: 0,
-  /** responder → initiator: an epoch both hold, with the responder's state vector; its chunks follow. */
+  /** responder → initiator: an epoch both hold; its state vector and chunks follow. */
   EPOCH: 1,
-  /** A part of an epoch's state: a Yjs v1 update holding whole sellers (their new entries and deletions). */
-  CHUNK: 2,
-  /** The receiver applied chunks of this many bytes: the sender may send that much more. */
-  ACK: 3,
+  /** Part of a state vector (Yjs encoding of some clients' clocks); bulk, acknowledged. */
+  VECTOR: 2,
+  /** Part of an epoch's state: a Yjs v1 update holding whole clients (new structs and deleted ranges); bulk. */
+  CHUNK: 3,
+  /** The receiver processed bulk frames of this many bytes: the sender may send that much more. */
+  ACK: 4,
   /** The sender has nothing more for this phase. */
-  END: 4,
+  END: 5,
   /** responder → initiator: refused for now (rate limit or load); retry after the given ms. */
-  BUSY: 5
+  BUSY: 6
 } as const
 
 export type Frame =
-  | { type: typeof FrameType.HELLO; epochs: Array<{ epoch: number; stateVector: Uint8Array }> }
-  | { type: typeof FrameType.EPOCH; epoch: number; stateVector: Uint8Array }
+  | { type: typeof FrameType.HELLO; epochs: number[] }
+  | { type: typeof FrameType.EPOCH; epoch: number }
+  | { type: typeof FrameType.VECTOR; epoch: number; stateVector: Uint8Array }
   | { type: typeof FrameType.CHUNK; epoch: number; update: Uint8Array }
   | { type: typeof FrameType.ACK; bytes: number }
   | { type: typeof FrameType.END }
   | { type: typeof FrameType.BUSY; retryAfterMs: number }
+
+/** Frames that count against the sender's window and are acknowledged. */
+export type BulkFrame = Extract<Frame, { type: typeof FrameType.VECTOR | typeof FrameType.CHUNK }>
 
 export function encodeFrame(frame: Frame): Uint8Array {
   const e = encoding.createEncoder()
@@ -37,14 +42,14 @@ export function encodeFrame(frame: Frame): Uint8Array {
   switch (frame.type) {
     case FrameType.HELLO:
       encoding.writeVarUint(e, frame.epochs.length)
-      for (const { epoch, stateVector } of frame.epochs) {
-        encoding.writeVarUint(e, epoch)
-        encoding.writeVarUint8Array(e, stateVector)
-      }
+      for (const epoch of frame.epochs) encoding.writeVarUint(e, epoch)
       break
     case FrameType.EPOCH:
       encoding.writeVarUint(e, frame.epoch)
-      encoding.writeVarUint8Array(e, frame.stateVector)
+      break
+    case FrameType.VECTOR:
+      encoding.writeVarUint(e, frame.epoch)
+      encoding.writeUint8Array(e, frame.stateVector) // the rest of the frame
       break
     case FrameType.CHUNK:
       encoding.writeVarUint(e, frame.epoch)
@@ -72,17 +77,6 @@ function readEpoch(d: decoding.Decoder): number {
   return epoch
 }
 
-/** A state vector must decode (it is only read, never applied); an unreadable one fails the frame. */
-function readStateVector(d: decoding.Decoder): Uint8Array {
-  const sv = decoding.readVarUint8Array(d)
-  try {
-    Y.decodeStateVector(sv)
-  } catch {
-    fail('unreadable state vector')
-  }
-  return sv
-}
-
 /** Decodes one frame; throws `InvalidMessageError` on anything malformed, including trailing bytes. */
 export function decodeFrame(bytes: Uint8Array | { subarray(): Uint8Array }): Frame {
   const buf = bytes instanceof Uint8Array ? bytes : bytes.subarray()
@@ -94,22 +88,24 @@ export function decodeFrame(bytes: Uint8Array | { subarray(): Uint8Array }): Fra
       case FrameType.HELLO: {
         const n = decoding.readVarUint(d)
         if (n > MAX_HELLO_EPOCHS) fail(`HELLO lists ${n} epochs, more than ${MAX_HELLO_EPOCHS}`)
-        const epochs: Array<{ epoch: number; stateVector: Uint8Array }> = []
+        const epochs: number[] = []
         for (let i = 0; i < n; i++) {
           const epoch = readEpoch(d)
-          if (epochs.some((e) => e.epoch === epoch)) fail(`HELLO lists epoch ${epoch} twice`)
-          epochs.push({ epoch, stateVector: readStateVector(d) })
+          if (epochs.includes(epoch)) fail(`HELLO lists epoch ${epoch} twice`)
+          epochs.push(epoch)
         }
         frame = { type, epochs }
         break
       }
       case FrameType.EPOCH:
-        frame = { type, epoch: readEpoch(d), stateVector: readStateVector(d) }
+        frame = { type, epoch: readEpoch(d) }
         break
+      case FrameType.VECTOR:
       case FrameType.CHUNK: {
         const epoch = readEpoch(d)
-        frame = { type, epoch, update: buf.subarray(d.pos) }
+        const rest = buf.subarray(d.pos)
         d.pos = buf.byteLength
+        frame = type === FrameType.VECTOR ? { type, epoch, stateVector: rest } : { type, epoch, update: rest }
         break
       }
       case FrameType.ACK:
