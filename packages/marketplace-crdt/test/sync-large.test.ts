@@ -71,7 +71,7 @@ describe('sync 2.0.0: state of any size, in chunks', () => {
     expect(atSource!.worstMs).toBeLessThan(100)
     expect(atLate!.worstMs).toBeLessThan(100)
     console.log(
-      `late joiner: 12,000 listings, ${result.applied} chunks, ${(result.bytesReceived / 1e6).toFixed(1)} MB in ${Math.round(ms)} ms; worst find() wait ${atSource!.worstMs} / ${atLate!.worstMs} ms`
+      `late joiner: 12,000 listings, ${result.applied} chunks, ${(result.bytesReceived / 1e6).toFixed(1)} MB in ${Math.round(ms)} ms; worst find() wait ${atSource!.worstMs} / ${atLate!.worstMs} ms (wall ${atSource!.worstWallMs} / ${atLate!.worstWallMs} ms)`
     )
   })
 

@@ -70,10 +70,7 @@ export const CATCH_UP_SYNC_INTERVAL_MS = 5_000
  * Gossip updates per peer that may fail only for a missing earlier update (`needsSync`: ignored, then a catch-up sync)
  * in a burst; past it they count as invalid (rejected, so GossipSub scoring sees them). Refilled one per second.
  */
-export const NEEDS_SYNC_BURST = 32
-
-/** Publishing splits a catalogue into updates of about this many bytes (the default gossip limit is 1 MiB). */
-export const PUBLISH_BATCH_BYTES = 256 * 1024
+export const NEEDS_SYNC_BURST = 16
 
 /** `findSellers`: how long one provider has to connect and start answering the sync. */
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 3_000

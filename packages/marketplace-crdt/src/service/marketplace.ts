@@ -107,6 +107,8 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   private readonly needsSyncBudget = new RateLimiter(NEEDS_SYNC_BURST, 1_000)
   /** Invalid gossip updates per peer: once spent, the peer's updates are refused unread, like GossipSub's graylist. */
   private readonly strikes = new RateLimiter(INVALID_UPDATES_TO_GRAYLIST, 60_000)
+  /** The validation queue of each peer's gossip updates. */
+  private readonly validating = new Map<string, Promise<void>>()
   private readonly lastSync = new Map<string, number>()
   /** Providers that delivered no valid listing, until when they are skipped. */
   private readonly uselessProviders = new Map<string, number>()
@@ -262,11 +264,16 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     return listings
   }
 
-  /** Signs and writes listings as several updates, each well under the gossip limit (one message each). */
+  /**
+   * Signs and writes listings as several updates, each well under the gossip limit (one message each), letting the
+   * event loop run between them: signing a large catalogue in one go held it for hundreds of ms at every heartbeat.
+   */
   private async write(inputs: readonly ListingInput[]): Promise<Listing[]> {
     const out: Listing[] = []
-    for (const batch of publishBatches(inputs, this.maxUpdateSize / 4))
+    for (const batch of publishBatches(inputs, this.maxUpdateSize / 8)) {
+      if (out.length > 0) await new Promise((resolve) => setImmediate(resolve))
       out.push(...(await this.market.publishMany(batch)))
+    }
     return out
   }
 
@@ -462,7 +469,22 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
    * a budget per peer; past it such updates are rejected too. A peer that sent {@link INVALID_UPDATES_TO_GRAYLIST}
    * invalid updates recently has the next ones rejected without decoding them.
    */
-  private async validate(epoch: number, peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
+  private validate(epoch: number, peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
+    // One at a time per peer (in arrival order), so that a peer's strikes count before its next update is decoded.
+    const id = peer.toString()
+    const run = (this.validating.get(id) ?? Promise.resolve()).then(() => this.validateNow(epoch, peer, data))
+    const done = run.then(
+      () => undefined,
+      () => undefined
+    )
+    this.validating.set(id, done)
+    void done.then(() => {
+      if (this.validating.get(id) === done) this.validating.delete(id)
+    })
+    return run
+  }
+
+  private async validateNow(epoch: number, peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
     const id = peer.toString()
     if (this.strikes.retryAfter(id) > 0) return TopicValidatorResult.Reject
     const doc = this.held(epoch)

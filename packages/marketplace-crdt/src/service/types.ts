@@ -38,7 +38,7 @@ export interface MarketplaceInit {
   /** How often expired entries are collected. @default 60000 */
   gcIntervalMs?: number
   /**
-   * Largest update from gossip; publishing splits a catalogue into updates of a quarter of it at most. @default 1 MiB
+   * Largest update from gossip; publishing splits a catalogue into updates of an eighth of it at most. @default 1 MiB
    */
   maxUpdateSize?: number
   /** Most chunk bytes one sync may deliver (100,000 fresh listings are ≈ 90 MB). @default 256 MiB */
@@ -137,7 +137,7 @@ export type MarketplaceEvents = Pick<MarketplaceDocEvents, 'listing:added' | 'li
 export interface Marketplace extends TypedEventTarget<MarketplaceEvents>, Startable {
   /** Signs, publishes and keeps refreshing one of this node's listings; provides its capabilities on the DHT. */
   publish(input: PublishInput, options?: AbortOptions): Promise<Listing>
-  /** Publishes several listings: as few updates as fit the gossip message limit (a quarter of `maxUpdateSize` each). */
+  /** Publishes several listings, as updates of at most an eighth of `maxUpdateSize` each (one gossip message each). */
   publishMany(inputs: readonly PublishInput[], options?: AbortOptions): Promise<Listing[]>
   /** Withdraws one of this node's listings now. */
   delist(id: string, options?: AbortOptions): Promise<void>

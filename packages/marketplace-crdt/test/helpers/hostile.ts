@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Stream } from '@libp2p/interface'
@@ -141,26 +142,46 @@ export function rawLp(stream: Stream) {
   return lpStream(stream, { maxDataLength: 64 * 1024 * 1024, maxBufferSize: 64 * 1024 * 1024 })
 }
 
+/** CPU time of this process's main thread in ms (Linux: /proc, in 10 ms ticks), or of the whole process elsewhere. */
+function mainThreadCpuMs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10 // utime + stime, in ticks of 10 ms
+  } catch {
+    const { user, system } = process.cpuUsage()
+    return (user + system) / 1_000
+  }
+}
+
 /**
  * Samples how long a buyer waits for `find()` while something else runs: every `everyMs`, the event-loop delay of the
- * tick plus the duration of `find()` itself. `stop()` returns the worst case and the number of samples.
+ * tick plus the duration of `find()` itself. The machine is shared (other test runs take its two cores), so a delay
+ * counts only as far as this process's main thread ran meanwhile: a gap in which the OS ran someone else is not our
+ * stall. `stop()` returns that worst case, the raw wall-clock worst case, and the number of samples.
  */
 export function probeFind(node: MarketNode, everyMs = 10) {
   let worst = 0
+  let worstWall = 0
   let samples = 0
   let last = performance.now()
+  let lastCpu = mainThreadCpuMs()
   const timer = setInterval(() => {
     const start = performance.now()
+    const cpu = mainThreadCpuMs() - lastCpu
     node.services.market.find({ capability: 'summarize', limit: 50 })
     const end = performance.now()
-    worst = Math.max(worst, start - last - everyMs + (end - start))
+    const wall = start - last - everyMs + (end - start)
+    worstWall = Math.max(worstWall, wall)
+    worst = Math.max(worst, Math.min(wall, cpu + 10 + (end - start))) // + one tick of /proc granularity
     samples++
     last = end
+    lastCpu = mainThreadCpuMs()
   }, everyMs)
   return {
-    stop(): { worstMs: number; samples: number } {
+    stop(): { worstMs: number; worstWallMs: number; samples: number } {
       clearInterval(timer)
-      return { worstMs: Math.round(worst), samples }
+      return { worstMs: Math.round(worst), worstWallMs: Math.round(worstWall), samples }
     }
   }
 }
