@@ -1,5 +1,15 @@
 import { type Datastore, Key } from 'interface-datastore'
-import { type Address, erc20Abi, getAddress, type Hash, type Hex, parseEventLogs, type TransactionReceipt } from 'viem'
+import {
+  type Address,
+  erc20Abi,
+  getAddress,
+  type Hash,
+  type Hex,
+  keccak256,
+  parseEventLogs,
+  stringToBytes,
+  type TransactionReceipt
+} from 'viem'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
@@ -49,7 +59,9 @@ export function toPaymentReceipt(receipt: TransactionReceipt): PaymentReceipt {
  *
  * - **feedback files** keyed by their `feedbackHash` (keccak256 of the bytes — content-addressed, so immutable); a file
  *   is only stored after its bytes hashed to that value;
- * - **receipts** of mined payment transactions, keyed by transaction hash (reduced to {@link PaymentReceipt}).
+ * - **receipts** of mined payment transactions, keyed by transaction hash (reduced to {@link PaymentReceipt});
+ * - **unloadable URIs**: a feedback file that did not load is not tried again for a while (a negative cache), so
+ *   feedback pointing at files nobody serves costs one timeout, not one per scoring.
  *
  * Keys live under `/betar-reputation/<chainId>/<reputationRegistry>/<identityRegistry>/{file,receipt}/` of the same
  * `interface-datastore` as the {@link IndexStore}. Every method rejects with the datastore's error, or an `AbortError`
@@ -69,6 +81,24 @@ export class ProofCache {
 
   #key(kind: 'file' | 'receipt', id: Hex): Key {
     return new Key(`${this.#prefix}/${kind}/${id.toLowerCase()}`)
+  }
+
+  #missKey(uri: string): Key {
+    // URIs are free text (any scheme): hashed, so no character can change the key's shape.
+    return new Key(`${this.#prefix}/unloadable/${keccak256(stringToBytes(uri)).slice(2)}`)
+  }
+
+  /** Unix ms until which `uri` is known not to load (a failed load is not retried before), or `undefined`. */
+  async unloadableUntil(uri: string, options: { signal?: AbortSignal } = {}): Promise<number | undefined> {
+    const bytes = await this.#get(this.#missKey(uri), options)
+    if (bytes == null) return undefined
+    const until = Number(dec.decode(bytes))
+    return Number.isFinite(until) ? until : undefined
+  }
+
+  /** Remembers that `uri` failed to load, until `until` (Unix ms). */
+  async putUnloadable(uri: string, until: number, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#ds.put(this.#missKey(uri), enc.encode(String(until)), options)
   }
 
   async #get(key: Key, options: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {

@@ -2,6 +2,7 @@ import { identityRegistryAbi } from '@betar/contracts'
 import type { Datastore } from 'interface-datastore'
 import { type Address, erc20Abi, getAddress, type Hash, type PublicClient, zeroAddress } from 'viem'
 import { type LoadUri, withDataUriSupport } from './data-uri.ts'
+import { FeedbackLoadError } from './errors.ts'
 import { IndexStore } from './index-store.ts'
 import { Indexer, type SyncResult } from './indexer.ts'
 import { type PaymentReceipt, ProofCache } from './proof-cache.ts'
@@ -9,6 +10,8 @@ import type { FeedbackRecord } from './records.ts'
 import { DEFAULT_HALF_LIFE_SECONDS, DEFAULT_PRIORS, type Prior, type TagSummary } from './score.ts'
 import { type ScoredFeedback, summarize } from './summarize.ts'
 import { type PaymentVerification, type RejectionReason, verifyPayment } from './verify.ts'
+
+const DEFAULT_RETRY_UNLOADABLE_MS = 10 * 60_000
 
 /** Per-file load timeout (ms): one offline holder costs at most this, and files load in parallel. */
 const DEFAULT_LOAD_TIMEOUT_MS = 5_000
@@ -27,10 +30,16 @@ export interface ReputationOptions {
   /** Loads non-`data:` feedback URIs (e.g. `ipfs://` via Helia). `data:` URIs are always decoded locally. */
   load?: LoadUri
   /**
-   * How long one feedback file may take to load (ms) before that feedback is rejected as `unloadable` — a file held
-   * only by a peer that is offline must not stall scoring. @default 5000
+   * How long the feedback files of one `feedback`/`summary`/`report` call may take to load, together (ms, from the
+   * first load): files not loaded by then leave their feedback `unverified` — files held only by peers that are offline
+   * (or by nobody) must not stall scoring, however many there are. @default 5000
    */
   loadTimeoutMs?: number
+  /**
+   * A feedback file that failed to load is not tried again for this long (ms), persisted in `datastore`: it stays
+   * `unverified` meanwhile, at no wait. @default 600000 (10 minutes)
+   */
+  retryUnloadableMs?: number
   /** Clock in milliseconds, used when `summary` gets no `now`. @default Date.now */
   now?: () => number
   /** Smallest payment (base units) that makes feedback count. @default 1n */
@@ -97,9 +106,31 @@ export function createReputation(options: ReputationOptions): Reputation {
   const { publicClient, identityRegistry, reputationRegistry, asset } = options
   const loadAny = withDataUriSupport(options.load)
   const loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS
-  const load: typeof loadAny = (uri, opts) => {
-    const timeout = AbortSignal.timeout(loadTimeoutMs)
-    return loadAny(uri, { signal: opts?.signal != null ? AbortSignal.any([opts.signal, timeout]) : timeout })
+  const retryUnloadableMs = options.retryUnloadableMs ?? DEFAULT_RETRY_UNLOADABLE_MS
+  /**
+   * The loader of one `feedback()` call: every file shares one deadline (`loadTimeoutMs` from the call's first load),
+   * so however many files nobody serves, a call waits at most that long; a URI that failed is not tried again for
+   * `retryUnloadableMs` (persisted), so later calls do not wait at all.
+   */
+  const loaderFor = (cache: ProofCache) => {
+    let deadline: AbortSignal | undefined
+    const load: typeof loadAny = async (uri, opts) => {
+      if (uri.startsWith('data:')) return loadAny(uri, opts)
+      const until = await cache.unloadableUntil(uri, opts)
+      if (until != null && until > Date.now())
+        throw new FeedbackLoadError(`${uri} did not load recently; retried later`)
+      deadline ??= AbortSignal.timeout(loadTimeoutMs)
+      try {
+        return await loadAny(uri, {
+          signal: opts?.signal != null ? AbortSignal.any([opts.signal, deadline]) : deadline
+        })
+      } catch (err) {
+        opts?.signal?.throwIfAborted()
+        await cache.putUnloadable(uri, Date.now() + retryUnloadableMs).catch(() => {})
+        throw err
+      }
+    }
+    return load
   }
   const receipts = new Map<Hash, Promise<PaymentReceipt | undefined>>()
   let setup:
@@ -160,7 +191,7 @@ export function createReputation(options: ReputationOptions): Reputation {
     const records = all.filter((r) => tags == null || tags.has(r.tag1))
     const ctx = {
       publicClient,
-      load,
+      load: loaderFor(cache),
       chainId,
       identityRegistry,
       asset,

@@ -233,18 +233,20 @@ describe('payment-backed reputation on the devnet', () => {
       proof,
       store: async () => 'ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
     })
-    const stalled = createReputation({
-      publicClient: env.publicClient,
-      identityRegistry: env.devnet.contracts.identityRegistry,
-      reputationRegistry: env.devnet.contracts.reputationRegistry,
-      asset: env.devnet.contracts.usdc,
-      datastore: new MemoryDatastore(),
-      loadTimeoutMs: 200,
-      load: (_uri, options) =>
-        new Promise((_, reject) => {
-          options?.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true })
-        })
-    })
+    const stalledReputation = () =>
+      createReputation({
+        publicClient: env.publicClient,
+        identityRegistry: env.devnet.contracts.identityRegistry,
+        reputationRegistry: env.devnet.contracts.reputationRegistry,
+        asset: env.devnet.contracts.usdc,
+        datastore: new MemoryDatastore(),
+        loadTimeoutMs: 200,
+        load: (_uri, options) =>
+          new Promise((_, reject) => {
+            options?.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true })
+          })
+      })
+    const stalled = stalledReputation()
     const list = await stalled.feedback(agentId)
     expect(list.find((f) => f.feedbackURI.startsWith('ipfs://'))).toMatchObject({
       counted: false,
@@ -253,6 +255,61 @@ describe('payment-backed reputation on the devnet', () => {
     })
     expect((await stalled.summary(agentId, { skipSync: true })).starred?.unverified).toBe(1)
     // The caller's own abort still aborts the whole call instead of turning into verdicts.
-    await expect(stalled.feedback(agentId, { signal: AbortSignal.timeout(50) })).rejects.toThrow()
+    await expect(stalledReputation().feedback(agentId, { signal: AbortSignal.timeout(50) })).rejects.toThrow()
   })
+
+  it('feedback spam with files nobody serves: one shared load deadline per call, and failed files are not retried for a while', async () => {
+    const spammer = buyerB
+    const proof = await env.pay(spammer, agentWallet.address, USDC, relayer)
+    for (let i = 0; i < 40; i++) {
+      await giveFeedback({
+        walletClient: env.wallet(spammer),
+        publicClient: env.publicClient,
+        reputationRegistry: env.devnet.contracts.reputationRegistry,
+        agentId,
+        agentRegistry: env.agentRegistry,
+        value: 0,
+        proof,
+        store: async () => `ipfs://spam-${i}`
+      })
+    }
+    const loads: string[] = []
+    const aborted: number[] = []
+    const spammed = createReputation({
+      publicClient: env.publicClient,
+      identityRegistry: env.devnet.contracts.identityRegistry,
+      reputationRegistry: env.devnet.contracts.reputationRegistry,
+      asset: env.devnet.contracts.usdc,
+      datastore: new MemoryDatastore(),
+      loadTimeoutMs: 300,
+      retryUnloadableMs: 60_000,
+      load: (uri, options) => {
+        loads.push(uri)
+        return new Promise((_, reject) => {
+          const signal = options?.signal
+          if (signal?.aborted === true) return reject(signal.reason)
+          const onAbort = () => {
+            aborted.push(Date.now())
+            reject(signal?.reason)
+          }
+          signal?.addEventListener('abort', onAbort, { once: true })
+        })
+      }
+    })
+    const first = await spammed.feedback(agentId)
+    const spam = first.filter((f) => f.feedbackURI.startsWith('ipfs://spam-'))
+    expect(spam).toHaveLength(40)
+    expect(spam.every((f) => f.status === 'unverified' && !f.counted)).toBe(true)
+    // Every load of the call ended with the one deadline (the later ones started after it and ended at once): with a
+    // deadline per file, 40 files at 16 at a time would end in three waves, 300 ms apart.
+    expect(loads.filter((u) => u.startsWith('ipfs://spam-'))).toHaveLength(40)
+    expect(Math.max(...aborted) - Math.min(...aborted)).toBeLessThan(250)
+    // Known unloadable: the next call does not try them at all.
+    loads.length = 0
+    const second = await spammed.feedback(agentId, { skipSync: true })
+    expect(loads).toEqual([])
+    expect(second.filter((f) => f.feedbackURI.startsWith('ipfs://spam-')).every((f) => f.status === 'unverified')).toBe(
+      true
+    )
+  }, 60_000)
 })
