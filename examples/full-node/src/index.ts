@@ -35,6 +35,6 @@ export { AgentHealth, type AgentHealthInit, type AgentHealthStatus, type Watched
 export { type BetarNode, type BetarNodeInit, createBetarNode } from './node.ts'
 export { SellerReachability } from './reachability.ts'
 export { type AgentEarnings, type SaleRecord, SalesLedger, type SalesQuery } from './sales.ts'
-export { type SellAgentOptions, type SoldAgent, sellAgent } from './seller.ts'
+export { delistUnsold, type SellAgentOptions, type SoldAgent, sellAgent } from './seller.ts'
 export { BETAR_KAD_PROTOCOL, type BetarServices, betarServices, paymentAsset } from './services.ts'
 export { formatUsdc, usdcBalance } from './usdc.ts'

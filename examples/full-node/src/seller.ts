@@ -170,3 +170,18 @@ export async function sellAgent(
 function isObject(schema: AgentConfig['inputSchema']): schema is Record<string, unknown> {
   return schema != null && typeof schema === 'object'
 }
+
+/**
+ * Withdraws this node's own listings that it does not sell now — restored from its datastore after a restart, for an
+ * agent renamed, removed from the config or refused by its health check — so buyers stop finding a resource that is
+ * gone. `selling` are the listing ids to keep (a sold agent's listing id is its name). Returns the ids delisted.
+ */
+export async function delistUnsold(node: BetarNode, selling: Iterable<string>): Promise<string[]> {
+  const keep = new Set(selling)
+  const stale = node.services.market
+    .find({ sellers: [node.peerId], limit: 100_000 })
+    .map((l) => l.id)
+    .filter((id) => !keep.has(id))
+  for (const id of new Set(stale)) await node.services.market.delist(id)
+  return [...new Set(stale)]
+}

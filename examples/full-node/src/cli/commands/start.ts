@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { createApi, startApi } from '../../api/index.ts'
 import { AgentUnhealthyError } from '../../errors.ts'
 import type { SoldAgent } from '../../seller.ts'
-import { sellAgent } from '../../seller.ts'
+import { delistUnsold, sellAgent } from '../../seller.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { apiToken } from '../api-token.ts'
 import { GLOBAL_HELP, parseCommand } from '../args.ts'
@@ -77,6 +77,12 @@ export const startCommand: Command = {
             progress(`not selling "${agent.name}": ${err.problem}`)
           }
         }
+        // Listings restored from the datastore for agents this run does not sell are withdrawn at once.
+        const retired = await delistUnsold(
+          node,
+          sold.map((s) => s.listing.id)
+        )
+        for (const id of retired) progress(`delisted "${id}": not sold by this run`)
         const multiaddrs = node.multiaddrs().map(String)
         const api =
           values['no-api'] === true
