@@ -1,5 +1,7 @@
 import {
   type AgentConfig,
+  AgentsConfigError,
+  agentConfigSchema,
   type CreateExecutorOptions,
   createExecutor,
   InputValidationError,
@@ -65,6 +67,9 @@ export interface SoldAgent {
  * `inputSchema` before any payment, settled `before` (refunded if the task fails) or `after` the task as configured —
  * and publishes the signed listing (paid to the agent wallet, with its ERC-8004 identity) on the marketplace; the
  * node's `health` then keeps probing it.
+ *
+ * @throws {AgentsConfigError} the agent config breaks a rule (e.g. a capability the marketplace refuses): nothing sent
+ * @throws {AgentUnhealthyError} the executor fails its probe: nothing sent
  */
 export async function sellAgent(
   node: BetarNode,
@@ -77,6 +82,13 @@ export async function sellAgent(
       timeoutMs: options.healthTimeoutMs ?? 5_000,
       ...(signal != null ? { signal } : {})
     })
+  // Everything the marketplace would refuse is refused before anything is registered (and gas spent).
+  const checked = agentConfigSchema.safeParse(agent)
+  if (!checked.success) {
+    throw new AgentsConfigError(
+      checked.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
+    )
+  }
   if (options.healthCheck !== false) {
     const health = await probe()
     if (!health.ok) throw new AgentUnhealthyError(agent.name, health.problem)

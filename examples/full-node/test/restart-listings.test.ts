@@ -48,4 +48,15 @@ describe('full node: listings of agents a restarted seller no longer sells', () 
     await eventually(() => buyer!.services.market.find({ capability: 'text-analysis' }).length === 1, 10_000, 'sync')
     expect(buyer.services.market.find({ capability: 'old-capability' })).toEqual([])
   }, 60_000)
+
+  it('refuses an agent the marketplace would refuse before anything is registered', async () => {
+    const node = seller ?? (await nodeOn(devnet, 0))
+    const { publicClient } = node.clients
+    const nonce = await publicClient.getTransactionCount({ address: node.wallet.address })
+    const refused = await sellAgent(node, { ...textStatsAgent, name: 'upper', capabilities: ['Text'] }).catch(
+      (e: unknown) => e
+    )
+    expect(refused).toMatchObject({ name: 'AgentsConfigError', issues: [{ path: 'capabilities.0' }] })
+    expect(await publicClient.getTransactionCount({ address: node.wallet.address })).toBe(nonce)
+  })
 })

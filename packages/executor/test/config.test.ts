@@ -41,7 +41,7 @@ async function issuesOf(text: string): Promise<Array<{ path: string; message: st
 const agent = (over: Record<string, unknown>) =>
   JSON.stringify({
     agents: [
-      { name: 'a', description: 'd', capabilities: [], price: { amount: '1' }, executor: { kind: 'echo' }, ...over }
+      { name: 'a', description: 'd', capabilities: ['c'], price: { amount: '1' }, executor: { kind: 'echo' }, ...over }
     ]
   })
 
@@ -71,7 +71,7 @@ describe('agents config', () => {
       join(dir, 'agents.yaml'),
       'agents:\n  - name: triple\n    description: Triples a number\n    capabilities: [math]\n' +
         '    price: { amount: "1" }\n    executor: { kind: function, module: ./lib/triple.mjs }\n' +
-        '  - name: bare\n    description: A package import\n    capabilities: []\n' +
+        '  - name: bare\n    description: A package import\n    capabilities: [bare]\n' +
         '    price: { amount: "1" }\n    executor: { kind: function, module: some-package }\n'
     )
     expect(process.cwd()).not.toBe(dir)
@@ -90,6 +90,10 @@ describe('agents config', () => {
     expect(await issuesOf(agent({ name: 'bad name!' }))).toMatchObject([{ path: 'agents[0].name' }])
     expect(await issuesOf(agent({ description: undefined }))).toMatchObject([{ path: 'agents[0].description' }])
     expect(await issuesOf(agent({ capabilities: ['ok', 3] }))).toMatchObject([{ path: 'agents[0].capabilities[1]' }])
+    // What the marketplace would refuse after the agent was registered on-chain is refused here, before any gas.
+    expect(await issuesOf(agent({ capabilities: ['Text'] }))).toMatchObject([{ path: 'agents[0].capabilities[0]' }])
+    expect(await issuesOf(agent({ capabilities: [] }))).toMatchObject([{ path: 'agents[0].capabilities' }])
+    expect(await issuesOf(agent({ description: 'x'.repeat(2049) }))).toMatchObject([{ path: 'agents[0].description' }])
     expect(await issuesOf(agent({ timeoutMs: -1 }))).toMatchObject([{ path: 'agents[0].timeoutMs' }])
     expect(await issuesOf(agent({ executor: { kind: 'magic' } }))).toMatchObject([{ path: 'agents[0].executor.kind' }])
     expect(await issuesOf(agent({ executor: { kind: 'openai', model: 'm' } }))).toMatchObject([
@@ -150,7 +154,7 @@ describe('createExecutor', () => {
   })
 
   it('builds openai (key from env) and adk agents', async () => {
-    const base = { name: 'x', description: 'd', capabilities: [], price: { amount: '1' } }
+    const base = { name: 'x', description: 'd', capabilities: ['x'], price: { amount: '1' } }
     const openai = {
       ...base,
       executor: { kind: 'openai' as const, baseUrl: 'http://127.0.0.1:1/v1', model: 'm', apiKeyEnv: 'LLM_KEY' }

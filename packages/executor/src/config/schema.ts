@@ -32,8 +32,13 @@ export const executorConfigSchema = z.discriminatedUnion('kind', [
 /** One agent (one marketplace listing). */
 export const agentConfigSchema = z.strictObject({
   name,
-  description: z.string().min(1),
-  capabilities: z.array(z.string().min(1)),
+  /** Shown in the marketplace listing (at most 2048 characters there). */
+  description: z.string().min(1).max(2048),
+  /** Discovery tags, as the marketplace accepts them: 1–32 of lower-case `[a-z0-9._-]{1,64}`. */
+  capabilities: z
+    .array(z.string().regex(/^[a-z0-9._-]{1,64}$/, 'must be lower-case letters, digits, ".", "_" or "-" (1–64)'))
+    .min(1)
+    .max(32),
   price: z.strictObject({
     /** Atomic units (e.g. 10000 = 0.01 USDC). */
     amount: z.string().regex(/^(0|[1-9][0-9]*)$/, 'must be a non-negative integer in atomic units, as a string'),
