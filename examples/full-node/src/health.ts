@@ -11,6 +11,11 @@ export interface AgentHealthInit {
   /** Consecutive failed probes — or paid calls failing in the handler — after which an agent is delisted. @default 3 */
   maxFailures?: number
   /**
+   * Failed paid calls in a row delist an agent only when they came from at least this many different payers, so one
+   * buyer cannot delist an agent by making it fail on purpose. @default 2
+   */
+  minFailingPayers?: number
+  /**
    * After a delisting for failing paid calls (the probe cannot see those: `/models` can answer while completions fail),
    * the agent is listed again only once this has passed and a probe succeeds; it doubles with each such delisting, up
    * to an hour (ms). @default 300000
@@ -51,6 +56,8 @@ export interface AgentHealthStatus {
 interface Entry extends WatchedAgent, AgentHealthStatus {
   /** Delistings for failing calls in a row (the cooldown doubles with each). */
   callDelistings: number
+  /** The payers of the failed calls in a row. */
+  failingPayers: Set<string>
 }
 
 /**
@@ -72,7 +79,14 @@ export class AgentHealth {
 
   /** Watches an agent that is on sale now (listed and served). */
   watch(agent: WatchedAgent): void {
-    this.#agents.set(agent.name, { ...agent, listed: true, failures: 0, failedCalls: 0, callDelistings: 0 })
+    this.#agents.set(agent.name, {
+      ...agent,
+      listed: true,
+      failures: 0,
+      failedCalls: 0,
+      callDelistings: 0,
+      failingPayers: new Set()
+    })
     const every = this.#init.intervalMs ?? 60_000
     if (every > 0 && this.#timer == null) {
       this.#timer = setInterval(() => {
@@ -97,23 +111,29 @@ export class AgentHealth {
   }
 
   /**
-   * The outcome of a paid call of a watched agent (the node feeds it the x402 server's events): `maxFailures` handler
-   * failures in a row delist the agent for a cooldown — each cost a refund or an unpaid run.
+   * The outcome of a paid call of a watched agent (the node feeds it the x402 server's events, with the call's payer):
+   * `maxFailures` handler failures in a row, from at least `minFailingPayers` different payers, delist the agent for a
+   * cooldown — each cost a refund or an unpaid run. One payer alone cannot take an agent off the market by sending
+   * input that makes it fail (it is throttled by the x402 server instead, spec §10.2).
    */
-  async callOutcome(name: string, ok: boolean, signal?: AbortSignal): Promise<void> {
+  async callOutcome(name: string, ok: boolean, payer?: string, signal?: AbortSignal): Promise<void> {
     const entry = this.#agents.get(name)
     if (entry == null) return
     if (ok) {
       entry.failedCalls = 0
+      entry.failingPayers.clear()
       entry.callDelistings = 0
       return
     }
     entry.failedCalls++
+    entry.failingPayers.add((payer ?? '').toLowerCase())
     if (!entry.listed || entry.failedCalls < (this.#init.maxFailures ?? 3)) return
+    if (entry.failingPayers.size < (this.#init.minFailingPayers ?? 2)) return
     const cooldown = Math.min((this.#init.callFailureCooldownMs ?? 300_000) * 2 ** entry.callDelistings, 3_600_000)
     entry.callDelistings++
     entry.cooldownUntil = Date.now() + cooldown
-    entry.problem = `${entry.failedCalls} paid calls in a row failed in the handler`
+    entry.problem = `${entry.failedCalls} paid calls in a row, from ${entry.failingPayers.size} payers, failed in the handler`
+    entry.failingPayers.clear()
     await this.#delist(entry, signal)
   }
 

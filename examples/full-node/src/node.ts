@@ -192,11 +192,11 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
   })
   // Paid calls that fail in the handler count against the agent's health (the probe cannot see every failure).
   const x402 = libp2p.services.x402
-  const outcome = (name: string, ok: boolean) => void health.callOutcome(name, ok).catch(() => {})
-  x402.addEventListener('call:completed', (e) => outcome(e.detail.resource, true))
-  x402.addEventListener('payment:refunded', (e) => outcome(e.detail.resource, false))
+  const outcome = (name: string, ok: boolean, payer: string) => void health.callOutcome(name, ok, payer).catch(() => {})
+  x402.addEventListener('call:completed', (e) => outcome(e.detail.resource, true, e.detail.payer))
+  x402.addEventListener('payment:refunded', (e) => outcome(e.detail.resource, false, e.detail.payer))
   x402.addEventListener('payment:failed', (e) => {
-    if (e.detail.error?.codeName === 'EXECUTION_FAILED') outcome(e.detail.resource, false)
+    if (e.detail.error?.codeName === 'EXECUTION_FAILED') outcome(e.detail.resource, false, e.detail.payer)
   })
   const sales = new SalesLedger(datastore)
   sales.attach(x402)

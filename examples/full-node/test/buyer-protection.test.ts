@@ -217,21 +217,31 @@ describe('full node: the buyer is never charged for nothing', () => {
     }
   }, 60_000)
 
-  it('case 1 (last: it delists the agent): an agent whose completions fail while its endpoint answers /models is delisted after three refunds', async () => {
+  it('case 1 (last: it delists the agent): an agent whose completions fail while its endpoint answers /models is delisted after three refunds to two payers', async () => {
     llm.failCompletions(429)
     try {
       const before = await buyer.usdcBalance()
-      for (let i = 0; i < 3; i++) {
-        const error = await buyService(buyer, 'reverse', `n${i}`, { maxPrice: PRICE, feedback: false }).catch((e) => e)
+      const other = poor!
+      const otherBefore = await other.usdcBalance()
+      const fail = async (node: BetarNode, input: string) => {
+        const error = await buyService(node, 'reverse', input, { maxPrice: PRICE, feedback: false }).catch((e) => e)
         expect(error).toMatchObject({ name: 'ExecutionFailedError', refund: { check: 'verified' } })
       }
+      // One payer alone cannot take the agent off the market, however many calls it makes fail.
+      for (let i = 0; i < 3; i++) await fail(buyer, `n${i}`)
+      expect(seller.health.status()).toContainEqual(
+        expect.objectContaining({ name: 'reverser', listed: true, failedCalls: 3 })
+      )
+      // A second payer's failure too: the agent is really broken.
+      await fail(other, 'n3')
       expect(await buyer.usdcBalance()).toBe(before)
+      expect(await other.usdcBalance()).toBe(otherBefore)
       await eventually(() => seller.health.status().some((s) => s.name === 'reverser' && !s.listed), 5_000, 'delisting')
       expect(seller.health.status()).toContainEqual(
         expect.objectContaining({
           name: 'reverser',
-          failedCalls: 3,
-          problem: '3 paid calls in a row failed in the handler'
+          failedCalls: 4,
+          problem: '4 paid calls in a row, from 2 payers, failed in the handler'
         })
       )
       // The probe still passes (/models answers), but a delisting for failing calls waits out its cooldown.
@@ -241,5 +251,5 @@ describe('full node: the buyer is never charged for nothing', () => {
     } finally {
       llm.failCompletions(undefined)
     }
-  }, 60_000)
+  }, 90_000)
 })
