@@ -68,7 +68,11 @@ describe('full node: the sales log', () => {
       transaction: (sold as { call: { settlement: { transaction: string } } }).call.settlement.transaction
     })
     expect(first.durationMs).toBeGreaterThanOrEqual(0)
-    expect(events[1]).toMatchObject({ refundTransaction: expect.stringMatching(/^0x[0-9a-f]{64}$/) })
+    expect(events[1]).toMatchObject({
+      transaction: expect.stringMatching(/^0x[0-9a-f]{64}$/),
+      refundTransaction: expect.stringMatching(/^0x[0-9a-f]{64}$/)
+    })
+    expect(events[1]!.transaction).not.toBe(events[1]!.refundTransaction)
     expect(events[1]!.reason).toMatch(/^EXECUTION_FAILED/)
     expect(events[1]!.reason).not.toMatch(/refusing to work/) // the handler's words stay in the seller's log only
 

@@ -279,7 +279,10 @@ export class CallRunner {
     })
     await this.finish(key)
     this.server.safeDispatchEvent('payment:refunded', {
-      detail: this.detail(record, { transaction: outcome.transaction })
+      detail: this.detail(record, {
+        transaction: outcome.transaction,
+        ...(record.settlement != null ? { settlement: record.settlement } : {})
+      })
     })
     return record
   }

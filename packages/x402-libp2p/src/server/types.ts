@@ -161,7 +161,10 @@ export interface X402ServerEvents {
   'payment:settled': CustomEvent<PaymentEventDetail>
   /** A payment was rejected, or its settlement was proven void (nothing moved). */
   'payment:failed': CustomEvent<PaymentEventDetail>
-  /** A handler failed after settlement and the payment went back to the payer (`detail.transaction`: the refund). */
+  /**
+   * A handler failed after settlement and the payment went back to the payer (`detail.transaction`: the refund,
+   * `detail.settlement`: the settlement it refunds).
+   */
   'payment:refunded': CustomEvent<PaymentEventDetail>
   /** A paid call's result was stored and sent. */
   'call:completed': CustomEvent<PaymentEventDetail>
