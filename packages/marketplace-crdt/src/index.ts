@@ -16,7 +16,7 @@
  * ```
  */
 
-export { clientIdOf } from './core/client-id.ts'
+export { clientIdOf, entryClientId } from './core/client-id.ts'
 export { canonical, MAX_ENVELOPE_SIZE, type SignedRecord, signRecord, verifyRecord } from './core/envelope.ts'
 export {
   type Delisting,
@@ -31,14 +31,24 @@ export {
   MAX_LISTING_TTL_MS
 } from './core/listing.ts'
 export {
+  type ApplyOptions,
+  type ApplyResult,
   DEFAULT_VALIDATION,
+  type EpochWindow,
   type ListingInput,
   MarketplaceDoc,
   type MarketplaceDocEvents,
   type MarketplaceDocInit,
   REMOTE
 } from './core/marketplace-doc.ts'
-export { LISTINGS_MAP, type ValidatedUpdate, type ValidationOptions, validateUpdate } from './core/validate.ts'
+export {
+  type DropKind,
+  type DroppedEntry,
+  LISTINGS_MAP,
+  type ValidatedUpdate,
+  type ValidationOptions,
+  validateUpdate
+} from './core/validate.ts'
 export { InvalidListingError, RejectedUpdateError } from './errors.ts'
 export {
   CAPABILITY_NAMESPACE,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { clientIdOf } from '../src/core/client-id.ts'
+import { entryClientId } from '../src/core/client-id.ts'
 import { canonical, signRecord, verifyRecord } from '../src/core/envelope.ts'
 import { ListingRecordSchema, listingKey } from '../src/core/listing.ts'
 import { MarketplaceDoc } from '../src/core/marketplace-doc.ts'
@@ -218,17 +218,18 @@ describe('a replica never shows a listing its seller did not sign, whatever the 
     const seller = await testPeer(1, now)
     await seller.market.publish(fixedInput('a', 10 * MINUTE))
     const key = listingKey(seller.id, 'a')
-    const genuine = seller.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key)!
+    const genuine = seller.market.entry(key)!
     const envelope = JSON.parse(new TextDecoder().decode(genuine)) as { p: string; s: string }
     // Same length, newer, paying someone else: the seller never signed this.
     const p = envelope.p
       .replace('0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x000000000000000000000000000000000000dEaD')
       .replace(/"updatedAt":(\d+)/, (_, n: string) => `"updatedAt":${Number(n) + 1}`)
+      .replace('"seq":0', '"seq":1') // the next slot of the key's chain
     expect(p).toHaveLength(envelope.p.length)
     const forged = new TextEncoder().encode(JSON.stringify({ p, s: envelope.s }))
-    // A hostile peer's sync answer: the genuine entry, then the forgery on top of it, under the seller's client id.
+    // A hostile peer's sync answer: the genuine entry, then the forgery on top of it, under the key's client id.
     const doc = new Y.Doc({ gc: false })
-    doc.clientID = clientIdOf(seller.id)
+    doc.clientID = entryClientId(key)
     doc.getMap<Uint8Array>(LISTINGS_MAP).set(key, genuine)
     doc.getMap<Uint8Array>(LISTINGS_MAP).set(key, forged)
     const update = Y.encodeStateAsUpdate(doc)
@@ -244,7 +245,7 @@ describe('a replica never shows a listing its seller did not sign, whatever the 
 describe('a restarted seller', () => {
   const T = 1_700_000_000_000
 
-  it('restored from its own snapshot, keeps its bound client id: its next version is accepted by peers', async () => {
+  it('restored from its own snapshot, continues its chains: its next version is accepted by peers', async () => {
     let now = T
     const seller = await testPeer(1, () => now)
     const buyer = await testPeer(2, () => now)
@@ -253,15 +254,14 @@ describe('a restarted seller', () => {
 
     // The process restarts: a new document with the same peer, restored from what it persisted.
     const restarted = new MarketplaceDoc({ peerId: seller.id, privateKey: seller.key, now: () => now })
-    restarted.restore(seller.market.snapshot())
-    expect(restarted.doc.clientID).toBe(clientIdOf(seller.id))
+    expect(restarted.restore(seller.market.snapshot())).toBe(true)
     now += 1_000
     await restarted.publish({ ...fixedInput('x', 10 * MINUTE), name: 'after restart' })
     expect(() => buyer.market.applyRemote(restarted.diff(buyer.market.stateVector()))).not.toThrow()
     expect(buyer.market.listings().map((l) => l.name)).toEqual(['after restart'])
   })
 
-  it('that learns its own entries back from a peer keeps its bound client id', async () => {
+  it('that learns its own entries back from a peer continues its chains', async () => {
     let now = T
     const seller = await testPeer(1, () => now)
     const peer = await testPeer(2, () => now)
@@ -269,7 +269,6 @@ describe('a restarted seller', () => {
     peer.market.applyRemote(seller.market.diff(peer.market.stateVector()))
     const restarted = new MarketplaceDoc({ peerId: seller.id, privateKey: seller.key, now: () => now })
     restarted.applyRemote(peer.market.diff(restarted.stateVector()))
-    expect(restarted.doc.clientID).toBe(clientIdOf(seller.id))
     now += 1_000
     await restarted.publish({ ...fixedInput('x', 10 * MINUTE), name: 'refreshed' })
     expect(() => peer.market.applyRemote(restarted.diff(peer.market.stateVector()))).not.toThrow()

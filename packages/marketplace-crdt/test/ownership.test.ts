@@ -3,7 +3,14 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { beforeEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { canonical, clientIdOf, LISTINGS_MAP, MarketplaceDoc, RejectedUpdateError, signRecord } from '../src/index.ts'
+import {
+  canonical,
+  entryClientId,
+  LISTINGS_MAP,
+  MarketplaceDoc,
+  RejectedUpdateError,
+  signRecord
+} from '../src/index.ts'
 import { listingInput } from './fixtures/listing.ts'
 
 interface Peer {
@@ -41,10 +48,22 @@ function forge(from: MarketplaceDoc, clientId: number, write: (map: Y.Map<Uint8A
 }
 
 function rejects(market: MarketplaceDoc, update: Uint8Array, pattern: RegExp): void {
-  const before = Y.encodeStateAsUpdate(market.doc)
+  const before = market.diff()
   expect(() => market.applyRemote(update)).toThrow(RejectedUpdateError)
   expect(() => market.applyRemote(update)).toThrow(pattern)
-  expect(Y.encodeStateAsUpdate(market.doc)).toEqual(before) // nothing applied
+  expect(market.diff()).toEqual(before) // nothing applied
+}
+
+/** A key's client id: every version of a key is written by the client bound to it. */
+const clientOf = (key: string) => entryClientId(key)
+
+/** A signed envelope's payload, and the envelope re-encoded with another payload. */
+function envelopeOf(bytes: Uint8Array): { payload: Record<string, unknown>; encode(p: unknown): Uint8Array } {
+  const envelope = JSON.parse(new TextDecoder().decode(bytes)) as { p: string; s: string }
+  return {
+    payload: JSON.parse(envelope.p),
+    encode: (p) => new TextEncoder().encode(JSON.stringify({ ...envelope, p: canonical(p) }))
+  }
 }
 
 describe('ownership enforced on remote updates', () => {
@@ -76,8 +95,8 @@ describe('ownership enforced on remote updates', () => {
   })
 
   it("rejects overwriting another seller's listing with the attacker's own client id", () => {
-    const update = forge(honest.market, clientIdOf(attacker.id), (m) => m.set(key(), new Uint8Array([1])))
-    rejects(honest.market, update, /may not write|own client's chain/)
+    const update = forge(honest.market, clientOf(`${attacker.id}/x`), (m) => m.set(key(), new Uint8Array([1])))
+    rejects(honest.market, update, /may not write|must start with its key|own client's chain/)
   })
 
   it("rejects a write under the victim's client id with content the victim did not sign", async () => {
@@ -89,78 +108,98 @@ describe('ownership enforced on remote updates', () => {
       },
       attacker.key
     )
-    const update = forge(honest.market, clientIdOf(seller.id), (m) => m.set(key(), fake.bytes))
+    const update = forge(honest.market, clientOf(key()), (m) => m.set(key(), fake.bytes))
     rejects(honest.market, update, /holds a record of|may not write/)
   })
 
   it("rejects changing the victim's price or payTo: the signature no longer verifies", () => {
-    const bytes = honest.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!
-    const envelope = JSON.parse(new TextDecoder().decode(bytes))
-    const payload = JSON.parse(envelope.p)
-    payload.updatedAt += 1 // newer, so only the signature can stop it
-    payload.price.payTo = '0x000000000000000000000000000000000000dEaD'
-    envelope.p = canonical(payload)
-    const tampered = new TextEncoder().encode(JSON.stringify(envelope))
-    const update = forge(honest.market, clientIdOf(seller.id), (m) => m.set(key(), tampered))
+    const { payload, encode } = envelopeOf(honest.market.entry(key())!)
+    // Newer, in the next slot: only the signature can stop it.
+    const tampered = encode({
+      ...payload,
+      seq: 1,
+      updatedAt: (payload.updatedAt as number) + 1,
+      price: { ...(payload.price as object), payTo: '0x000000000000000000000000000000000000dEaD' }
+    })
+    const update = forge(honest.market, clientOf(key()), (m) => m.set(key(), tampered))
     rejects(honest.market, update, /signature does not verify/)
   })
 
   it("rejects deleting another seller's live listing", () => {
-    const update = forge(honest.market, clientIdOf(attacker.id), (m) => m.delete(key()))
+    const update = forge(honest.market, clientOf(`${attacker.id}/x`), (m) => m.delete(key()))
     rejects(honest.market, update, /deletes the live entry/)
   })
 
-  it('rejects a replayed older version of the listing (rollback)', async () => {
-    const old = honest.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!
+  it('rejects a replayed older version of the listing (rollback), in its slot or another', async () => {
+    const old = honest.market.entry(key())!
     clock += 1000
     seller.out.length = 0
     await seller.market.publish(input('summarizer', { name: 'newer' }))
     honest.market.applyRemote(seller.out[0]!)
-    const update = forge(honest.market, clientIdOf(seller.id), (m) => m.set(key(), old))
-    rejects(honest.market, update, /not newer/)
+    const update = forge(honest.market, clientOf(key()), (m) => m.set(key(), old))
+    rejects(honest.market, update, /signed for slot 0 sits in slot 2/)
+    // Re-signed for the slot, an older version is still older.
+    const { payload } = envelopeOf(old)
+    const resigned = await signRecord({ ...(payload as object), seq: 2 } as never, seller.key)
+    rejects(
+      honest.market,
+      forge(honest.market, clientOf(key()), (m) => m.set(key(), resigned.bytes)),
+      /not newer/
+    )
     expect(honest.market.get(key())?.name).toBe('newer')
   })
 
   it('rejects a forged signature, garbage bytes, oversized updates and foreign structures', () => {
-    const env = JSON.parse(new TextDecoder().decode(honest.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!))
-    env.s = `${env.s.slice(0, -4)}AAAA`
-    const forged = forge(honest.market, clientIdOf(seller.id), (m) =>
-      m.set(key(), new TextEncoder().encode(JSON.stringify(env)))
+    const { payload, encode } = envelopeOf(honest.market.entry(key())!)
+    const next = JSON.parse(new TextDecoder().decode(encode({ ...payload, seq: 1, updatedAt: clock + 1 }))) as {
+      p: string
+      s: string
+    }
+    next.s = `${next.s.slice(0, -4)}AAAA`
+    const forged = forge(honest.market, clientOf(key()), (m) =>
+      m.set(key(), new TextEncoder().encode(JSON.stringify(next)))
     )
     rejects(honest.market, forged, /signature|malformed/)
-    rejects(honest.market, new Uint8Array([0xff, 0x01, 0x02, 0x03]), /undecodable|jumps|only items/)
+    rejects(honest.market, new Uint8Array([0xff, 0x01, 0x02, 0x03]), /undecodable|truncated/)
     rejects(honest.market, new Uint8Array(1024 * 1024 + 1), /exceeds/)
-    const other = forge(honest.market, clientIdOf(attacker.id), () => undefined)
-    void other
     const doc = new Y.Doc()
-    doc.clientID = clientIdOf(attacker.id)
+    doc.clientID = clientOf(`${attacker.id}/x`)
     doc.getArray('spam').push(['x'])
-    rejects(honest.market, Y.encodeStateAsUpdate(doc), /listings map/)
+    rejects(honest.market, Y.encodeStateAsUpdate(doc), /listings-map entries/)
   })
 
   it('rejects a listing long expired (past collection and one more grace), or one that lives longer than 24 h', async () => {
     const mallory = await peer()
     const sign = (updatedAt: number, expiresAt: number) =>
       signRecord(
-        { ...input('x'), v: 1, kind: 'listing', seller: mallory.id, createdAt: updatedAt, updatedAt, expiresAt },
+        {
+          ...input('x'),
+          v: 1,
+          kind: 'listing',
+          seller: mallory.id,
+          seq: 0,
+          createdAt: updatedAt,
+          updatedAt,
+          expiresAt
+        },
         mallory.key
       )
     const stale = await sign(clock - 60 * 60_000, clock - 11 * 60_000) // expired 11 min ago: > 2 × 5 min grace
     rejects(
       honest.market,
-      forge(honest.market, clientIdOf(mallory.id), (m) => m.set(`${mallory.id}/x`, stale.bytes)),
+      forge(honest.market, clientOf(`${mallory.id}/x`), (m) => m.set(`${mallory.id}/x`, stale.bytes)),
       /expired/
     )
     const immortal = await sign(clock, clock + 25 * 60 * 60_000)
     rejects(
       honest.market,
-      forge(honest.market, clientIdOf(mallory.id), (m) => m.set(`${mallory.id}/x`, immortal.bytes)),
+      forge(honest.market, clientOf(`${mallory.id}/x`), (m) => m.set(`${mallory.id}/x`, immortal.bytes)),
       /lives longer/
     )
     const recent = await sign(clock - 20 * 60_000, clock - 60_000) // just expired: still accepted, so sync works
     expect(() =>
       honest.market.applyRemote(
-        forge(honest.market, clientIdOf(mallory.id), (m) => m.set(`${mallory.id}/x`, recent.bytes))
+        forge(honest.market, clientOf(`${mallory.id}/x`), (m) => m.set(`${mallory.id}/x`, recent.bytes))
       )
     ).not.toThrow()
     expect(honest.market.get(`${mallory.id}/x`)).toBeUndefined() // but never shown
@@ -203,7 +242,7 @@ describe('ownership enforced on remote updates', () => {
     ).toEqual(['Agent summarizer', 'a2', 'a2'])
   })
 
-  it('anyone may collect an expired listing once the grace period has passed, and the deletion is accepted', () => {
+  it('anyone may collect an expired listing once the grace period has passed, and the deletion is accepted', async () => {
     const third = new MarketplaceDoc({ peerId: attacker.id, now })
     third.applyRemote(seller.market.diff())
     clock += 10 * 60_000 + 5 * 60_000 + 1 // past the 10 min TTL and the 5 min grace
@@ -212,12 +251,18 @@ describe('ownership enforced on remote updates', () => {
     honest.market.addEventListener('update', (e) => deletions.push(e.detail.update))
     expect(honest.market.collectGarbage()).toBe(1)
     third.applyRemote(deletions[0]!)
-    expect(third.doc.getMap(LISTINGS_MAP).size).toBe(0)
-    // …and the collected version cannot be replayed under the seller's client id.
-    const replay = forge(honest.market, clientIdOf(seller.id), (m) =>
-      m.set(key(), seller.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key())!)
+    expect([...third.entries()]).toHaveLength(0)
+    // …and the collected version cannot be replayed under the key's client id, in its slot or another.
+    const collected = seller.market.entry(key())!
+    const replay = forge(honest.market, clientOf(key()), (m) => m.set(key(), collected))
+    rejects(honest.market, replay, /signed for slot 0 sits in slot 1/)
+    const { payload } = envelopeOf(collected)
+    const resigned = await signRecord({ ...(payload as object), seq: 1 } as never, seller.key)
+    rejects(
+      honest.market,
+      forge(honest.market, clientOf(key()), (m) => m.set(key(), resigned.bytes)),
+      /expired|already collected/
     )
-    rejects(honest.market, replay, /expired|already collected/)
   })
 
   it('rejects the collection of a listing that has not expired yet', () => {

@@ -88,13 +88,56 @@ function signedBytes(payload: string): Uint8Array {
 
 /** Signs a listing or delisting with the seller's libp2p key; the record's `seller` must be that key's peer id. */
 export async function signRecord(record: ListingRecord, key: PrivateKey): Promise<SignedRecord> {
-  const parsed = ListingRecordSchema.parse(record)
-  const payload = canonical(parsed)
+  const payload = canonical(ListingRecordSchema.parse(record))
   const signature = await key.sign(signedBytes(payload))
   const bytes = new TextEncoder().encode(JSON.stringify({ p: payload, s: toBase64url(signature, 'base64url') }))
   if (bytes.byteLength > MAX_ENVELOPE_SIZE)
     throw new InvalidListingError(`signed listing over ${MAX_ENVELOPE_SIZE} bytes`)
-  return { record: parsed, bytes }
+  // The record as every verifier reads it back (values JSON cannot carry, such as Infinity, become what JSON makes of
+  // them), so that a seller's own view matches its peers'.
+  return { record: ListingRecordSchema.parse(JSON.parse(payload)), bytes }
+}
+
+/** A signed record decoded and schema-checked, its signature not checked yet (see {@link verifyParsed}). */
+export interface ParsedRecord extends SignedRecord {
+  /** The canonical payload the signature covers. */
+  payload: string
+  signature: Uint8Array
+  /** The signature as it travelled (base64url). */
+  signatureText: string
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Decodes a signed record from the network without checking its signature: size, JSON shape, schema. Cheap checks
+ * (is it the right key, is it newer) can then run before the expensive one. Throws {@link InvalidListingError}.
+ */
+export function parseRecord(bytes: Uint8Array): ParsedRecord {
+  if (bytes.byteLength > MAX_ENVELOPE_SIZE) throw new InvalidListingError('signed listing too large')
+  try {
+    const envelope = EnvelopeSchema.parse(JSON.parse(utf8.decode(bytes)))
+    const record = ListingRecordSchema.parse(JSON.parse(envelope.p))
+    const signature = fromBase64url(envelope.s, 'base64url')
+    return { record, bytes, payload: envelope.p, signature, signatureText: envelope.s }
+  } catch (err) {
+    throw new InvalidListingError(`malformed listing: ${(err as Error).message.slice(0, 200)}`)
+  }
+}
+
+/** Whether a parsed record's signature verifies for its seller (`checked`: signatures verified moments ago). */
+export function verifyParsed(parsed: ParsedRecord, checked?: PreverifiedSignatures): boolean {
+  try {
+    return verifySignature(
+      parsed.record.seller,
+      signedBytes(parsed.payload),
+      parsed.signature,
+      parsed.signatureText,
+      checked
+    )
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -102,21 +145,13 @@ export async function signRecord(record: ListingRecord, key: PrivateKey): Promis
  * signature by the public key embedded in `record.seller`'s peer id. Throws {@link InvalidListingError}.
  */
 export function verifyRecord(bytes: Uint8Array, checked?: PreverifiedSignatures): SignedRecord {
-  if (bytes.byteLength > MAX_ENVELOPE_SIZE) throw new InvalidListingError('signed listing too large')
-  let envelope: z.infer<typeof EnvelopeSchema>
-  let record: ListingRecord
-  let signature: Uint8Array
-  try {
-    envelope = EnvelopeSchema.parse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)))
-    record = ListingRecordSchema.parse(JSON.parse(envelope.p))
-    signature = fromBase64url(envelope.s, 'base64url')
-  } catch (err) {
-    throw new InvalidListingError(`malformed listing: ${(err as Error).message.slice(0, 200)}`)
-  }
-  if (!verifySignature(record.seller, signedBytes(envelope.p), signature, envelope.s, checked)) {
+  const parsed = parseRecord(bytes)
+  if (
+    !verifySignature(parsed.record.seller, signedBytes(parsed.payload), parsed.signature, parsed.signatureText, checked)
+  ) {
     throw new InvalidListingError('listing signature does not verify for its seller')
   }
-  return { record, bytes }
+  return { record: parsed.record, bytes }
 }
 
 /** Signatures a {@link preverify} call checked: `seller\nsignature` → the exact bytes that were signed. */
@@ -128,51 +163,67 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true
 }
 
+const spkis = new Map<string, Uint8Array | null>()
+
+/** The Ed25519 SPKI of a seller's key; `null` for other key types or a peer id without an embedded key. */
+function spkiOf(seller: string): Uint8Array | null {
+  let spki = spkis.get(seller)
+  if (spki === undefined) {
+    try {
+      const key = peerIdFromString(seller).publicKey
+      spki = key?.type === 'Ed25519' ? ed25519Spki(key.raw) : null
+    } catch {
+      spki = null
+    }
+    if (spkis.size > 100_000) spkis.clear()
+    spkis.set(seller, spki)
+  }
+  return spki
+}
+
 /**
- * Verifies the Ed25519 signatures of many signed records at once on two cores (a full-state sync). The result is
- * passed to validation, which then skips the check only for byte-identical signed data. Records that do not parse
- * are left for validation to reject.
+ * Verifies the signatures of many parsed records on two cores, yielding to the event loop between slices (a state sync,
+ * or a large gossip message). Returns one verdict per record, in order.
+ */
+export async function verifyParsedMany(
+  entries: readonly ParsedRecord[],
+  checked?: PreverifiedSignatures
+): Promise<boolean[]> {
+  const out = new Array<boolean>(entries.length).fill(false)
+  const jobs: Array<SignatureJob & { index: number }> = []
+  const others: number[] = []
+  entries.forEach((entry, index) => {
+    const spki = spkiOf(entry.record.seller)
+    if (spki == null || checked != null) others.push(index)
+    else jobs.push({ spki, data: signedBytes(entry.payload), signature: entry.signature, index })
+  })
+  const verdicts = await verifyInParallel(jobs, (job) => verifyParsed(entries[job.index] as ParsedRecord))
+  jobs.forEach((job, i) => {
+    out[job.index] = verdicts[i] === true
+  })
+  for (const index of others) out[index] = verifyParsed(entries[index] as ParsedRecord, checked)
+  return out
+}
+
+/**
+ * Verifies the Ed25519 signatures of many signed records at once on two cores. The result can be passed to validation
+ * (`preverified`), which then skips the check only for byte-identical signed data. Records that do not parse are left
+ * for validation to reject.
  */
 export async function preverify(entries: Uint8Array[]): Promise<PreverifiedSignatures> {
-  const jobs: Array<SignatureJob & { cacheKey: string; seller: string }> = []
-  const spkis = new Map<string, Uint8Array | null>()
-  const decoder = new TextDecoder('utf-8', { fatal: true })
+  const parsed: ParsedRecord[] = []
   for (const bytes of entries) {
     try {
-      const envelope = JSON.parse(decoder.decode(bytes)) as { p?: unknown; s?: unknown }
-      if (typeof envelope.p !== 'string' || typeof envelope.s !== 'string') continue
-      const seller = (JSON.parse(envelope.p) as { seller?: unknown }).seller
-      if (typeof seller !== 'string') continue
-      let spki = spkis.get(seller)
-      if (spki === undefined) {
-        const key = peerIdFromString(seller).publicKey
-        spki = key?.type === 'Ed25519' ? ed25519Spki(key.raw) : null
-        spkis.set(seller, spki)
-      }
-      if (spki == null) continue
-      const data = signedBytes(envelope.p)
-      jobs.push({
-        spki,
-        data,
-        signature: fromBase64url(envelope.s, 'base64url'),
-        cacheKey: `${seller}\n${envelope.s}`,
-        seller
-      })
+      parsed.push(parseRecord(bytes))
     } catch {
       // malformed: validation reports it
     }
   }
-  const verdicts = await verifyInParallel(jobs, (job) => {
-    try {
-      return verifySignature((job as (typeof jobs)[number]).seller, job.data, job.signature)
-    } catch {
-      return false
-    }
-  })
+  const verdicts = await verifyParsedMany(parsed)
   const checked: PreverifiedSignatures = new Map()
   verdicts.forEach((ok, i) => {
-    const job = jobs[i]
-    if (ok && job != null) checked.set(job.cacheKey, job.data)
+    const entry = parsed[i]
+    if (ok && entry != null) checked.set(`${entry.record.seller}\n${entry.signatureText}`, signedBytes(entry.payload))
   })
   return checked
 }

@@ -120,6 +120,8 @@ export class EpochedMarketplace extends TypedEventEmitter<EpochsEvents> {
       peerId: this.init.peerId,
       ...(this.init.privateKey != null ? { privateKey: this.init.privateKey } : {}),
       validation: { ...this.init.validation, maxTtlMs: this.epochMs },
+      // Entries are bound to their epoch: versions must fall in it.
+      epoch: { index: epoch, startMs: epoch * this.epochMs, endMs: (epoch + 1) * this.epochMs },
       now: this.now,
       // A value must be newer than what another epoch holds for the key: no rollback across epochs.
       versionFloor: (key) => {

@@ -54,6 +54,16 @@ export const ListingSchema = z.strictObject({
       agentRegistry: z.string().regex(/^eip155:[0-9]{1,12}:0x[0-9a-fA-F]{40}$/)
     })
     .optional(),
+  /**
+   * Position of this version in its key's chain: the Yjs clock of the item that carries it (one Yjs client per key, see
+   * `entryClientId`). Signed, so a replayed record cannot take another version's slot. Set by the writing document.
+   */
+  seq: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 32)
+    .optional(),
   /** Unix ms. */
   createdAt: z.number().int().nonnegative(),
   /** Unix ms; strictly increases with every change (the listing's version). */
@@ -68,6 +78,16 @@ export const DelistingSchema = z.strictObject({
   kind: z.literal('delisting'),
   id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
   seller: z.string().min(1).max(128),
+  /**
+   * Position of this version in its key's chain: the Yjs clock of the item that carries it (one Yjs client per key, see
+   * `entryClientId`). Signed, so a replayed record cannot take another version's slot. Set by the writing document.
+   */
+  seq: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(2 ** 32)
+    .optional(),
   updatedAt: z.number().int().nonnegative()
 })
 

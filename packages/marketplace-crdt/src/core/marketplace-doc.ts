@@ -1,33 +1,81 @@
 import { type PrivateKey, TypedEventEmitter } from '@libp2p/interface'
 import * as Y from 'yjs'
 import { InvalidListingError } from '../errors.ts'
-import { clientIdOf } from './client-id.ts'
-import { preverify, type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
+import { clientIdOf, entryClientId } from './client-id.ts'
+import { EntryStore, REMOTE, SHARDS } from './entry-store.ts'
+import { type SignedRecord, signRecord, verifyParsedMany, verifyRecord } from './envelope.ts'
 import { LISTING_SCHEMA_VERSION, type Listing, type ListingRecord, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
-import { binaryEntries } from './parallel-verify.ts'
 import {
+  type DeleteRange,
+  encodeSubset,
+  type GroupSlice,
+  runNow,
+  runSliced,
+  type ScannedGroup,
+  type ScannedUpdate,
+  SLICE_MS,
+  scanUpdate,
+  yieldToEventLoop
+} from './update-format.ts'
+import {
+  type ChainPlan,
   collectionTime,
-  LISTINGS_MAP,
+  DEFAULT_MAX_BYTES_PER_SELLER,
+  DEFAULT_MAX_LISTINGS_PER_SELLER,
+  type DroppedEntry,
+  deleteIndex,
+  type EntryView,
+  keepVerified,
+  keepWithinQuota,
+  type ParsedEntries,
+  parseEntries,
+  planChains,
+  planDeletes,
+  scanLimits,
   type ValidatedUpdate,
   type ValidationOptions,
-  validateUpdate
+  verifyNow
 } from './validate.ts'
 
-/** Marks changes that came from the network, so they are not echoed back. */
-export const REMOTE = Symbol('betar/marketplace/remote')
+export { REMOTE }
 
-/** Defaults for {@link ValidationOptions}: bounded updates, 60 s of clock skew, 5 min grace after expiry. */
+/** Defaults for {@link ValidationOptions}: bounded updates, 60 s of clock skew, 5 min grace, per-seller quotas. */
 export const DEFAULT_VALIDATION: Omit<ValidationOptions, 'now'> = {
   maxUpdateSize: 1024 * 1024,
   maxStructs: 20_000,
   maxSkewMs: 60_000,
-  graceMs: 5 * 60_000
+  graceMs: 5 * 60_000,
+  maxListingsPerSeller: DEFAULT_MAX_LISTINGS_PER_SELLER,
+  maxBytesPerSeller: DEFAULT_MAX_BYTES_PER_SELLER
 }
 
-/** What a seller fills in; the document adds the schema version, kind, seller and timestamps. */
-export type ListingInput = Omit<Listing, 'v' | 'kind' | 'seller' | 'createdAt' | 'updatedAt' | 'expiresAt'> & {
+/** What a seller fills in; the document adds the schema version, kind, seller, slot and timestamps. */
+export type ListingInput = Omit<Listing, 'v' | 'kind' | 'seller' | 'seq' | 'createdAt' | 'updatedAt' | 'expiresAt'> & {
   /** How long the listing lives without a refresh. @default 10 minutes */
   ttlMs?: number
+}
+
+/** How {@link MarketplaceDoc.applyRemote} treats an update. */
+export interface ApplyOptions extends Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs' | 'preverified'>> {
+  /**
+   * Apply the valid entries of an update that also carries entries this node leaves out — invalid, stale, over a
+   * seller's quota, or lacking an earlier version — and report those in `dropped` (a state sync: one bad entry must
+   * not cost the rest). Without it such an update is rejected whole with a `RejectedUpdateError` and nothing is applied
+   * (a gossip message: forwarded only if valid as a whole). An update that is malformed or refused by its shape (size,
+   * struct count, content types) is rejected whole either way.
+   * @default false
+   */
+  partial?: boolean
+}
+
+/** What {@link MarketplaceDoc.applyRemote} did. */
+export interface ApplyResult extends ValidatedUpdate {
+  /** Keys whose new versions were applied. */
+  applied: number
+  /** Entries left out, and why (only with `partial`: otherwise the first one rejects the update). */
+  dropped: DroppedEntry[]
+  /** Some entries lack an earlier version here: a state sync with the sender brings them. */
+  needsSync: boolean
 }
 
 export interface MarketplaceDocEvents {
@@ -36,31 +84,46 @@ export interface MarketplaceDocEvents {
   'listing:removed': CustomEvent<{ key: string; seller: string; id: string }>
   /** Any change of a key's record (listing, delisting, collection), for views built on several documents. */
   'record:changed': CustomEvent<{ key: string }>
-  /** A change to broadcast: `local` is true for this node's own writes. */
+  /** A change to broadcast: `local` is true for this node's own writes. A Yjs v1 update. */
   update: CustomEvent<{ update: Uint8Array; local: boolean }>
 }
 
+/** The epoch a document holds: its records' versions must fall in it. */
+export interface EpochWindow {
+  index: number
+  startMs: number
+  endMs: number
+}
+
 export interface MarketplaceDocInit {
-  /** This node's peer id (string): its writes use the client id bound to it. */
+  /** This node's peer id (string). */
   peerId: string
   /** Signs this node's listings. Without it the document is read-only. */
   privateKey?: PrivateKey
-  validation?: Partial<Omit<ValidationOptions, 'now'>>
+  validation?: Partial<Omit<ValidationOptions, 'now' | 'window'>>
   /** Clock, for tests. @default Date.now */
   now?: () => number
   /** A version every remote value of `key` must exceed (what another copy of the marketplace already holds). */
   versionFloor?: (key: string) => number | undefined
+  /** The epoch this document holds (see `EpochedMarketplace`); none for a standalone document. */
+  epoch?: EpochWindow
 }
 
+/** Groups applied in one step of {@link MarketplaceDoc.applyRemoteBulk}. */
+const MAX_GROUPS_PER_STEP = 256
+const MAX_BYTES_PER_STEP = 256 * 1024
+/** Signatures prepared and verified together (half of them on the worker thread). */
+const VERIFY_BATCH = 512
+
 /**
- * The marketplace as a Yjs document with ownership enforced on every remote update (network-agnostic core: bytes in,
- * bytes out). Each entry is a listing or delisting signed by its seller's libp2p key, under `<seller>/<id>`.
+ * The marketplace as Yjs state with ownership enforced on every remote update (network-agnostic core: bytes in, bytes
+ * out). Each entry is a listing or delisting signed by its seller's libp2p key, under `<seller>/<id>`, and each key's
+ * versions form one Yjs client's chain, each version in the slot it was signed for.
  */
 export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
-  readonly doc: Y.Doc
   readonly peerId: string
   private readonly key: PrivateKey | undefined
-  private readonly map: Y.Map<Uint8Array>
+  private readonly store: EntryStore
   private readonly options: Omit<ValidationOptions, 'now'>
   private readonly now: () => number
   private readonly versionFloor: ((key: string) => number | undefined) | undefined
@@ -69,6 +132,10 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   private readonly incoming = new Map<string, SignedRecord>()
   /** Versions of entries collected here recently: a replay of one is refused even though its item is gone. */
   private readonly collected = new Map<string, { version: number; until: number }>()
+  /** Per seller: keys held in this document (collected ones too) and bytes of their last values. */
+  private readonly usage = new Map<string, { keys: number; bytes: number }>()
+  private localUpdates: Uint8Array[] | undefined
+  private readonly view: EntryView
 
   constructor(init: MarketplaceDocInit) {
     super()
@@ -76,19 +143,37 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     this.key = init.privateKey
     this.now = init.now ?? Date.now
     this.versionFloor = init.versionFloor
-    this.options = { ...DEFAULT_VALIDATION, ...init.validation }
-    // Keep the signed content of each key's last entry even once it is deleted (collected): a replica that missed the
-    // entry can still receive it, signed, in a sync, and its version keeps stale copies out. Older versions are trimmed.
-    this.doc = new Y.Doc({
-      gc: true,
-      gcFilter: (item) => !(item.parentSub != null && item.right == null && item.content instanceof Y.ContentBinary)
+    this.options = {
+      ...DEFAULT_VALIDATION,
+      ...init.validation,
+      ...(init.epoch != null ? { window: { startMs: init.epoch.startMs, endMs: init.epoch.endMs } } : {})
+    }
+    this.store = new EntryStore({
+      restingClientId: clientIdOf(init.peerId),
+      onChange: (event) => this.onChange(event),
+      onUpdate: (update, origin) => {
+        if (origin === REMOTE) return // reported once per applied update, below
+        if (this.localUpdates != null) this.localUpdates.push(update)
+        else this.safeDispatchEvent('update', { detail: { update, local: true } })
+      }
     })
-    this.doc.clientID = clientIdOf(init.peerId)
-    this.map = this.doc.getMap<Uint8Array>(LISTINGS_MAP)
-    this.map.observe((event) => this.onChange(event))
-    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      this.safeDispatchEvent('update', { detail: { update, local: origin !== REMOTE } })
-    })
+    const tailBytes = (client: number) => {
+      const tail = this.store.tail(client)
+      return tail?.content instanceof Y.ContentBinary ? tail.content.content.byteLength : 0
+    }
+    this.view = {
+      state: (client) => this.store.state(client),
+      keyOf: (client) => this.store.keyOf(client),
+      tailLive: (client) => this.store.tail(client)?.deleted === false,
+      tailBytes,
+      current: (key) => this.records.get(key),
+      usage: (seller) => this.usage.get(seller) ?? { keys: 0, bytes: 0 }
+    }
+  }
+
+  /** The Yjs client id this document writes `key` with. */
+  clientOf(key: string): number {
+    return entryClientId(key)
   }
 
   /** Signs and publishes (or refreshes) one of this node's listings. */
@@ -100,114 +185,345 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   /** Signs and publishes several of this node's listings as one update (one message on the wire). */
   async publishMany(inputs: readonly ListingInput[]): Promise<Listing[]> {
     const key = this.requireKey()
-    const signed: SignedRecord[] = []
-    for (const input of inputs) {
-      const now = this.nextVersion(listingKey(this.peerId, input.id))
-      const { ttlMs, ...fields } = input
-      const ttl = ttlMs ?? 10 * 60_000
-      const maxTtl = this.options.maxTtlMs ?? MAX_LISTING_TTL_MS
-      if (ttl <= 0 || ttl > maxTtl) throw new InvalidListingError(`ttlMs must be in (0, ${maxTtl}]`)
-      const previous = this.records.get(listingKey(this.peerId, input.id))?.record
-      const listing: Listing = {
+    const maxTtl = this.options.maxTtlMs ?? MAX_LISTING_TTL_MS
+    for (const { ttlMs } of inputs) {
+      if (ttlMs != null && (ttlMs <= 0 || ttlMs > maxTtl))
+        throw new InvalidListingError(`ttlMs must be in (0, ${maxTtl}]`)
+    }
+    // One version per key and update: the last input for an id wins.
+    const byId = new Map(inputs.map((input) => [input.id, input]))
+    const records = await this.writeSigned(key, [...byId.keys()], (id, seq, version) => {
+      const { ttlMs, ...fields } = byId.get(id) as ListingInput
+      const previous = this.records.get(listingKey(this.peerId, id))?.record
+      return {
         ...fields,
         v: LISTING_SCHEMA_VERSION,
         kind: 'listing',
         seller: this.peerId,
-        createdAt: previous?.kind === 'listing' ? previous.createdAt : now,
-        updatedAt: now,
-        expiresAt: now + ttl
+        seq,
+        createdAt: previous?.kind === 'listing' ? Math.min(previous.createdAt, version) : version,
+        updatedAt: version,
+        expiresAt: version + (ttlMs ?? 10 * 60_000)
       }
-      signed.push(await signRecord(listing, key))
-    }
-    this.doc.transact(() => {
-      for (const s of signed) this.write(s)
     })
-    return signed.map((s) => s.record as Listing)
+    const out = new Map(records.map((r) => [r.id, r as Listing]))
+    return inputs.map((input) => out.get(input.id) as Listing)
   }
 
   /** Withdraws one of this node's listings immediately (a signed delisting replaces it). */
   async delist(id: string): Promise<void> {
     const key = this.requireKey()
-    const updatedAt = this.nextVersion(listingKey(this.peerId, id))
-    this.write(
-      await signRecord({ v: LISTING_SCHEMA_VERSION, kind: 'delisting', id, seller: this.peerId, updatedAt }, key)
-    )
+    await this.writeSigned(key, [id], (_, seq, updatedAt) => ({
+      v: LISTING_SCHEMA_VERSION,
+      kind: 'delisting',
+      id,
+      seller: this.peerId,
+      seq,
+      updatedAt
+    }))
   }
 
   /**
-   * Validates, then applies, an update from the network. Throws `RejectedUpdateError` and leaves the document untouched
-   * when the update breaks a rule. `limits` raise the size bounds for a full-state sync.
+   * Signs a new version of each of this node's keys for the slot it will take, and writes them in one update. A write
+   * to the same key in between (a concurrent publish) takes the slot: the version is then signed again.
    */
-  applyRemote(
-    update: Uint8Array,
-    limits: Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs' | 'preverified'>> = {}
-  ): ValidatedUpdate {
-    const result = validateUpdate(this.doc, update, {
+  private async writeSigned(
+    key: PrivateKey,
+    ids: readonly string[],
+    make: (id: string, seq: number, version: number) => ListingRecord
+  ): Promise<ListingRecord[]> {
+    for (let attempt = 0; ; attempt++) {
+      const slots = ids.map((id) => {
+        const k = listingKey(this.peerId, id)
+        const client = this.clientOf(k)
+        return { k, client, seq: this.store.state(client) }
+      })
+      const signed = await Promise.all(
+        slots.map(({ k, seq }, i) => signRecord(make(ids[i] as string, seq, this.nextVersion(k)), key))
+      )
+      if (slots.some(({ client, seq }) => this.store.state(client) !== seq)) {
+        if (attempt < 3) continue
+        throw new InvalidListingError('concurrent writes to the same listing')
+      }
+      this.checkOwnQuota(slots.map((s, i) => ({ ...s, bytes: (signed[i] as SignedRecord).bytes.byteLength })))
+      this.local(() => {
+        for (const [i, { k }] of slots.entries()) this.incoming.set(k, signed[i] as SignedRecord)
+        try {
+          this.store.transact((ops) => {
+            for (const [i, { k, client }] of slots.entries()) {
+              this.account(k, client, (signed[i] as SignedRecord).bytes.byteLength)
+              ops.set(k, client, (signed[i] as SignedRecord).bytes)
+            }
+          })
+        } finally {
+          this.incoming.clear()
+        }
+      })
+      return signed.map((s) => s.record)
+    }
+  }
+
+  /** Peers enforce the per-seller quota: refuse to write what they would drop. */
+  private checkOwnQuota(writes: ReadonlyArray<{ client: number; bytes: number }>): void {
+    const held = this.usage.get(this.peerId) ?? { keys: 0, bytes: 0 }
+    let keys = held.keys
+    let bytes = held.bytes
+    for (const w of writes) {
+      if (this.store.state(w.client) === 0) keys++
+      bytes += w.bytes - this.view.tailBytes(w.client)
+    }
+    const maxKeys = this.options.maxListingsPerSeller ?? DEFAULT_MAX_LISTINGS_PER_SELLER
+    const maxBytes = this.options.maxBytesPerSeller ?? DEFAULT_MAX_BYTES_PER_SELLER
+    if (keys > maxKeys) throw new InvalidListingError(`a seller may hold at most ${maxKeys} listings per epoch`)
+    if (bytes > maxBytes)
+      throw new InvalidListingError(`a seller may hold at most ${maxBytes} bytes of listings per epoch`)
+  }
+
+  /** Counts a key's new last value against its seller's quota (before it is written). */
+  private account(key: string, client: number, bytes: number): void {
+    const seller = key.slice(0, key.indexOf('/'))
+    const usage = this.usage.get(seller) ?? { keys: 0, bytes: 0 }
+    if (this.store.state(client) === 0) usage.keys++
+    usage.bytes += bytes - this.view.tailBytes(client)
+    this.usage.set(seller, usage)
+  }
+
+  /** Runs local writes, and reports them as one update. */
+  private local(fn: () => void): void {
+    const updates: Uint8Array[] = []
+    this.localUpdates = updates
+    try {
+      fn()
+    } finally {
+      this.localUpdates = undefined
+    }
+    if (updates.length === 0) return
+    const update = updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates)
+    this.safeDispatchEvent('update', { detail: { update, local: true } })
+  }
+
+  private validation(options: ApplyOptions): ValidationOptions {
+    return {
       ...this.options,
-      ...limits,
+      ...(options.maxUpdateSize != null ? { maxUpdateSize: options.maxUpdateSize } : {}),
+      ...(options.maxStructs != null ? { maxStructs: options.maxStructs } : {}),
+      ...(options.preverified != null ? { preverified: options.preverified } : {}),
       now: this.now(),
       knownVersion: (key) => Math.max(this.collected.get(key)?.version ?? -1, this.versionFloor?.(key) ?? -1)
-    })
-    for (const [key, signed] of result.records) this.incoming.set(key, signed)
+    }
+  }
+
+  /**
+   * Validates, then applies, an update from the network. Every entry must be its seller's signed record in the slot it
+   * was signed for, newer than what this node holds, within its seller's quota (docs/marketplace-threat-model.md).
+   * Without `partial`, an update with any entry that fails is rejected whole (`RejectedUpdateError`, nothing applied);
+   * with it, the other entries are applied and the failures reported. `maxUpdateSize`/`maxStructs` raise the bounds for
+   * a state sync.
+   */
+  applyRemote(update: Uint8Array, options: ApplyOptions = {}): ApplyResult {
+    const o = this.validation(options)
+    const strict = options.partial !== true
+    const scan = runNow(scanUpdate(update, scanLimits(o)))
+    const parsed = runNow(parseEntries(scan, this.view))
+    const deletes = deleteIndex(scan)
+    const planned = planChains(scan, scan.groups, parsed, deletes, this.view, o, strict)
+    const dropped = planned.dropped
+    let plans = keepVerified(planned.plans, verifyNow(planned.plans, parsed, o.preverified), dropped, strict)
+    plans = keepWithinQuota(plans, this.view, o, dropped, strict)
+    const byClient = new Map(plans.map((p) => [p.client, p]))
+    const { ranges, removed } = runNow(planDeletes(scan.ds, byClient, this.view, o, dropped, strict))
+    this.commit(scan, plans, ranges)
+    return this.finish(scan, plans, dropped, removed, ranges)
+  }
+
+  /**
+   * {@link applyRemote} for large updates (a state sync, a big gossip message) without stalling the node: the update is
+   * scanned, parsed and verified in slices of a few milliseconds (signatures on two cores), then applied in steps of at
+   * most 256 keys, each checked again against the document as it is then. Same rules, same errors.
+   */
+  async applyRemoteBulk(update: Uint8Array, options: ApplyOptions = {}): Promise<ApplyResult> {
+    const o = this.validation(options)
+    const strict = options.partial !== true
+    const scan = await runSliced(scanUpdate(update, scanLimits(o)))
+    const parsed = await runSliced(parseEntries(scan, this.view))
+    const deletes = deleteIndex(scan)
+    const planned = await runSliced(this.planStepwise(scan, parsed, deletes, o, strict))
+    const dropped = planned.dropped
+    const verified = await this.verifyBulk(planned.plans, parsed, o)
+    let candidates = keepVerified(planned.plans, verified, dropped, strict)
+    if (strict) {
+      // All or nothing: every rule is checked before anything is applied.
+      candidates = keepWithinQuota(candidates, this.view, o, dropped, true)
+      await runSliced(planDeletes(scan.ds, new Map(candidates.map((p) => [p.client, p])), this.view, o, dropped, true))
+    }
+    // Apply step by step, shard by shard; other work (queries, gossip, local writes) may run between steps, so each step
+    // plans its chains again against the document as it is.
+    const committed: ChainPlan[] = []
+    const steps = this.steps(scan, candidates)
+    let since = performance.now()
+    for (const groups of steps) {
+      if (performance.now() - since >= SLICE_MS) {
+        await yieldToEventLoop()
+        since = performance.now()
+      }
+      const again = planChains(scan, groups, parsed, deletes, this.view, o, false)
+      dropped.push(...again.dropped)
+      const plans = keepWithinQuota(again.plans, this.view, o, dropped, false)
+      this.commit(scan, plans, [])
+      committed.push(...plans)
+    }
+    const byClient = new Map(committed.map((p) => [p.client, p]))
+    const { ranges, removed } = await runSliced(planDeletes(scan.ds, byClient, this.view, o, dropped, false))
+    this.commit(scan, [], ranges)
+    return this.finish(scan, committed, dropped, removed, ranges)
+  }
+
+  private *planStepwise(
+    scan: ScannedUpdate,
+    parsed: ParsedEntries,
+    deletes: ReturnType<typeof deleteIndex>,
+    o: ValidationOptions,
+    strict: boolean
+  ): Generator<void, { plans: ChainPlan[]; dropped: DroppedEntry[] }> {
+    const plans: ChainPlan[] = []
+    const dropped: DroppedEntry[] = []
+    for (let i = 0; i < scan.groups.length; i += 512) {
+      const part = planChains(scan, scan.groups.slice(i, i + 512), parsed, deletes, this.view, o, strict)
+      plans.push(...part.plans)
+      dropped.push(...part.dropped)
+      yield
+    }
+    return { plans, dropped }
+  }
+
+  /** Signatures of the planned records, on two cores, in slices. */
+  private async verifyBulk(
+    plans: readonly ChainPlan[],
+    parsed: ParsedEntries,
+    o: ValidationOptions
+  ): Promise<(index: number) => boolean> {
+    const indices = plans.flatMap((p) => p.binaries)
+    const entries = indices.map((i) => parsed[i]).filter((e) => e != null && 'record' in e)
+    if (entries.length !== indices.length) return () => false
+    // In batches, so that preparing and posting the jobs never holds the event loop long either.
+    const verdicts: boolean[] = []
+    for (let i = 0; i < entries.length; i += VERIFY_BATCH) {
+      const batch = entries.slice(i, i + VERIFY_BATCH) as Parameters<typeof verifyParsedMany>[0]
+      verdicts.push(...(await verifyParsedMany(batch, o.preverified)))
+    }
+    const ok = new Set(indices.filter((_, k) => verdicts[k] === true))
+    return (i) => ok.has(i)
+  }
+
+  /** The candidates' groups in apply steps: by shard, at most so many keys and bytes per step. */
+  private steps(scan: ScannedUpdate, plans: readonly ChainPlan[]): ScannedGroup[][] {
+    const groupOf = new Map(scan.groups.map((g) => [g.client, g]))
+    const sorted = [...plans].sort((a, b) => (a.client % SHARDS) - (b.client % SHARDS))
+    const steps: ScannedGroup[][] = []
+    let step: ScannedGroup[] = []
+    let bytes = 0
+    let shard = -1
+    for (const p of sorted) {
+      const size = (scan.structs[p.to - 1]?.end ?? 0) - (scan.structs[p.from]?.start ?? 0)
+      if (
+        step.length > 0 &&
+        (p.client % SHARDS !== shard || step.length >= MAX_GROUPS_PER_STEP || bytes + size > MAX_BYTES_PER_STEP)
+      ) {
+        steps.push(step)
+        step = []
+        bytes = 0
+      }
+      shard = p.client % SHARDS
+      step.push(groupOf.get(p.client) as ScannedGroup)
+      bytes += size
+    }
+    if (step.length > 0) steps.push(step)
+    return steps
+  }
+
+  /** Applies planned chains and delete ranges. */
+  private commit(scan: ScannedUpdate, plans: readonly ChainPlan[], ranges: readonly DeleteRange[]): void {
+    if (plans.length === 0 && ranges.length === 0) return
+    const runs: GroupSlice[] = []
+    for (const p of plans) {
+      runs.push({ from: p.from, to: p.to })
+      this.account(p.key, p.client, p.bytesAfter)
+      if (!p.finalDeleted) this.incoming.set(p.key, { record: p.final.record, bytes: p.final.bytes })
+    }
     try {
-      Y.applyUpdate(this.doc, update, REMOTE)
+      this.store.apply(scan, runs, ranges)
     } finally {
       this.incoming.clear()
-      this.keepClientId()
+    }
+  }
+
+  private finish(
+    scan: ScannedUpdate,
+    plans: readonly ChainPlan[],
+    dropped: DroppedEntry[],
+    removed: Set<string>,
+    ranges: readonly DeleteRange[]
+  ): ApplyResult {
+    const records = new Map<string, SignedRecord>()
+    for (const p of plans) if (!p.finalDeleted) records.set(p.key, { record: p.final.record, bytes: p.final.bytes })
+    if (plans.length > 0 || ranges.length > 0) {
+      const whole = dropped.length === 0 && ranges.length === scan.ds.length
+      const update = whole
+        ? scan.update
+        : encodeSubset(
+            scan,
+            plans.map((p) => ({ from: p.from, to: p.to })),
+            ranges
+          )
+      this.safeDispatchEvent('update', { detail: { update, local: false } })
     }
     // Collect what arrived already collectable now, rather than relaying it for up to one GC interval more.
     const now = this.now()
-    if ([...result.records.values()].some((r) => collectionTime(r.record, this.options) < now)) this.collectGarbage(now)
-    return result
+    if ([...records.values()].some((r) => collectionTime(r.record, this.options) < now)) this.collectGarbage(now)
+    return { records, removed, applied: plans.length, dropped, needsSync: dropped.some((d) => d.kind === 'missing') }
   }
 
-  /**
-   * {@link applyRemote} for large updates (a full-state sync): signatures are first verified on two cores. Same rules,
-   * same errors.
-   */
-  async applyRemoteBulk(
-    update: Uint8Array,
-    limits: Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs'>> = {}
-  ): Promise<ValidatedUpdate> {
-    if (update.byteLength > (limits.maxUpdateSize ?? this.options.maxUpdateSize)) {
-      return this.applyRemote(update, limits)
-    }
-    const preverified = await preverify(binaryEntries(update))
-    return this.applyRemote(update, { ...limits, preverified })
-  }
-
-  /** A compact snapshot of the whole document (Yjs update format v2), for persistence. */
+  /** A snapshot of the whole state (a Yjs v2 update), for persistence. */
   snapshot(): Uint8Array {
-    return Y.encodeStateAsUpdateV2(this.doc)
-  }
-
-  /** Restores a {@link snapshot} this node persisted itself (entries are re-verified as they appear). */
-  restore(snapshot: Uint8Array): void {
-    try {
-      Y.applyUpdateV2(this.doc, snapshot, REMOTE)
-    } finally {
-      this.keepClientId()
-    }
+    return this.store.snapshot()
   }
 
   /**
-   * Yjs gives a document a random client id when a remote transaction carries items of its own id ("another client
-   * seems to be using it") — which is exactly what a restarted seller's own persisted state, or its items synced back
-   * from a peer, are. Here the id is bound to the peer (validators refuse anything else), and its clock continues from
-   * the items it just learnt, so the bound id is put back.
+   * Restores a {@link snapshot} this node persisted itself, or a part of one (a Yjs v2 update of whole chains); entries
+   * are re-verified as they appear. Returns false, and restores nothing, for state of an earlier version of this package
+   * (one Yjs client per seller), which peers would refuse: the node resyncs instead.
    */
-  private keepClientId(): void {
-    this.doc.clientID = clientIdOf(this.peerId)
+  restore(snapshot: Uint8Array): boolean {
+    if (!this.store.restore(snapshot)) return false
+    this.usage.clear()
+    for (const [key, item] of this.store.items()) {
+      const seller = key.slice(0, key.indexOf('/'))
+      const usage = this.usage.get(seller) ?? { keys: 0, bytes: 0 }
+      usage.keys++
+      usage.bytes += item.content instanceof Y.ContentBinary ? item.content.content.byteLength : 0
+      this.usage.set(seller, usage)
+    }
+    return true
   }
 
   /** The state vector, for sync. */
   stateVector(): Uint8Array {
-    return Y.encodeStateVector(this.doc)
+    return this.store.stateVector()
   }
 
-  /** Everything a peer with `stateVector` lacks (all state when absent). */
+  /** Everything a peer with `stateVector` lacks (all state when absent), as a Yjs v1 update. */
   diff(stateVector?: Uint8Array): Uint8Array {
-    return Y.encodeStateAsUpdate(this.doc, stateVector)
+    return this.store.diff(stateVector)
+  }
+
+  /** The signed bytes a key currently holds (live entries only). */
+  entry(key: string): Uint8Array | undefined {
+    return this.store.get(key, this.clientOf(key))
+  }
+
+  /** Every live entry: key and signed bytes. */
+  entries(): IterableIterator<[string, Uint8Array]> {
+    return this.store.entries()
   }
 
   /** Live, unexpired listings. */
@@ -238,6 +554,11 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     return record?.kind === 'listing' && record.expiresAt > now ? record : undefined
   }
 
+  /** Keys and bytes a seller holds in this document, as counted against its quota. */
+  sellerUsage(seller: string): { keys: number; bytes: number } {
+    return { ...(this.usage.get(seller) ?? { keys: 0, bytes: 0 }) }
+  }
+
   /**
    * Deletes entries every node may collect: listings expired past the grace period and old delistings. Returns the
    * number removed; the deletion propagates as an ordinary update.
@@ -248,9 +569,11 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       if (collectionTime(record, this.options) < now) doomed.push([key, record.updatedAt])
     }
     if (doomed.length > 0) {
-      this.doc.transact(() => {
-        for (const [key] of doomed) this.map.delete(key)
-      })
+      this.local(() =>
+        this.store.transact((ops) => {
+          for (const [key] of doomed) ops.del(key, this.clientOf(key))
+        })
+      )
     }
     for (const [key, version] of doomed) this.collected.set(key, { version, until: now + 2 * this.options.graceMs })
     for (const [key, { until }] of this.collected) if (until < now) this.collected.delete(key)
@@ -266,16 +589,6 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   private nextVersion(key: string): number {
     const previous = this.records.get(key)?.record.updatedAt ?? -1
     return Math.max(this.now(), previous + 1)
-  }
-
-  private write(signed: SignedRecord): void {
-    const key = listingKey(signed.record.seller, signed.record.id)
-    this.incoming.set(key, signed)
-    try {
-      this.map.set(key, signed.bytes)
-    } finally {
-      this.incoming.delete(key)
-    }
   }
 
   private onChange(event: Y.YMapEvent<Uint8Array>): void {
@@ -296,7 +609,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
         if (had) this.safeDispatchEvent('listing:removed', { detail: { key, seller, id } })
         continue
       }
-      const bytes = this.map.get(key)
+      const bytes = event.target.get(key)
       let signed = this.incoming.get(key)
       if (signed == null && bytes != null) {
         try {

@@ -2,11 +2,9 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { expect } from 'vitest'
-import * as Y from 'yjs'
 import { verifyRecord } from '../../src/core/envelope.ts'
 import { type Listing, type ListingRecord, listingKey } from '../../src/core/listing.ts'
 import { type ListingInput, MarketplaceDoc } from '../../src/core/marketplace-doc.ts'
-import { LISTINGS_MAP } from '../../src/core/validate.ts'
 import { RejectedUpdateError } from '../../src/errors.ts'
 import { listingId, otherAmount, randomListingInput, text } from './listings.ts'
 import type { Prng } from './prng.ts'
@@ -181,7 +179,7 @@ export class TestConnector {
   private async write(replica: Replica, action: () => Promise<unknown>, id: string): Promise<void> {
     await action()
     const key = listingKey(replica.id, id)
-    const bytes = replica.market.doc.getMap<Uint8Array>(LISTINGS_MAP).get(key)
+    const bytes = replica.market.entry(key)
     if (bytes == null) this.fail(`${key} missing right after its seller wrote it`)
     const { record } = verifyRecord(bytes)
     this.signed.set(decoder.decode(bytes), { seller: replica.id, record })
@@ -352,7 +350,7 @@ export class TestConnector {
    */
   check(replica: Replica, deep = false): void {
     const expected: Listing[] = []
-    for (const [key, bytes] of replica.market.doc.getMap<Uint8Array>(LISTINGS_MAP).entries()) {
+    for (const [key, bytes] of replica.market.entries()) {
       let origin = this.origins.get(bytes)
       if (origin == null) {
         origin = this.signed.get(decoder.decode(bytes))
@@ -414,7 +412,7 @@ export function sorted(listings: readonly Listing[]): Listing[] {
 export function fingerprint(market: MarketplaceDoc) {
   return {
     listings: sorted(market.listings()),
-    map: market.doc.getMap(LISTINGS_MAP).toJSON(),
-    stateVector: Y.encodeStateVector(market.doc)
+    map: Object.fromEntries([...market.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    stateVector: market.stateVector()
   }
 }
