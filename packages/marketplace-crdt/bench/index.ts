@@ -4,12 +4,14 @@ import '../../../tools/polyfills.ts'
  *  1. 1,000 listings published across 10 nodes until every node has all of them (target < 2 s);
  *  2. a late joiner's full sync of 10,000 listings (target < 1 s);
  *  3. memory per listing in a replica (target ≤ 2 KB);
- *  4. bytes of the update for one listing change.
+ *  4. bytes of the update for one listing change;
+ *  5. the worst event-loop stall while a replica receives 1 MiB hostile updates (target < 50 ms; bench/hostile.ts).
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MarketplaceDoc } from '../src/index.ts'
 import { createMarketNode, eventually, listingInput, type MarketNode } from '../test/fixtures/nodes.ts'
+import { hostileUpdateStall } from './hostile.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc
 const heap = (): number => {
@@ -103,10 +105,13 @@ async function lateJoinerAndMemory(): Promise<void> {
 
 await converge()
 await lateJoinerAndMemory()
+const hostile = await hostileUpdateStall()
+results.hostileUpdateStallMs = hostile.worstMs
 console.log(`marketplace bench (loopback, one run)
   1,000 listings across 10 nodes, converged everywhere: ${results.convergeMs} ms (publishing took ${results.publishMs} ms; target < 2000 ms)
   late joiner full sync of 10,000 listings:               ${results.lateJoinSyncMs} ms (${(results.fullStateBytes! / 1e6).toFixed(2)} MB, target < 1000 ms)
   memory per listing in a replica:                        ${results.memoryBytesPerListing} B (target ≤ 2048 B)
   update bytes for one listing change:                    ${results.updateBytesPerChange} B
+  worst event-loop stall, 1 MiB hostile updates:          ${results.hostileUpdateStallMs} ms (target < 50 ms; ${JSON.stringify(hostile.byShape)})
 BENCH_JSON ${JSON.stringify(results)}`)
 process.exit(0)
