@@ -16,6 +16,7 @@
  * ```
  */
 
+export type { ApplyOptions, ApplyResult } from './core/apply-remote.ts'
 export { clientIdOf, entryClientId } from './core/client-id.ts'
 export { canonical, MAX_ENVELOPE_SIZE, type SignedRecord, signRecord, verifyRecord } from './core/envelope.ts'
 export {
@@ -31,8 +32,6 @@ export {
   MAX_LISTING_TTL_MS
 } from './core/listing.ts'
 export {
-  type ApplyOptions,
-  type ApplyResult,
   DEFAULT_VALIDATION,
   type EpochWindow,
   type ListingInput,
@@ -46,9 +45,9 @@ export {
   type DroppedEntry,
   LISTINGS_MAP,
   type ValidatedUpdate,
-  type ValidationOptions,
-  validateUpdate
+  type ValidationOptions
 } from './core/validate.ts'
+export { validateUpdate } from './core/validate-plain.ts'
 export { InvalidListingError, RejectedUpdateError } from './errors.ts'
 export {
   CAPABILITY_NAMESPACE,

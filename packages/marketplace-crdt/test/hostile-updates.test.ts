@@ -191,6 +191,7 @@ describe('per-seller quotas (listings and bytes per seller and epoch)', () => {
     state.applyRemote(small.market.diff())
 
     expect(() => node.applyRemote(state.diff())).toThrow(/already holds 3 listings/)
+    expect(() => node.applyRemote(state.diff())).toThrow(expect.objectContaining({ kind: 'quota', needsSync: false }))
     const result = node.applyRemote(state.diff(), { partial: true })
     expect(result.applied).toBe(5)
     expect(result.dropped.map((d) => d.kind)).toEqual(['quota', 'quota'])

@@ -2,15 +2,9 @@ import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 import { entryClientId } from './client-id.ts'
 import { MAX_ENVELOPE_SIZE } from './envelope.ts'
-import {
-  type DeleteRange,
-  encodeSubset,
-  type GroupSlice,
-  runNow,
-  type ScannedStruct,
-  type ScannedUpdate,
-  scanUpdate
-} from './update-format.ts'
+import type { DeleteRange, ScannedUpdate } from './scanned-update.ts'
+import { runNow } from './slices.ts'
+import { encodeSubset, type GroupSlice, scanUpdate } from './update-format.ts'
 import { LISTINGS_MAP } from './validate.ts'
 
 /**
@@ -154,7 +148,7 @@ export class EntryStore {
       }
       return entry
     }
-    for (const run of runs) at((scan.structs[run.from] as { client: number }).client).runs.push(run)
+    for (const run of runs) at(scan.client(run.from)).runs.push(run)
     for (const r of ranges) at(r.client).ranges.push(r)
     for (const [s, work] of byShard) {
       const doc = this.shards[s] as Y.Doc
@@ -248,30 +242,31 @@ export class EntryStore {
     }
     const runs: GroupSlice[] = []
     const ends = new Map<number, number>()
-    for (const g of scan.groups) {
-      const end = g.first + g.count
-      const state = this.state(g.client)
-      let from = g.first
-      while (from < end && this.structEnd(scan, from) <= state) from++
-      ends.set(g.client, Math.max(state, this.structEnd(scan, end - 1)))
+    for (let g = 0; g < scan.groups; g++) {
+      const client = scan.groupClient(g)
+      const end = scan.groupEnd(g)
+      const state = this.state(client)
+      let from = scan.groupFirst(g)
+      while (from < end && scan.next(from) <= state) from++
+      ends.set(client, Math.max(state, scan.next(end - 1)))
       if (from === end) continue
       for (let i = from; i < end; i++) {
-        const s = scan.structs[i] as ScannedStruct
+        const key = scan.key(i)
         const chained =
-          s.origin == null
-            ? s.clock === 0 && s.key != null && entryClientId(s.key) === g.client
-            : s.origin.client === g.client && s.origin.clock === s.clock - 1
-        if (!chained || (i === from && s.clock > state)) return false
+          scan.originClient(i) < 0
+            ? scan.clock(i) === 0 && key != null && entryClientId(key) === client
+            : scan.originClient(i) === client && scan.originClock(i) === scan.clock(i) - 1
+        if (!chained || (i === from && scan.clock(i) > state)) return false
       }
       runs.push({ from, to: end })
     }
-    const ranges = scan.ds.filter((r) => r.clock < (ends.get(r.client) ?? this.state(r.client)))
+    const ranges: DeleteRange[] = []
+    for (let r = 0; r < scan.ranges; r++) {
+      const client = scan.rangeClient(r)
+      const clock = scan.rangeClock(r)
+      if (clock < (ends.get(client) ?? this.state(client))) ranges.push({ client, clock, len: scan.rangeLen(r) })
+    }
     this.apply(scan, runs, ranges)
     return true
-  }
-
-  private structEnd(scan: ScannedUpdate, index: number): number {
-    const s = scan.structs[index] as ScannedStruct
-    return s.clock + s.length
   }
 }

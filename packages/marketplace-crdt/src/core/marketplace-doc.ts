@@ -1,40 +1,27 @@
 import { type PrivateKey, TypedEventEmitter } from '@libp2p/interface'
 import * as Y from 'yjs'
 import { InvalidListingError } from '../errors.ts'
-import { clientIdOf, entryClientId } from './client-id.ts'
-import { EntryStore, REMOTE, SHARDS } from './entry-store.ts'
-import { type SignedRecord, signRecord, verifyParsedMany, verifyRecord } from './envelope.ts'
-import { LISTING_SCHEMA_VERSION, type Listing, type ListingRecord, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
 import {
-  type DeleteRange,
-  encodeSubset,
-  type GroupSlice,
-  runNow,
-  runSliced,
-  type ScannedGroup,
-  type ScannedUpdate,
-  SLICE_MS,
-  scanUpdate,
-  yieldToEventLoop
-} from './update-format.ts'
+  type Applied,
+  type ApplyOptions,
+  type ApplyResult,
+  type ApplyTarget,
+  applyInSteps,
+  applyNow
+} from './apply-remote.ts'
+import { clientIdOf, entryClientId } from './client-id.ts'
+import { EntryStore, REMOTE } from './entry-store.ts'
+import { type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
+import { LISTING_SCHEMA_VERSION, type Listing, type ListingRecord, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
+import type { DeleteRange, ScannedUpdate } from './scanned-update.ts'
+import { encodeSubset, type GroupSlice } from './update-format.ts'
 import {
   type ChainPlan,
   collectionTime,
   DEFAULT_MAX_BYTES_PER_SELLER,
   DEFAULT_MAX_LISTINGS_PER_SELLER,
-  type DroppedEntry,
-  deleteIndex,
   type EntryView,
-  keepVerified,
-  keepWithinQuota,
-  type ParsedEntries,
-  parseEntries,
-  planChains,
-  planDeletes,
-  scanLimits,
-  type ValidatedUpdate,
-  type ValidationOptions,
-  verifyNow
+  type ValidationOptions
 } from './validate.ts'
 
 export { REMOTE }
@@ -53,29 +40,6 @@ export const DEFAULT_VALIDATION: Omit<ValidationOptions, 'now'> = {
 export type ListingInput = Omit<Listing, 'v' | 'kind' | 'seller' | 'seq' | 'createdAt' | 'updatedAt' | 'expiresAt'> & {
   /** How long the listing lives without a refresh. @default 10 minutes */
   ttlMs?: number
-}
-
-/** How {@link MarketplaceDoc.applyRemote} treats an update. */
-export interface ApplyOptions extends Partial<Pick<ValidationOptions, 'maxUpdateSize' | 'maxStructs' | 'preverified'>> {
-  /**
-   * Apply the valid entries of an update that also carries entries this node leaves out — invalid, stale, over a
-   * seller's quota, or lacking an earlier version — and report those in `dropped` (a state sync: one bad entry must
-   * not cost the rest). Without it such an update is rejected whole with a `RejectedUpdateError` and nothing is applied
-   * (a gossip message: forwarded only if valid as a whole). An update that is malformed or refused by its shape (size,
-   * struct count, content types) is rejected whole either way.
-   * @default false
-   */
-  partial?: boolean
-}
-
-/** What {@link MarketplaceDoc.applyRemote} did. */
-export interface ApplyResult extends ValidatedUpdate {
-  /** Keys whose new versions were applied. */
-  applied: number
-  /** Entries left out, and why (only with `partial`: otherwise the first one rejects the update). */
-  dropped: DroppedEntry[]
-  /** Some entries lack an earlier version here: a state sync with the sender brings them. */
-  needsSync: boolean
 }
 
 export interface MarketplaceDocEvents {
@@ -109,12 +73,6 @@ export interface MarketplaceDocInit {
   epoch?: EpochWindow
 }
 
-/** Groups applied in one step of {@link MarketplaceDoc.applyRemoteBulk}. */
-const MAX_GROUPS_PER_STEP = 256
-const MAX_BYTES_PER_STEP = 256 * 1024
-/** Signatures prepared and verified together (half of them on the worker thread). */
-const VERIFY_BATCH = 512
-
 /**
  * The marketplace as Yjs state with ownership enforced on every remote update (network-agnostic core: bytes in, bytes
  * out). Each entry is a listing or delisting signed by its seller's libp2p key, under `<seller>/<id>`, and each key's
@@ -136,6 +94,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   private readonly usage = new Map<string, { keys: number; bytes: number }>()
   private localUpdates: Uint8Array[] | undefined
   private readonly view: EntryView
+  private readonly target: ApplyTarget
 
   constructor(init: MarketplaceDocInit) {
     super()
@@ -169,6 +128,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       current: (key) => this.records.get(key),
       usage: (seller) => this.usage.get(seller) ?? { keys: 0, bytes: 0 }
     }
+    this.target = { view: this.view, commit: (scan, plans, ranges) => this.commit(scan, plans, ranges) }
   }
 
   /** The Yjs client id this document writes `key` with. */
@@ -321,19 +281,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
    * a state sync.
    */
   applyRemote(update: Uint8Array, options: ApplyOptions = {}): ApplyResult {
-    const o = this.validation(options)
-    const strict = options.partial !== true
-    const scan = runNow(scanUpdate(update, scanLimits(o)))
-    const parsed = runNow(parseEntries(scan, this.view))
-    const deletes = deleteIndex(scan)
-    const planned = planChains(scan, scan.groups, parsed, deletes, this.view, o, strict)
-    const dropped = planned.dropped
-    let plans = keepVerified(planned.plans, verifyNow(planned.plans, parsed, o.preverified), dropped, strict)
-    plans = keepWithinQuota(plans, this.view, o, dropped, strict)
-    const byClient = new Map(plans.map((p) => [p.client, p]))
-    const { ranges, removed } = runNow(planDeletes(scan.ds, byClient, this.view, o, dropped, strict))
-    this.commit(scan, plans, ranges)
-    return this.finish(scan, plans, dropped, removed, ranges)
+    return this.finish(applyNow(this.target, update, this.validation(options), options.partial !== true))
   }
 
   /**
@@ -342,103 +290,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
    * most 256 keys, each checked again against the document as it is then. Same rules, same errors.
    */
   async applyRemoteBulk(update: Uint8Array, options: ApplyOptions = {}): Promise<ApplyResult> {
-    const o = this.validation(options)
-    const strict = options.partial !== true
-    const scan = await runSliced(scanUpdate(update, scanLimits(o)))
-    const parsed = await runSliced(parseEntries(scan, this.view))
-    const deletes = deleteIndex(scan)
-    const planned = await runSliced(this.planStepwise(scan, parsed, deletes, o, strict))
-    const dropped = planned.dropped
-    const verified = await this.verifyBulk(planned.plans, parsed, o)
-    let candidates = keepVerified(planned.plans, verified, dropped, strict)
-    if (strict) {
-      // All or nothing: every rule is checked before anything is applied.
-      candidates = keepWithinQuota(candidates, this.view, o, dropped, true)
-      await runSliced(planDeletes(scan.ds, new Map(candidates.map((p) => [p.client, p])), this.view, o, dropped, true))
-    }
-    // Apply step by step, shard by shard; other work (queries, gossip, local writes) may run between steps, so each step
-    // plans its chains again against the document as it is.
-    const committed: ChainPlan[] = []
-    const steps = this.steps(scan, candidates)
-    let since = performance.now()
-    for (const groups of steps) {
-      if (performance.now() - since >= SLICE_MS) {
-        await yieldToEventLoop()
-        since = performance.now()
-      }
-      const again = planChains(scan, groups, parsed, deletes, this.view, o, false)
-      dropped.push(...again.dropped)
-      const plans = keepWithinQuota(again.plans, this.view, o, dropped, false)
-      this.commit(scan, plans, [])
-      committed.push(...plans)
-    }
-    const byClient = new Map(committed.map((p) => [p.client, p]))
-    const { ranges, removed } = await runSliced(planDeletes(scan.ds, byClient, this.view, o, dropped, false))
-    this.commit(scan, [], ranges)
-    return this.finish(scan, committed, dropped, removed, ranges)
-  }
-
-  private *planStepwise(
-    scan: ScannedUpdate,
-    parsed: ParsedEntries,
-    deletes: ReturnType<typeof deleteIndex>,
-    o: ValidationOptions,
-    strict: boolean
-  ): Generator<void, { plans: ChainPlan[]; dropped: DroppedEntry[] }> {
-    const plans: ChainPlan[] = []
-    const dropped: DroppedEntry[] = []
-    for (let i = 0; i < scan.groups.length; i += 512) {
-      const part = planChains(scan, scan.groups.slice(i, i + 512), parsed, deletes, this.view, o, strict)
-      plans.push(...part.plans)
-      dropped.push(...part.dropped)
-      yield
-    }
-    return { plans, dropped }
-  }
-
-  /** Signatures of the planned records, on two cores, in slices. */
-  private async verifyBulk(
-    plans: readonly ChainPlan[],
-    parsed: ParsedEntries,
-    o: ValidationOptions
-  ): Promise<(index: number) => boolean> {
-    const indices = plans.flatMap((p) => p.binaries)
-    const entries = indices.map((i) => parsed[i]).filter((e) => e != null && 'record' in e)
-    if (entries.length !== indices.length) return () => false
-    // In batches, so that preparing and posting the jobs never holds the event loop long either.
-    const verdicts: boolean[] = []
-    for (let i = 0; i < entries.length; i += VERIFY_BATCH) {
-      const batch = entries.slice(i, i + VERIFY_BATCH) as Parameters<typeof verifyParsedMany>[0]
-      verdicts.push(...(await verifyParsedMany(batch, o.preverified)))
-    }
-    const ok = new Set(indices.filter((_, k) => verdicts[k] === true))
-    return (i) => ok.has(i)
-  }
-
-  /** The candidates' groups in apply steps: by shard, at most so many keys and bytes per step. */
-  private steps(scan: ScannedUpdate, plans: readonly ChainPlan[]): ScannedGroup[][] {
-    const groupOf = new Map(scan.groups.map((g) => [g.client, g]))
-    const sorted = [...plans].sort((a, b) => (a.client % SHARDS) - (b.client % SHARDS))
-    const steps: ScannedGroup[][] = []
-    let step: ScannedGroup[] = []
-    let bytes = 0
-    let shard = -1
-    for (const p of sorted) {
-      const size = (scan.structs[p.to - 1]?.end ?? 0) - (scan.structs[p.from]?.start ?? 0)
-      if (
-        step.length > 0 &&
-        (p.client % SHARDS !== shard || step.length >= MAX_GROUPS_PER_STEP || bytes + size > MAX_BYTES_PER_STEP)
-      ) {
-        steps.push(step)
-        step = []
-        bytes = 0
-      }
-      shard = p.client % SHARDS
-      step.push(groupOf.get(p.client) as ScannedGroup)
-      bytes += size
-    }
-    if (step.length > 0) steps.push(step)
-    return steps
+    return this.finish(await applyInSteps(this.target, update, this.validation(options), options.partial !== true))
   }
 
   /** Applies planned chains and delete ranges. */
@@ -457,17 +309,12 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
     }
   }
 
-  private finish(
-    scan: ScannedUpdate,
-    plans: readonly ChainPlan[],
-    dropped: DroppedEntry[],
-    removed: Set<string>,
-    ranges: readonly DeleteRange[]
-  ): ApplyResult {
+  /** Reports what an update changed, and collects what arrived collectable. */
+  private finish({ scan, plans, dropped, removed, ranges }: Applied): ApplyResult {
     const records = new Map<string, SignedRecord>()
     for (const p of plans) if (!p.finalDeleted) records.set(p.key, { record: p.final.record, bytes: p.final.bytes })
     if (plans.length > 0 || ranges.length > 0) {
-      const whole = dropped.length === 0 && ranges.length === scan.ds.length
+      const whole = dropped.length === 0 && ranges.length === scan.ranges
       const update = whole
         ? scan.update
         : encodeSubset(
@@ -611,6 +458,8 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       }
       const bytes = event.target.get(key)
       let signed = this.incoming.get(key)
+      // Keep Yjs' own copy of the bytes: a remote record's are a view into the whole update it arrived in.
+      if (signed != null && bytes != null) signed = { record: signed.record, bytes }
       if (signed == null && bytes != null) {
         try {
           signed = verifyRecord(bytes)

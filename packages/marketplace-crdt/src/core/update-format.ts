@@ -1,6 +1,7 @@
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { RejectedUpdateError } from '../errors.ts'
+import { type DeleteRange, ScannedUpdate } from './scanned-update.ts'
 
 /*
  * The Yjs update format v1 (yjs/src/utils/encoding.js `writeClientsStructs`/`readClientsStructRefs`,
@@ -55,44 +56,6 @@ export interface ScanLimits {
   root: string
 }
 
-/** One struct of an update, as read from its bytes. */
-export interface ScannedStruct {
-  client: number
-  clock: number
-  length: number
-  /** ContentDeleted (superseded history) rather than ContentBinary. */
-  deleted: boolean
-  origin: { client: number; clock: number } | undefined
-  /** The map key, stated only by an item without origin (the first of its chain). */
-  key: string | undefined
-  /** The signed record (a view into the update). */
-  binary: Uint8Array | undefined
-  /** Byte range of the struct in the update. */
-  start: number
-  end: number
-}
-
-/** The structs of one client: `structs[first … first + count)`, from `clock` on. */
-export interface ScannedGroup {
-  client: number
-  clock: number
-  first: number
-  count: number
-}
-
-export interface DeleteRange {
-  client: number
-  clock: number
-  len: number
-}
-
-export interface ScannedUpdate {
-  update: Uint8Array
-  groups: ScannedGroup[]
-  structs: ScannedStruct[]
-  ds: DeleteRange[]
-}
-
 const refuse = (message: string): never => {
   throw new RejectedUpdateError(message)
 }
@@ -134,21 +97,19 @@ export function* scanUpdate(update: Uint8Array, limits: ScanLimits): Generator<v
     ROOTS.set(limits.root, root)
   }
   const d = decoding.createDecoder(update)
-  const groups: ScannedGroup[] = []
-  const structs: ScannedStruct[] = []
-  const ds: DeleteRange[] = []
+  const scan = new ScannedUpdate(update)
   const clients = new Set<number>()
   try {
     const groupCount = readUint(d, limits.maxStructs)
     for (let g = 0; g < groupCount; g++) {
       const count = readUint(d)
       if (count === 0) refuse('empty struct group')
-      if (structs.length + count > limits.maxStructs) refuse(`update has more than ${limits.maxStructs} structs`)
+      if (scan.structs + count > limits.maxStructs) refuse(`update has more than ${limits.maxStructs} structs`)
       const client = readUint(d)
       if (clients.has(client)) refuse(`client ${client} appears twice`)
       clients.add(client)
       let clock = readUint(d, MAX_CLOCK)
-      groups.push({ client, clock, first: structs.length, count })
+      scan.addGroup(client, clock, scan.structs, count)
       for (let i = 0; i < count; i++) {
         if (i > 0 && i % STEP === 0) yield
         const start = d.pos
@@ -159,42 +120,49 @@ export function* scanUpdate(update: Uint8Array, limits: ScanLimits): Generator<v
           refuse(`${REFUSED_CONTENT[ref] ?? `content type ${ref}`} refused: only listings-map entries are accepted`)
         }
         if ((info & HAS_RIGHT_ORIGIN) !== 0) refuse('items are only appended to a key, never inserted before another')
-        let origin: ScannedStruct['origin']
-        let key: string | undefined
+        let originClient = -1
+        let originClock = -1
+        let key: [number, number] | undefined
         if ((info & HAS_ORIGIN) !== 0) {
-          origin = { client: readUint(d), clock: readUint(d, MAX_CLOCK) }
+          originClient = readUint(d)
+          originClock = readUint(d, MAX_CLOCK)
         } else {
           // No origin: the item states its parent — which must be the listings root map — and its key.
           if (readUint(d) !== 1) refuse('items must be entries of the listings map (nested parent)')
           const name = readBytes(d, readUint(d))
           if (!equalBytes(name, root)) refuse('items must be entries of the listings map (other root type)')
           if ((info & HAS_PARENT_SUB) === 0) refuse('items must be entries of the listings map (no key)')
-          const keyBytes = readBytes(d, readUint(d))
-          if (keyBytes.byteLength > maxKey) refuse(`key longer than ${maxKey} bytes`)
-          key = utf8.decode(keyBytes)
+          const keyLength = readUint(d)
+          if (keyLength > maxKey) refuse(`key longer than ${maxKey} bytes`)
+          const keyStart = d.pos
+          utf8.decode(readBytes(d, keyLength)) // as Yjs will: invalid UTF-8 throws
+          key = [keyStart, d.pos]
         }
         let length = 1
-        let binary: Uint8Array | undefined
+        let bin: [number, number] | undefined
         if (ref === CONTENT_DELETED) {
           length = readUint(d, MAX_CLOCK)
           if (length === 0) refuse('empty deleted item')
         } else {
           const size = readUint(d)
           if (size > limits.maxBinaryBytes) refuse(`entry of ${size} bytes exceeds ${limits.maxBinaryBytes}`)
-          binary = readBytes(d, size)
+          const binStart = d.pos
+          readBytes(d, size)
+          bin = [binStart, d.pos]
         }
         if (clock + length > MAX_CLOCK) refuse('clock out of range')
-        structs.push({
+        scan.addStruct(
           client,
           clock,
           length,
-          deleted: ref === CONTENT_DELETED,
-          origin,
+          ref === CONTENT_DELETED,
+          originClient,
+          originClock,
           key,
-          binary,
+          bin,
           start,
-          end: d.pos
-        })
+          d.pos
+        )
         clock += length
       }
       yield
@@ -207,14 +175,14 @@ export function* scanUpdate(update: Uint8Array, limits: ScanLimits): Generator<v
       dsSeen.add(client)
       const ranges = readUint(d)
       if (ranges === 0) refuse('empty delete-set entry')
-      if (ds.length + ranges > maxRanges) refuse(`update deletes more than ${maxRanges} ranges`)
+      if (scan.ranges + ranges > maxRanges) refuse(`update deletes more than ${maxRanges} ranges`)
       for (let r = 0; r < ranges; r++) {
         if (r % STEP === STEP - 1) yield
         const clock = readUint(d, MAX_CLOCK)
         const len = readUint(d, MAX_CLOCK)
         if (len === 0) refuse('empty delete range')
         if (clock + len > MAX_CLOCK) refuse('delete range out of range')
-        ds.push({ client, clock, len })
+        scan.addRange(client, clock, len)
       }
       yield
     }
@@ -223,34 +191,7 @@ export function* scanUpdate(update: Uint8Array, limits: ScanLimits): Generator<v
     refuse(`undecodable update: ${(err as Error).message}`)
   }
   if (decoding.hasContent(d)) refuse('trailing bytes after the delete set')
-  return { update, groups, structs, ds }
-}
-
-/** Runs a stepwise computation to the end, synchronously. */
-export function runNow<T>(steps: Generator<void, T>): T {
-  for (;;) {
-    const step = steps.next()
-    if (step.done === true) return step.value
-  }
-}
-
-/** Wall time one slice of work may hold the event loop. */
-export const SLICE_MS = 8
-
-/** Lets other tasks (timers, I/O, queries) run. */
-export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
-
-/** Runs a stepwise computation, yielding to the event loop whenever a slice has used its time. */
-export async function runSliced<T>(steps: Generator<void, T>, sliceMs = SLICE_MS): Promise<T> {
-  let since = performance.now()
-  for (;;) {
-    const step = steps.next()
-    if (step.done === true) return step.value
-    if (performance.now() - since >= sliceMs) {
-      await yieldToEventLoop()
-      since = performance.now()
-    }
-  }
+  return scan
 }
 
 /** A run of one group's structs, `structs[from … to)`, to re-encode. */
@@ -267,12 +208,10 @@ export function encodeSubset(scan: ScannedUpdate, runs: readonly GroupSlice[], d
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, runs.length)
   for (const { from, to } of runs) {
-    const first = scan.structs[from] as ScannedStruct
-    const last = scan.structs[to - 1] as ScannedStruct
     encoding.writeVarUint(e, to - from)
-    encoding.writeVarUint(e, first.client)
-    encoding.writeVarUint(e, first.clock)
-    encoding.writeUint8Array(e, scan.update.subarray(first.start, last.end))
+    encoding.writeVarUint(e, scan.client(from))
+    encoding.writeVarUint(e, scan.clock(from))
+    encoding.writeUint8Array(e, scan.update.subarray(scan.start(from), scan.end(to - 1)))
   }
   writeRanges(e, ds)
   return encoding.toUint8Array(e)

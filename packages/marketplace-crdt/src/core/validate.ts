@@ -1,4 +1,3 @@
-import * as Y from 'yjs'
 import { type InvalidListingError, RejectedUpdateError } from '../errors.ts'
 import { entryClientId } from './client-id.ts'
 import {
@@ -10,14 +9,7 @@ import {
   verifyParsed
 } from './envelope.ts'
 import { type ListingRecord, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
-import {
-  type DeleteRange,
-  runNow,
-  type ScannedGroup,
-  type ScannedStruct,
-  type ScannedUpdate,
-  scanUpdate
-} from './update-format.ts'
+import type { DeleteRange, ScannedUpdate } from './scanned-update.ts'
 
 /** Name of the root Y.Map holding every listing, keyed `<seller peer id>/<listing id>`. */
 export const LISTINGS_MAP = 'listings'
@@ -61,7 +53,7 @@ export interface ValidatedUpdate {
  * brings it); `stale` — older than, or expired compared with, what this node holds; `quota` — its seller holds its
  * quota; `invalid` — it breaks a rule (forged, malformed, not its slot).
  */
-export type DropKind = 'missing' | 'stale' | 'quota' | 'invalid'
+export type DropKind = RejectedUpdateError['kind']
 
 export interface DroppedEntry {
   /** The listing key, when known. */
@@ -90,6 +82,8 @@ export interface EntryView {
 
 /** The new part of one key's chain an update brings, checked except for signatures and quota. */
 export interface ChainPlan {
+  /** The struct group (client) of the update it comes from. */
+  group: number
   client: number
   key: string
   seller: string
@@ -142,14 +136,14 @@ export function scanLimits(o: Pick<ValidationOptions, 'maxUpdateSize' | 'maxStru
 
 /** Parses the signed records of the structs this node does not hold yet (stepwise; no signature checks). */
 export function* parseEntries(scan: ScannedUpdate, view: EntryView): Generator<void, ParsedEntries> {
-  const parsed: ParsedEntries = new Array(scan.structs.length)
-  for (const g of scan.groups) {
-    const state = view.state(g.client)
-    for (let i = g.first; i < g.first + g.count; i++) {
-      const s = scan.structs[i] as ScannedStruct
-      if (s.binary == null || s.clock + s.length <= state) continue
+  const parsed: ParsedEntries = []
+  for (let g = 0; g < scan.groups; g++) {
+    const state = view.state(scan.groupClient(g))
+    for (let i = scan.groupFirst(g); i < scan.groupEnd(g); i++) {
+      const binary = scan.binary(i)
+      if (binary == null || scan.next(i) <= state) continue
       try {
-        parsed[i] = parseRecord(s.binary)
+        parsed[i] = parseRecord(binary)
       } catch (err) {
         parsed[i] = err as InvalidListingError
       }
@@ -162,9 +156,11 @@ export function* parseEntries(scan: ScannedUpdate, view: EntryView): Generator<v
 /** An index of an update's delete set, by client (only the clients of its struct groups: what planning asks about). */
 export function deleteIndex(scan: ScannedUpdate): Map<number, DeleteRange[]> {
   const index = new Map<number, DeleteRange[]>()
-  const clients = new Set(scan.groups.map((g) => g.client))
-  for (const r of scan.ds) {
-    if (!clients.has(r.client)) continue
+  const clients = new Set<number>()
+  for (let g = 0; g < scan.groups; g++) clients.add(scan.groupClient(g))
+  for (let i = 0; i < scan.ranges; i++) {
+    if (!clients.has(scan.rangeClient(i))) continue
+    const r = { client: scan.rangeClient(i), clock: scan.rangeClock(i), len: scan.rangeLen(i) }
     const list = index.get(r.client)
     if (list == null) index.set(r.client, [r])
     else list.push(r)
@@ -175,8 +171,8 @@ export function deleteIndex(scan: ScannedUpdate): Map<number, DeleteRange[]> {
 const covers = (ranges: DeleteRange[] | undefined, clock: number): boolean =>
   ranges?.some((r) => r.clock <= clock && clock < r.clock + r.len) === true
 
-/** The listing key a client's id is bound to is checked by hashing; `<seller>/<id>`. */
-const sellerOf = (key: string): string => key.slice(0, Math.max(0, key.indexOf('/')))
+/** The seller of a key `<seller>/<id>` (empty when there is no slash). */
+export const sellerOf = (key: string): string => key.slice(0, Math.max(0, key.indexOf('/')))
 
 /**
  * Checks the new part of one client's chain against the document (everything but signatures and quota). A chain holds
@@ -187,40 +183,40 @@ const sellerOf = (key: string): string => key.slice(0, Math.max(0, key.indexOf('
  */
 export function planChain(
   scan: ScannedUpdate,
-  g: ScannedGroup,
+  g: number,
   parsed: ParsedEntries,
   deletes: Map<number, DeleteRange[]>,
   view: EntryView,
   o: ValidationOptions
 ): ChainPlan | DroppedEntry | undefined {
-  const { client } = g
-  const end = g.first + g.count
+  const client = scan.groupClient(g)
+  const end = scan.groupEnd(g)
   const state = view.state(client)
-  let i = g.first
-  while (i < end && (scan.structs[i] as ScannedStruct).clock + (scan.structs[i] as ScannedStruct).length <= state) i++
+  let i = scan.groupFirst(g)
+  while (i < end && scan.next(i) <= state) i++
   if (i === end) return undefined // already held: Yjs skips it
-  const first = scan.structs[i] as ScannedStruct
-  const drop = (kind: DropKind, reason: string, key = first.key ?? view.keyOf(client)): DroppedEntry => ({
+  const firstKey = scan.key(i)
+  const firstClock = scan.clock(i)
+  const hasOrigin = scan.originClient(i) >= 0
+  const drop = (kind: DropKind, reason: string, key = firstKey ?? view.keyOf(client)): DroppedEntry => ({
     key,
     client,
     kind,
     reason
   })
-  if (first.clock > state) return drop('missing', `client ${client} jumps from clock ${state} to ${first.clock}`)
+  if (firstClock > state) return drop('missing', `client ${client} jumps from clock ${state} to ${firstClock}`)
 
   let key: string
   if (state === 0) {
-    if (first.origin != null || first.key == null) return drop('invalid', 'a chain must start with its key')
-    key = first.key
+    if (hasOrigin || firstKey == null) return drop('invalid', 'a chain must start with its key')
+    key = firstKey
   } else {
     const held = view.keyOf(client)
     if (held == null) return drop('invalid', `client ${client} holds no listings-map chain`)
     key = held
-    if (first.key != null && first.key !== key) return drop('invalid', `a new chain for ${key}, which already has one`)
-    if (first.clock === state && first.origin == null) {
-      return drop('invalid', `a new chain for ${key}, which already has one`)
-    }
-    if (first.origin != null && (first.origin.client !== client || first.origin.clock !== first.clock - 1)) {
+    if (firstKey != null && firstKey !== key) return drop('invalid', `a new chain for ${key}, which already has one`)
+    if (firstClock === state && !hasOrigin) return drop('invalid', `a new chain for ${key}, which already has one`)
+    if (hasOrigin && (scan.originClient(i) !== client || scan.originClock(i) !== firstClock - 1)) {
       return drop('invalid', `item for ${key} does not extend the key's latest entry`)
     }
   }
@@ -233,19 +229,19 @@ export function planChain(
   const binaries: number[] = []
   let version = -1
   for (let j = i; j < end; j++) {
-    const s = scan.structs[j] as ScannedStruct
-    if (j > i && (s.origin == null || s.origin.client !== client || s.origin.clock !== s.clock - 1)) {
+    if (j > i && (scan.originClient(j) !== client || scan.originClock(j) !== scan.clock(j) - 1)) {
       return drop('invalid', `items may only extend their own client's chain (${key})`, key)
     }
-    if (s.deleted) continue
+    if (scan.deleted(j)) continue
     const p = parsed[j]
     if (p == null || !('record' in p)) return drop('invalid', `${key}: ${p?.message ?? 'unparsed entry'}`, key)
     const r = p.record
     if (r.seller !== seller || listingKey(r.seller, r.id) !== key) {
       return drop('invalid', `${key} holds a record of ${listingKey(r.seller, r.id)}`, key)
     }
-    if (r.seq !== s.clock)
-      return drop('invalid', `${key}: the record signed for slot ${r.seq} sits in slot ${s.clock}`, key)
+    if (r.seq !== scan.clock(j)) {
+      return drop('invalid', `${key}: the record signed for slot ${r.seq} sits in slot ${scan.clock(j)}`, key)
+    }
     if (r.updatedAt > o.now + o.maxSkewMs) return drop('invalid', `${key}: version is in the future`, key)
     if (r.kind === 'listing') {
       if (r.createdAt > r.updatedAt) return drop('invalid', `${key}: created after its version`, key)
@@ -259,15 +255,15 @@ export function planChain(
     version = r.updatedAt
     binaries.push(j)
   }
-  const last = scan.structs[end - 1] as ScannedStruct
-  const final = parsed[end - 1]
-  if (last.deleted || final == null || !('record' in final)) {
+  const last = end - 1
+  const final = parsed[last]
+  if (scan.deleted(last) || final == null || !('record' in final)) {
     return drop('invalid', `${key}: an update must not end a key with a deletion`, key)
   }
   const r = final.record
   const current = view.current(key)?.record.updatedAt ?? -1
   if (r.updatedAt <= current) return drop('stale', `${key}: version ${r.updatedAt} is not newer than ${current}`, key)
-  const finalDeleted = covers(deletes.get(client), last.clock)
+  const finalDeleted = covers(deletes.get(client), scan.clock(last))
   if (finalDeleted) {
     // A peer's collected entry: it never becomes visible, so only its signature, slot and version matter — and that
     // it was collectable indeed.
@@ -281,13 +277,14 @@ export function planChain(
     }
   }
   return {
+    group: g,
     client,
     key,
     seller,
     from: i,
     to: end,
     final,
-    finalClock: last.clock,
+    finalClock: scan.clock(last),
     finalDeleted,
     binaries,
     newKey: state === 0,
@@ -298,15 +295,20 @@ export function planChain(
 
 const isPlan = (x: ChainPlan | DroppedEntry): x is ChainPlan => 'final' in x
 
+/** The group indices of an update (`from` to `to`). */
+export function* groupsOf(scan: ScannedUpdate, from = 0, to = scan.groups): IterableIterator<number> {
+  for (let g = from; g < Math.min(to, scan.groups); g++) yield g
+}
+
 /** Where a strict validation stops: the first entry that would be dropped rejects the whole update. */
 export function rejectFor(dropped: DroppedEntry): never {
-  throw new RejectedUpdateError(dropped.reason, dropped.kind === 'missing')
+  throw new RejectedUpdateError(dropped.reason, dropped.kind === 'missing', dropped.kind)
 }
 
 /** Plans the chains of `groups`; in strict mode the first drop throws. */
 export function planChains(
   scan: ScannedUpdate,
-  groups: readonly ScannedGroup[],
+  groups: Iterable<number>,
   parsed: ParsedEntries,
   deletes: Map<number, DeleteRange[]>,
   view: EntryView,
@@ -385,7 +387,7 @@ export function keepWithinQuota(
  * receives are left out (Yjs would keep them pending forever).
  */
 export function* planDeletes(
-  ds: readonly DeleteRange[],
+  scan: ScannedUpdate,
   plans: ReadonlyMap<number, ChainPlan>,
   view: EntryView,
   o: ValidationOptions,
@@ -394,8 +396,9 @@ export function* planDeletes(
 ): Generator<void, { ranges: DeleteRange[]; removed: Set<string> }> {
   const ranges: DeleteRange[] = []
   const removed = new Set<string>()
-  for (const [i, r] of ds.entries()) {
+  for (let i = 0; i < scan.ranges; i++) {
     if (i % 4_096 === 4_095) yield
+    const r = { client: scan.rangeClient(i), clock: scan.rangeClock(i), len: scan.rangeLen(i) }
     const plan = plans.get(r.client)
     const state = view.state(r.client)
     const known = Math.max(state, plan != null ? plan.finalClock + 1 : 0)
@@ -443,67 +446,4 @@ export function verifyNow(
     }
   }
   return (i) => ok.has(i)
-}
-
-/** An {@link EntryView} over one plain Y.Doc (records verified on demand): for {@link validateUpdate}. */
-function plainView(doc: Y.Doc): EntryView {
-  const map = doc.getMap(LISTINGS_MAP) as unknown as { _map: Map<string, Y.Item> }
-  const last = (client: number) => {
-    const structs = doc.store.clients.get(client)
-    return structs?.[structs.length - 1]
-  }
-  const bytesOf = (item: Y.AbstractStruct | undefined) =>
-    item instanceof Y.Item && item.content instanceof Y.ContentBinary ? item.content.content.byteLength : 0
-  return {
-    state: (client) => Y.getState(doc.store, client),
-    keyOf: (client) => {
-      const first = doc.store.clients.get(client)?.[0]
-      return first instanceof Y.Item && first.parentSub != null ? first.parentSub : undefined
-    },
-    tailLive: (client) => {
-      const item = last(client)
-      return item instanceof Y.Item && !item.deleted
-    },
-    tailBytes: (client) => bytesOf(last(client)),
-    current: (key) => {
-      const item = map._map.get(key)
-      if (item == null || item.deleted || !(item.content instanceof Y.ContentBinary)) return undefined
-      try {
-        const parsed = parseRecord(item.content.content)
-        return verifyParsed(parsed) ? parsed : undefined
-      } catch {
-        return undefined
-      }
-    },
-    usage: (seller) => {
-      let keys = 0
-      let bytes = 0
-      for (const [key, item] of map._map) {
-        if (sellerOf(key) !== seller) continue
-        keys++
-        bytes += bytesOf(item)
-      }
-      return { keys, bytes }
-    }
-  }
-}
-
-/**
- * Checks a Yjs update from the network against one plain Y.Doc **without applying it**, all or nothing. (A
- * `MarketplaceDoc` runs the same rules entry by entry in `applyRemote`.) Throws {@link RejectedUpdateError};
- * `needsSync` marks an update that only failed because an earlier one is missing.
- */
-export function validateUpdate(doc: Y.Doc, update: Uint8Array, o: ValidationOptions): ValidatedUpdate {
-  const view = plainView(doc)
-  const scan = runNow(scanUpdate(update, scanLimits(o)))
-  const parsed = runNow(parseEntries(scan, view))
-  const deletes = deleteIndex(scan)
-  const dropped: DroppedEntry[] = []
-  let { plans } = planChains(scan, scan.groups, parsed, deletes, view, o, true)
-  plans = keepVerified(plans, verifyNow(plans, parsed, o.preverified), dropped, true)
-  plans = keepWithinQuota(plans, view, o, dropped, true)
-  const { removed } = runNow(planDeletes(scan.ds, new Map(plans.map((p) => [p.client, p])), view, o, dropped, true))
-  const records = new Map<string, SignedRecord>()
-  for (const p of plans) if (!p.finalDeleted) records.set(p.key, { record: p.final.record, bytes: p.final.bytes })
-  return { records, removed }
 }
