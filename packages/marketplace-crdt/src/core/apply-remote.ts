@@ -67,8 +67,8 @@ export interface Applied {
 }
 
 /** Groups applied in one step of `MarketplaceDoc.applyRemoteBulk`. */
-const MAX_GROUPS_PER_STEP = 256
-const MAX_BYTES_PER_STEP = 256 * 1024
+const MAX_GROUPS_PER_STEP = 128
+const MAX_BYTES_PER_STEP = 128 * 1024
 /** Signatures prepared and verified together (half of them on the worker thread). */
 const VERIFY_BATCH = 512
 
@@ -88,7 +88,7 @@ export function applyNow(target: ApplyTarget, update: Uint8Array, o: ValidationO
 }
 
 /**
- * Checks and applies an update in slices of a few milliseconds (signatures on two cores), then in steps of at most 256
+ * Checks and applies an update in slices of a few milliseconds (signatures on two cores), then in steps of at most 128
  * keys or 256 KiB of one shard, each planned again against the document as it is then.
  */
 export async function applyInSteps(

@@ -215,6 +215,40 @@ export class EntryStore {
     return encoder.toUint8Array()
   }
 
+  /**
+   * {@link diff} in parts of about `chunkSize` bytes, each a Yjs v1 update of whole clients — a key's new structs and
+   * all its deleted ranges together, since validation needs a key's history and live entry together — encoded one part
+   * at a time, so a large state never holds the event loop at once. Applying every part gives what `diff` gives; the
+   * document may change between parts (changes made meanwhile reach the peer by gossip).
+   */
+  *diffChunks(stateVector?: Uint8Array, chunkSize = 128 * 1024): Generator<Uint8Array> {
+    const sv = stateVector != null ? Y.decodeStateVector(stateVector) : new Map<number, number>()
+    const clients: number[] = []
+    for (const [client] of this.chains()) clients.push(client)
+    clients.sort((a, b) => b - a) // as Yjs writes them: higher client ids first
+    let parts: Array<{ structs: Uint8Array | undefined; deletions: Uint8Array | undefined }> = []
+    let bytes = 0
+    for (const client of clients) {
+      const structs = this.structs(client)
+      if (structs == null || structs.length === 0) continue
+      const from = sv.get(client) ?? 0
+      const part = {
+        structs: this.state(client) > from ? encodeChain(structs, client, from) : undefined,
+        deletions: encodeDeletions(structs, client)
+      }
+      if (part.structs == null && part.deletions == null) continue
+      const size = (part.structs?.byteLength ?? 0) + (part.deletions?.byteLength ?? 0)
+      if (parts.length > 0 && bytes + size > chunkSize) {
+        yield assemble(parts)
+        parts = []
+        bytes = 0
+      }
+      parts.push(part)
+      bytes += size
+    }
+    if (parts.length > 0) yield assemble(parts)
+  }
+
   /** A snapshot of the whole state (a Yjs v2 update), for persistence: restored without validation. */
   snapshot(): Uint8Array {
     return Y.convertUpdateFormatV1ToV2(this.diff())
@@ -269,4 +303,49 @@ export class EntryStore {
     this.apply(scan, runs, ranges)
     return true
   }
+}
+
+/** The structs of one client from `from` on, as Yjs' `writeStructs` encodes them (v1: count, client, clock, structs). */
+function encodeChain(structs: Structs, client: number, from: number): Uint8Array {
+  const clock = Math.max(from, (structs[0] as Y.Item | Y.GC).id.clock)
+  const start = Y.findIndexSS(structs, clock)
+  const encoder = new Y.UpdateEncoderV1()
+  encoding.writeVarUint(encoder.restEncoder, structs.length - start)
+  encoder.writeClient(client)
+  encoding.writeVarUint(encoder.restEncoder, clock)
+  const first = structs[start] as Y.Item | Y.GC
+  first.write(encoder, clock - first.id.clock)
+  for (let i = start + 1; i < structs.length; i++) (structs[i] as Y.Item | Y.GC).write(encoder, 0)
+  return encoder.toUint8Array()
+}
+
+/** The deleted ranges of one client, as a v1 delete-set entry (client, count, clock/length pairs). */
+function encodeDeletions(structs: Structs, client: number): Uint8Array | undefined {
+  const ranges: number[] = []
+  for (const s of structs) {
+    if (!s.deleted) continue
+    const end = ranges.length > 0 ? (ranges[ranges.length - 2] as number) + (ranges[ranges.length - 1] as number) : -1
+    if (s.id.clock === end) ranges[ranges.length - 1] = (ranges[ranges.length - 1] as number) + s.length
+    else ranges.push(s.id.clock, s.length)
+  }
+  if (ranges.length === 0) return undefined
+  const e = encoding.createEncoder()
+  encoding.writeVarUint(e, client)
+  encoding.writeVarUint(e, ranges.length / 2)
+  for (const n of ranges) encoding.writeVarUint(e, n)
+  return encoding.toUint8Array(e)
+}
+
+/** A v1 update of whole clients' parts. */
+function assemble(
+  parts: ReadonlyArray<{ structs: Uint8Array | undefined; deletions: Uint8Array | undefined }>
+): Uint8Array {
+  const e = encoding.createEncoder()
+  const withStructs = parts.filter((p) => p.structs != null)
+  encoding.writeVarUint(e, withStructs.length)
+  for (const p of withStructs) encoding.writeUint8Array(e, p.structs as Uint8Array)
+  const withDeletions = parts.filter((p) => p.deletions != null)
+  encoding.writeVarUint(e, withDeletions.length)
+  for (const p of withDeletions) encoding.writeUint8Array(e, p.deletions as Uint8Array)
+  return encoding.toUint8Array(e)
 }

@@ -287,7 +287,7 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   /**
    * {@link applyRemote} for large updates (a state sync, a big gossip message) without stalling the node: the update is
    * scanned, parsed and verified in slices of a few milliseconds (signatures on two cores), then applied in steps of at
-   * most 256 keys, each checked again against the document as it is then. Same rules, same errors.
+   * most 128 keys, each checked again against the document as it is then. Same rules, same errors.
    */
   async applyRemoteBulk(update: Uint8Array, options: ApplyOptions = {}): Promise<ApplyResult> {
     return this.finish(await applyInSteps(this.target, update, this.validation(options), options.partial !== true))
@@ -361,6 +361,14 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   /** Everything a peer with `stateVector` lacks (all state when absent), as a Yjs v1 update. */
   diff(stateVector?: Uint8Array): Uint8Array {
     return this.store.diff(stateVector)
+  }
+
+  /**
+   * {@link diff} in parts of about `chunkSize` bytes (each a Yjs v1 update of whole keys, valid on its own), encoded one
+   * part at a time: for a sync, so that a large state is neither encoded nor cut up in one go.
+   */
+  diffChunks(stateVector?: Uint8Array, chunkSize?: number): Generator<Uint8Array> {
+    return this.store.diffChunks(stateVector, chunkSize)
   }
 
   /** The signed bytes a key currently holds (live entries only). */
