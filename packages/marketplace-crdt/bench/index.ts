@@ -1,17 +1,21 @@
 import '../../../tools/polyfills.ts'
 /**
- * Marketplace benchmarks (issue 4), one run on loopback:
+ * Marketplace benchmarks (issues 4 and 12), one run on loopback:
  *  1. 1,000 listings published across 10 nodes until every node has all of them (target < 2 s);
- *  2. a late joiner's full sync of 10,000 listings (target < 1 s);
+ *  2. a late joiner's full sync of 10,000 listings, in process (target < 1 s);
  *  3. memory per listing in a replica (target ≤ 2 KB);
  *  4. bytes of the update for one listing change;
- *  5. the worst event-loop stall while a replica receives 1 MiB hostile updates (target < 50 ms; bench/hostile.ts).
+ *  5. a late joiner's full sync of 100,000 listings over libp2p, sync 2.0.0 (target < 5 s), and its memory per listing;
+ *  6. 100 nodes converging 1,000 listings (target < 10 s): every node checks every signature;
+ *  7. the worst event-loop stall while a replica receives 1 MiB hostile updates (target < 50 ms; bench/hostile.ts).
+ * Set BENCH_ONLY=late100k,converge100 (any of converge10, late10k, late100k, converge100, converge100each, hostile) to run a part.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { MarketplaceDoc } from '../src/index.ts'
 import { createMarketNode, eventually, listingInput, type MarketNode } from '../test/fixtures/nodes.ts'
 import { hostileUpdateStall } from './hostile.ts'
+import { type BenchNode, benchListing, benchNode, catalogue, currentDoc, held, until } from './nodes.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc
 const heap = (): number => {
@@ -103,15 +107,103 @@ async function lateJoinerAndMemory(): Promise<void> {
   void late
 }
 
-await converge()
-await lateJoinerAndMemory()
-const hostile = await hostileUpdateStall()
-results.hostileUpdateStallMs = hostile.worstMs
+/** A late joiner syncs 100,000 listings (1,000 sellers × 100) from one peer over libp2p. */
+async function lateJoin100k(): Promise<void> {
+  const t0 = performance.now()
+  const state = await catalogue(1_000, 100)
+  results.fullState100kBytes = state.byteLength
+  const source = await benchNode()
+  try {
+    await currentDoc(source).applyRemoteBulk(state, { maxUpdateSize: 1 << 30, maxStructs: 1 << 24 })
+    if (held(source) !== 100_000) throw new Error(`source holds ${held(source)} listings`)
+    results.setup100kMs = Math.round(performance.now() - t0)
+    const before = heap()
+    const late = await benchNode()
+    try {
+      const start = performance.now()
+      const cpu = process.cpuUsage()
+      await late.dial(source.getMultiaddrs())
+      const sync = await late.services.market.sync(source.peerId)
+      await until(() => held(late) === 100_000, 60_000, 'late joiner of 100,000')
+      results.lateJoin100kMs = Math.round(performance.now() - start)
+      const used = process.cpuUsage(cpu)
+      results.lateJoin100kCpuMs = Math.round((used.user + used.system) / 1_000)
+      results.lateJoin100kChunks = sync.applied
+      results.lateJoin100kRejected = sync.rejected
+      results.memoryBytesPerListing100k = Math.round((heap() - before) / 100_000)
+    } finally {
+      await late.stop()
+    }
+  } finally {
+    await source.stop()
+  }
+}
+
+/**
+ * 100 nodes, each dialling two others, until every node holds all 1,000 listings: published as 10 catalogues of 100
+ * (every tenth node; as the 10-node bench), or as 10 listings from each node (`converge100Nodes10EachMs`: ten times the
+ * gossip messages, each too small for the two-core signature check).
+ */
+async function converge100(sellers: number): Promise<number> {
+  const nodes: BenchNode[] = []
+  for (let i = 0; i < 100; i += 10) nodes.push(...(await Promise.all(Array.from({ length: 10 }, () => benchNode()))))
+  try {
+    let seed = 12
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    for (let i = 1; i < nodes.length; i += 10) {
+      await Promise.all(
+        nodes.slice(i, i + 10).map(async (node, k) => {
+          const n = i + k
+          await node.dial(nodes[n - 1]!.getMultiaddrs())
+          if (n > 1) await node.dial(nodes[Math.floor(random() * (n - 1))]!.getMultiaddrs())
+        })
+      )
+    }
+    await new Promise((r) => setTimeout(r, 3_000)) // syncs on connect and GossipSub meshes settle
+    const perSeller = 1_000 / sellers
+    const start = performance.now()
+    const cpu = process.cpuUsage()
+    await Promise.all(
+      nodes
+        .filter((_, n) => n % (100 / sellers) === 0)
+        .map((node, s) =>
+          node.services.market.publishMany(Array.from({ length: perSeller }, (_, i) => benchListing(`n${s}-${i}`)))
+        )
+    )
+    await until(() => nodes.every((node) => held(node) === 1_000), 180_000, '100 nodes converged', 100)
+    const ms = Math.round(performance.now() - start)
+    const used = process.cpuUsage(cpu)
+    results[sellers === 10 ? 'converge100NodesCpuMs' : 'converge100Nodes10EachCpuMs'] = Math.round(
+      (used.user + used.system) / 1_000
+    )
+    return ms
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()))
+  }
+}
+
+const only = process.env.BENCH_ONLY?.split(',')
+const run = (part: string) => only == null || only.includes(part)
+if (run('converge10')) await converge()
+if (run('late10k')) await lateJoinerAndMemory()
+if (run('late100k')) await lateJoin100k()
+if (run('converge100')) results.converge100NodesMs = await converge100(10)
+if (run('converge100each')) results.converge100Nodes10EachMs = await converge100(100)
+const hostile = run('hostile') ? await hostileUpdateStall() : undefined
+if (hostile != null) results.hostileUpdateStallMs = hostile.worstMs
+const line = (value: number | undefined, unit: string) => (value == null ? 'not run' : `${value} ${unit}`)
 console.log(`marketplace bench (loopback, one run)
-  1,000 listings across 10 nodes, converged everywhere: ${results.convergeMs} ms (publishing took ${results.publishMs} ms; target < 2000 ms)
-  late joiner full sync of 10,000 listings:               ${results.lateJoinSyncMs} ms (${(results.fullStateBytes! / 1e6).toFixed(2)} MB, target < 1000 ms)
-  memory per listing in a replica:                        ${results.memoryBytesPerListing} B (target ≤ 2048 B)
-  update bytes for one listing change:                    ${results.updateBytesPerChange} B
-  worst event-loop stall, 1 MiB hostile updates:          ${results.hostileUpdateStallMs} ms (target < 50 ms; ${JSON.stringify(hostile.byShape)})
+  1,000 listings across 10 nodes, converged everywhere: ${line(results.convergeMs, 'ms')} (publishing took ${line(results.publishMs, 'ms')}; target < 2000 ms)
+  late joiner full sync of 10,000 listings (in process):  ${line(results.lateJoinSyncMs, 'ms')} (${((results.fullStateBytes ?? 0) / 1e6).toFixed(2)} MB, target < 1000 ms)
+  memory per listing in a replica:                        ${line(results.memoryBytesPerListing, 'B')} (target ≤ 2048 B)
+  update bytes for one listing change:                    ${line(results.updateBytesPerChange, 'B')}
+  late joiner of 100,000 listings over libp2p (sync 2.0.0): ${line(results.lateJoin100kMs, 'ms')} (${((results.fullState100kBytes ?? 0) / 1e6).toFixed(1)} MB, ${line(results.lateJoin100kChunks, 'chunks')}, CPU ${line(results.lateJoin100kCpuMs, 'ms')}; target < 5000 ms)
+  memory per listing, 100,000-listing replica:            ${line(results.memoryBytesPerListing100k, 'B')}
+  100 nodes converging 1,000 listings (10 catalogues of 100): ${line(results.converge100NodesMs, 'ms')} (CPU ${line(results.converge100NodesCpuMs, 'ms')}; target < 10000 ms)
+  100 nodes converging 1,000 listings (10 from each node):  ${line(results.converge100Nodes10EachMs, 'ms')} (CPU ${line(results.converge100Nodes10EachCpuMs, 'ms')})
+  worst event-loop stall, 1 MiB hostile updates:          ${line(results.hostileUpdateStallMs, 'ms')} (target < 50 ms; ${JSON.stringify(hostile?.byShape ?? {})})
 BENCH_JSON ${JSON.stringify(results)}`)
 process.exit(0)

@@ -25,13 +25,27 @@ const scores = (n: MarketNode) => n.services.pubsub as unknown as Scores
 /** Counts the updates the honest node actually decoded and validated (as opposed to refusing them unread). */
 function countValidations(node: MarketNode): { count: number } {
   const counter = { count: 0 }
-  const market = (node.services.market as unknown as { market: { doc(e: number): { applyRemoteBulk: Function } } })
-    .market
-  const doc = market.doc(currentEpoch()) as { applyRemoteBulk: (...args: unknown[]) => Promise<unknown> }
-  const original = doc.applyRemoteBulk.bind(doc)
-  doc.applyRemoteBulk = (...args: unknown[]) => {
-    counter.count++
-    return original(...args)
+  const market = (node.services.market as unknown as { market: { doc(e: number): unknown } }).market
+  const doc = market.doc(currentEpoch()) as Record<'applyRemote' | 'applyRemoteBulk', (...args: unknown[]) => unknown>
+  // One call may go through the other: count the outermost (during the attack, only the attacker's updates arrive,
+  // validated one at a time).
+  let depth = 0
+  for (const name of ['applyRemote', 'applyRemoteBulk'] as const) {
+    const original = doc[name].bind(doc)
+    doc[name] = (...args: unknown[]) => {
+      if (depth === 0) counter.count++
+      depth++
+      let result: unknown
+      try {
+        result = original(...args)
+      } catch (err) {
+        depth--
+        throw err
+      }
+      if (result instanceof Promise) return result.finally(() => depth--)
+      depth--
+      return result
+    }
   }
   return counter
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { MarketplaceDoc } from '../src/core/marketplace-doc.ts'
-import { splitUpdate, splitVector } from '../src/service/sync/split.ts'
+import { splitVector } from '../src/service/sync/vector-parts.ts'
 import { decodeFrame, encodeFrame, type Frame, FrameType } from '../src/service/sync/wire.ts'
 import { sorted } from './helpers/connector.ts'
 import { fixedInput, testPeer } from './helpers/peers.ts'
@@ -35,13 +35,7 @@ describe('chunked state (sync 2.0.0)', () => {
       // A peer that already holds some sellers' state (from their first writes) and none of the others.
       const peer = new MarketplaceDoc({ peerId: 'peer', now })
       for (const seller of sellers.slice(0, known)) peer.applyRemote(seller.market.diff())
-      const chunks = [
-        ...splitUpdate(source.diff(peer.stateVector()), {
-          chunkSize: 8 * 1024,
-          maxStructs: 20_000,
-          maxFrameSize: 1 << 20
-        })
-      ]
+      const chunks = [...source.diffChunks(peer.stateVector(), 8 * 1024)]
       expect(chunks.length).toBeGreaterThan(2)
       for (const chunk of chunks) await peer.applyRemoteBulk(chunk)
 
@@ -55,16 +49,11 @@ describe('chunked state (sync 2.0.0)', () => {
     }
   })
 
-  it('keeps a client whole: one larger than the chunk size travels alone, one larger than a frame is left out', async () => {
+  it('keeps a client whole: one larger than the chunk size travels alone', async () => {
     const t = 1_700_000_000_000
     const { source } = await populated(() => t)
     const clients = Y.decodeStateVector(source.stateVector()).size
-    const one = [...splitUpdate(source.diff(), { chunkSize: 1, maxStructs: 20_000, maxFrameSize: 1 << 20 })]
-    expect(one).toHaveLength(clients) // one per client
-    const report = { skipped: [] as number[] }
-    const none = [...splitUpdate(source.diff(), { chunkSize: 1, maxStructs: 20_000, maxFrameSize: 10 }, report)]
-    expect(none).toHaveLength(0)
-    expect(report.skipped).toHaveLength(clients)
+    expect([...source.diffChunks(undefined, 1)]).toHaveLength(clients) // one per client
   })
 
   it('splits a state vector into parts that decode to the whole', async () => {

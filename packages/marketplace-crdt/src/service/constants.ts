@@ -45,6 +45,12 @@ export const DEFAULT_SYNC_IDLE_TIMEOUT_MS = 10_000
 /** A sync is abandoned after this many chunks were rejected: the peer is sending invalid state. */
 export const MAX_REJECTED_CHUNKS = 8
 
+/**
+ * State vector bytes one session accepts: ≈ 3 million clients (one per listing key), far above any honest epoch, and
+ * held as received bytes until read.
+ */
+export const MAX_VECTOR_BYTES = 32 * 1024 * 1024
+
 /** Epochs one HELLO may list (a node holds two; three allows for a clock at an epoch edge). */
 export const MAX_HELLO_EPOCHS = 3
 
@@ -64,7 +70,10 @@ export const DEFAULT_SYNC_BURST = 4
 export const DEFAULT_SYNC_REFILL_MS = 15_000
 
 /** An outbound catch-up sync (after a gossip update that needs one) with the same peer at most this often. */
-export const CATCH_UP_SYNC_INTERVAL_MS = 5_000
+export const CATCH_UP_SYNC_INTERVAL_MS = 2_000
+
+/** A catch-up sync waits this long first: the missing update may be in flight, and a burst coalesces into one sync. */
+export const CATCH_UP_DELAY_MS = 250
 
 /**
  * Gossip updates per peer that may fail only for a missing earlier update (`needsSync`: ignored, then a catch-up sync)

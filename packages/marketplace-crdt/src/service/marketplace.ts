@@ -18,6 +18,7 @@ import { RejectedUpdateError } from '../errors.ts'
 import { publishBatches } from './batches.ts'
 import { capabilityCid } from './capability.ts'
 import {
+  CATCH_UP_DELAY_MS,
   CATCH_UP_SYNC_INTERVAL_MS,
   DEFAULT_FIND_SELLERS_TIMEOUT_MS,
   DEFAULT_MAX_CONCURRENT_SYNCS,
@@ -67,6 +68,52 @@ function priceOf(listing: Listing): bigint {
   }
   return price
 }
+/** The `limit` cheapest listings offered to it, kept in a max-heap on price. */
+class CheapestFirst {
+  private readonly heap: Array<[bigint, Listing]> = []
+  private readonly limit: number
+
+  constructor(limit: number) {
+    this.limit = Math.max(0, limit)
+  }
+
+  /** Whether a listing at `price` would be kept. */
+  wants(price: bigint): boolean {
+    return this.heap.length < this.limit || price < (this.heap[0] as [bigint, Listing])[0]
+  }
+
+  add(price: bigint, listing: Listing): void {
+    const h = this.heap
+    if (h.length < this.limit) {
+      h.push([price, listing])
+      for (let i = h.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1
+        if ((h[parent] as [bigint, Listing])[0] >= (h[i] as [bigint, Listing])[0]) break
+        ;[h[parent], h[i]] = [h[i] as [bigint, Listing], h[parent] as [bigint, Listing]]
+        i = parent
+      }
+      return
+    }
+    h[0] = [price, listing]
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let top = i
+      if (l < h.length && (h[l] as [bigint, Listing])[0] > (h[top] as [bigint, Listing])[0]) top = l
+      if (r < h.length && (h[r] as [bigint, Listing])[0] > (h[top] as [bigint, Listing])[0]) top = r
+      if (top === i) break
+      ;[h[top], h[i]] = [h[i] as [bigint, Listing], h[top] as [bigint, Listing]]
+      i = top
+    }
+  }
+
+  sorted(): Listing[] {
+    return this.heap.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, l]) => l)
+  }
+}
+
+/** Gossip updates below this size are validated in one synchronous step (≈ 30 listings at most). */
+const SMALL_UPDATE_BYTES = 32 * 1024
 /** A provider synced this recently is not synced again by `findSellers`: gossip keeps us current. */
 const RECENT_SYNC_MS = 30_000
 
@@ -110,6 +157,8 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   /** The validation queue of each peer's gossip updates. */
   private readonly validating = new Map<string, Promise<void>>()
   private readonly lastSync = new Map<string, number>()
+  /** Catch-up syncs per peer: when one last ran, and the one scheduled. */
+  private readonly catchUps = new Map<string, { ranAt: number; timer?: ReturnType<typeof setTimeout> }>()
   /** Providers that delivered no valid listing, until when they are skipped. */
   private readonly uselessProviders = new Map<string, number>()
   private running = false
@@ -194,6 +243,8 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     this.running = false
     for (const t of this.timers) clearInterval(t)
     this.timers = []
+    for (const { timer } of this.catchUps.values()) clearTimeout(timer)
+    this.catchUps.clear()
     this.components.events.removeEventListener('connection:open', this.onConnection)
     this.components.events.removeEventListener('peer:discovery', this.onDiscovery)
     for (const epoch of this.market.epochs()) this.leave(epoch)
@@ -289,27 +340,18 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   find(options: FindOptions = {}): Listing[] {
     const text = options.text?.toLowerCase()
     const sellers = options.sellers != null ? new Set(options.sellers) : undefined
-    const limit = options.limit ?? 100
-    // The cheapest `limit` matches, kept sorted while scanning (O(n log limit)); prices are parsed once per record.
-    const best: Array<[bigint, Listing]> = []
+    // The cheapest `limit` matches, in a bounded max-heap (O(n log limit)); prices are parsed once per record.
+    const best = new CheapestFirst(options.limit ?? 100)
     for (const l of this.market.listings()) {
       if (options.capability != null && !l.capabilities.includes(options.capability)) continue
       if (sellers != null && !sellers.has(l.seller)) continue
       const price = priceOf(l)
       if (options.maxPrice != null && price > options.maxPrice) continue
-      if (best.length >= limit && price >= (best[best.length - 1] as [bigint, Listing])[0]) continue
+      if (!best.wants(price)) continue
       if (text != null && !`${l.name}\n${l.description}`.toLowerCase().includes(text)) continue
-      let lo = 0
-      let hi = best.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if ((best[mid] as [bigint, Listing])[0] <= price) lo = mid + 1
-        else hi = mid
-      }
-      best.splice(lo, 0, [price, l])
-      if (best.length > limit) best.pop()
+      best.add(price, l)
     }
-    return best.map(([, l]) => l)
+    return best.sorted()
   }
 
   async findSellers(capability: string, options: FindSellersOptions = {}): Promise<Listing[]> {
@@ -490,7 +532,9 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     const doc = this.held(epoch)
     if (doc == null) return TopicValidatorResult.Ignore // an epoch this node no longer keeps
     try {
-      await doc.applyRemoteBulk(data)
+      // A small update carries few signatures: checked here directly (the two-core path only pays off past ≈ 64).
+      if (data.byteLength < SMALL_UPDATE_BYTES) doc.applyRemote(data)
+      else await doc.applyRemoteBulk(data)
       return TopicValidatorResult.Accept
     } catch (err) {
       if (err instanceof RejectedUpdateError && err.needsSync && this.needsSyncBudget.take(id)) {
@@ -503,12 +547,28 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     }
   }
 
-  /** A sync with a peer whose update showed that we miss something; at most one per interval per peer. */
+  /**
+   * A sync with a peer whose update showed that we miss something. Never dropped, only delayed: the update was ignored,
+   * and gossip will not deliver it again. It runs shortly after (a burst of such updates, or the missing update still in
+   * flight, coalesce into it), and at most once per interval per peer.
+   */
   private catchUp(peer: PeerId): void {
     const id = peer.toString()
-    if ((this.lastSync.get(id) ?? 0) > Date.now() - CATCH_UP_SYNC_INTERVAL_MS) return
-    this.synced(id) // counts from now, so a burst of such updates starts one sync
-    this.sync(peer).catch((e: unknown) => this.log('catch-up sync with %p failed - %e', peer, e))
+    const previous = this.catchUps.get(id)
+    if (previous?.timer != null) return // one is coming
+    const now = Date.now()
+    const at = Math.max(now + CATCH_UP_DELAY_MS, (previous?.ranAt ?? 0) + CATCH_UP_SYNC_INTERVAL_MS)
+    const timer = setTimeout(() => {
+      this.catchUps.set(id, { ranAt: Date.now() })
+      if (!this.running) return
+      this.sync(peer).catch((e: unknown) => this.log('catch-up sync with %p failed - %e', peer, e))
+    }, at - now)
+    timer.unref?.()
+    if (this.catchUps.size >= MAX_REMEMBERED_PROVIDERS) {
+      const [oldest, entry] = this.catchUps.entries().next().value ?? []
+      if (oldest != null && entry?.timer == null) this.catchUps.delete(oldest)
+    }
+    this.catchUps.set(id, { ranAt: previous?.ranAt ?? 0, timer })
   }
 
   private readonly onConnection = (event: CustomEvent<Connection>): void => {

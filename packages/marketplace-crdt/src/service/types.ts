@@ -117,8 +117,8 @@ export interface SyncResult {
   bytesReceived: number
   chunksSent: number
   bytesSent: number
-  /** Sellers left out of what we sent because one seller alone exceeded a frame. */
-  skippedClients?: number
+  /** Chunks left out of what we sent because they exceeded a frame (one key's chain never does). */
+  skippedChunks?: number
 }
 
 /** `findSellers` options: the filters of `find`, and the overall time limit (the signal). */

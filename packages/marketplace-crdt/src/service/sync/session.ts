@@ -2,10 +2,10 @@ import { type AbortOptions, InvalidMessageError, type Stream } from '@libp2p/int
 import { lpStream } from '@libp2p/utils'
 import * as Y from 'yjs'
 import type { MarketplaceDoc } from '../../core/marketplace-doc.ts'
-import { MAX_REJECTED_CHUNKS, SYNC_WINDOW_BYTES } from '../constants.ts'
+import { MAX_REJECTED_CHUNKS, MAX_VECTOR_BYTES, SYNC_WINDOW_BYTES } from '../constants.ts'
 import { SyncRefusedError } from '../errors.ts'
 import type { SyncResult } from '../types.ts'
-import { type SplitReport, splitUpdate, splitVector } from './split.ts'
+import { splitVector } from './vector-parts.ts'
 import { type BulkFrame, decodeFrame, encodeFrame, type Frame, FrameType } from './wire.ts'
 
 /** What a sync session needs from the node: its held epochs and how to apply a chunk. */
@@ -95,15 +95,25 @@ class Session {
     }
   }
 
-  /** Sends what a peer with state vector `theirs` lacks of an epoch, in chunks of whole clients. */
-  async sendChunks(epoch: number, doc: MarketplaceDoc, theirs: Map<number, number>): Promise<void> {
-    const report: SplitReport = { skipped: [] }
-    const limits = { chunkSize: this.limits.chunkSize, maxFrameSize: this.limits.maxFrameSize, maxStructs: 20_000 }
-    for (const update of splitUpdate(doc.diff(Y.encodeStateVector(theirs)), limits, report)) {
+  /**
+   * Sends what a peer lacks of an epoch, in chunks of whole clients (the document's `diffChunks`, encoded one at a time
+   * as the window allows). Its state vector arrived in `parts`; only the clients our document has now are read from
+   * them (the rest cannot matter), so however many a peer lists, what we hold in memory is bounded by our own state.
+   */
+  async sendChunks(epoch: number, doc: MarketplaceDoc, parts: readonly Uint8Array[]): Promise<void> {
+    const ours = Y.decodeStateVector(doc.stateVector())
+    const theirs = new Map<number, number>()
+    for (const part of parts) {
+      for (const [client, clock] of Y.decodeStateVector(part)) if (ours.has(client)) theirs.set(client, clock)
+    }
+    for (const update of doc.diffChunks(Y.encodeStateVector(theirs), this.limits.chunkSize)) {
+      if (update.byteLength + 64 > this.limits.maxFrameSize) {
+        // One key's chain never gets near a frame; the peer would refuse it, so it is left to gossip.
+        this.result.skippedChunks = (this.result.skippedChunks ?? 0) + 1
+        continue
+      }
       await this.send({ type: FrameType.CHUNK, epoch, update })
     }
-    if (report.skipped.length > 0)
-      this.result.skippedClients = (this.result.skippedClients ?? 0) + report.skipped.length
   }
 
   /** Counts received bulk bytes against the session's budget. */
@@ -115,39 +125,48 @@ class Session {
   }
 
   /**
-   * Adds a received state vector part to `into` and acknowledges it. Only clients our document has are kept (the rest
-   * cannot matter to what we send), so the map never outgrows our own state whatever the peer sends.
+   * Keeps a received state vector part (checked to decode) and acknowledges it. Its bytes count against the session's
+   * budget and {@link MAX_VECTOR_BYTES}; it is read when our chunks for the peer are computed.
    */
-  async receiveVector(frame: Vector, into: Map<number, number>): Promise<void> {
+  async receiveVector(frame: Vector, into: Uint8Array[]): Promise<void> {
     this.received(frame.stateVector.byteLength)
-    let part: Map<number, number>
+    this.vectorBytes += frame.stateVector.byteLength
+    if (this.vectorBytes > MAX_VECTOR_BYTES)
+      throw new InvalidMessageError(`state vectors over ${MAX_VECTOR_BYTES} bytes`)
     try {
-      part = Y.decodeStateVector(frame.stateVector)
+      Y.decodeStateVector(frame.stateVector)
     } catch {
       throw new InvalidMessageError('unreadable state vector')
     }
-    const ours = this.ours(frame.epoch)
-    for (const [client, clock] of part) {
-      if (ours.has(client)) into.set(client, Math.max(clock, into.get(client) ?? 0))
-    }
+    into.push(frame.stateVector)
     await this.write({ type: FrameType.ACK, bytes: frame.stateVector.byteLength })
   }
 
-  private readonly vectors = new Map<number, Map<number, number>>()
-  /** Our state vector of an epoch, decoded once per session. */
-  private ours(epoch: number): Map<number, number> {
-    let vector = this.vectors.get(epoch)
-    if (vector == null) {
-      const doc = this.host.held(epoch)
-      vector = doc != null ? Y.decodeStateVector(doc.stateVector()) : new Map()
-      this.vectors.set(epoch, vector)
-    }
-    return vector
-  }
+  private vectorBytes = 0
 
-  /** Applies one received chunk (to an epoch both agreed on), within the budgets, and acknowledges it. */
+  /**
+   * Starts applying one received chunk (of an epoch both agreed on), within the budgets; it is acknowledged once
+   * applied. Up to {@link APPLY_AHEAD} chunks are in hand at once, so that verifying one chunk's signatures (partly on
+   * a worker thread) overlaps applying another: chunks hold disjoint clients, so their order does not matter.
+   */
   async receiveChunk(frame: Chunk): Promise<void> {
     this.received(frame.update.byteLength)
+    while (this.applying.length >= APPLY_AHEAD) await this.applying.shift()
+    const task = this.applyAndAck(frame)
+    task.catch(() => undefined) // surfaces when awaited (in order), not as an unhandled rejection
+    this.applying.push(task)
+  }
+
+  /** Waits for every chunk in hand to be applied and acknowledged. */
+  async drain(): Promise<void> {
+    while (this.applying.length > 0) await this.applying.shift()
+  }
+
+  private readonly applying: Array<Promise<void>> = []
+
+  private async applyAndAck(frame: Chunk): Promise<void> {
+    // Buffered frames are read without a macrotask in between: let timers and I/O run before each chunk.
+    await new Promise((resolve) => setImmediate(resolve))
     const doc = this.host.held(frame.epoch)
     // An epoch dropped meanwhile (rotation): nothing to apply it to; acknowledged all the same.
     if (doc != null) {
@@ -159,6 +178,9 @@ class Session {
     await this.write({ type: FrameType.ACK, bytes: frame.update.byteLength })
   }
 }
+
+/** Chunks a receiver applies at once. */
+const APPLY_AHEAD = 2
 
 const unexpected = (frame: Frame, expected: string): never => {
   throw new InvalidMessageError(`expected ${expected}, got frame type ${frame.type}`)
@@ -184,7 +206,7 @@ export async function initiateSync(
   await s.end()
 
   // The responder's state vector and chunks, epoch by epoch.
-  const theirs = new Map<number, Map<number, number>>()
+  const theirs = new Map<number, Uint8Array[]>()
   let current: number | undefined
   for (;;) {
     const frame = await s.read()
@@ -194,15 +216,16 @@ export async function initiateSync(
       if (!offered.includes(frame.epoch) || theirs.has(frame.epoch)) {
         throw new InvalidMessageError(`EPOCH ${frame.epoch} was not offered, or announced twice`)
       }
-      theirs.set(frame.epoch, new Map())
+      theirs.set(frame.epoch, [])
       current = frame.epoch
     } else if (frame.type === FrameType.VECTOR || frame.type === FrameType.CHUNK) {
       if (frame.epoch !== current)
         throw new InvalidMessageError(`frame for epoch ${frame.epoch}, not the announced one`)
-      if (frame.type === FrameType.VECTOR) await s.receiveVector(frame, theirs.get(current) as Map<number, number>)
+      if (frame.type === FrameType.VECTOR) await s.receiveVector(frame, theirs.get(current) as Uint8Array[])
       else await s.receiveChunk(frame)
     } else unexpected(frame, 'EPOCH, VECTOR, CHUNK or END')
   }
+  await s.drain()
 
   // Ours, for the state vectors it sent.
   for (const [epoch, vector] of theirs) {
@@ -237,7 +260,7 @@ export async function answerSync(
     throw new SyncRefusedError(retryAfterMs)
   }
   // Their state vectors, for the epochs they offered.
-  const theirs = new Map<number, Map<number, number>>(offered.map((epoch) => [epoch, new Map()]))
+  const theirs = new Map<number, Uint8Array[]>(offered.map((epoch) => [epoch, []]))
   for (;;) {
     const frame = await s.read()
     if (frame.type === FrameType.END) break
@@ -267,6 +290,7 @@ export async function answerSync(
     if (!agreed.includes(chunk.epoch)) throw new InvalidMessageError(`chunk for epoch ${chunk.epoch}, not agreed`)
     await s.receiveChunk(chunk)
   }
+  await s.drain()
   await s.write({ type: FrameType.END })
   s.result.epochs = agreed
   return s.result
