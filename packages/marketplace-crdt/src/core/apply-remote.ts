@@ -1,7 +1,7 @@
 import { SHARDS } from './entry-store.ts'
 import { verifyParsedMany } from './envelope.ts'
 import type { DeleteRange, ScannedUpdate } from './scanned-update.ts'
-import { runNow, runSliced, SLICE_MS, yieldToEventLoop } from './slices.ts'
+import { runNow, runSliced, Slicer } from './slices.ts'
 import { scanUpdate } from './update-format.ts'
 import {
   type ChainPlan,
@@ -71,6 +71,8 @@ const MAX_GROUPS_PER_STEP = 128
 const MAX_BYTES_PER_STEP = 128 * 1024
 /** Signatures prepared and verified together (half of them on the worker thread). */
 const VERIFY_BATCH = 512
+/** Keys (struct groups) parsed, planned and verified together by `applyInSteps`. */
+const BATCH = 256
 
 /** Checks and applies an update at once. `strict`: the first entry that fails rejects it whole. */
 export function applyNow(target: ApplyTarget, update: Uint8Array, o: ValidationOptions, strict: boolean): Applied {
@@ -88,8 +90,11 @@ export function applyNow(target: ApplyTarget, update: Uint8Array, o: ValidationO
 }
 
 /**
- * Checks and applies an update in slices of a few milliseconds (signatures on two cores), then in steps of at most 128
- * keys or 256 KiB of one shard, each planned again against the document as it is then.
+ * Checks and applies an update in slices of a few milliseconds (signatures on two cores), batch by batch of 256 keys,
+ * so that what a batch parses is applied or dropped before the next is read (little for the garbage collector to copy).
+ * `strict`: every batch is checked before anything is applied, and the first entry that fails rejects the update
+ * without reading further. Entries are applied in steps of at most 128 keys or 128 KiB of one shard, each planned again
+ * against the document as it is then (other work runs in between).
  */
 export async function applyInSteps(
   target: ApplyTarget,
@@ -98,56 +103,52 @@ export async function applyInSteps(
   strict: boolean
 ): Promise<Applied> {
   const scan = await runSliced(scanUpdate(update, scanLimits(o)))
-  const parsed = await runSliced(parseEntries(scan, target.view))
   const deletes = deleteIndex(scan)
-  const planned = await runSliced(planStepwise(target, scan, parsed, deletes, o, strict))
-  const dropped = planned.dropped
-  const verified = await verifyBulk(planned.plans, parsed, o)
-  let candidates = keepVerified(planned.plans, verified, dropped, strict)
+  const parsed: ParsedEntries = []
+  const dropped: DroppedEntry[] = []
+  const committed: ChainPlan[] = []
+  const slicer = new Slicer()
+  /** Parses, plans and verifies one batch of groups. */
+  const check = async (from: number): Promise<ChainPlan[]> => {
+    await runSliced(parseEntries(scan, target.view, from, from + BATCH, parsed))
+    const planned = planChains(scan, groupsOf(scan, from, from + BATCH), parsed, deletes, target.view, o, strict)
+    dropped.push(...planned.dropped)
+    return keepVerified(planned.plans, await verifyBulk(planned.plans, parsed, o), dropped, strict)
+  }
+  /** Applies checked plans step by step, planning each step again against the document as it is then. */
+  const apply = async (candidates: readonly ChainPlan[]): Promise<void> => {
+    for (const groups of steps(scan, candidates)) {
+      await slicer.tick()
+      const again = planChains(scan, groups, parsed, deletes, target.view, o, false)
+      dropped.push(...again.dropped)
+      const plans = keepWithinQuota(again.plans, target.view, o, dropped, false)
+      target.commit(scan, plans, [])
+      committed.push(...plans)
+    }
+  }
+  /** Lets go of a batch's parsed records. */
+  const release = (from: number) => {
+    const to = Math.min(from + BATCH, scan.groups)
+    if (to > from) parsed.fill(undefined, scan.groupFirst(from), scan.groupEnd(to - 1))
+  }
   if (strict) {
     // All or nothing: every rule is checked before anything is applied.
+    let candidates: ChainPlan[] = []
+    for (let from = 0; from < scan.groups; from += BATCH) candidates.push(...(await check(from)))
     candidates = keepWithinQuota(candidates, target.view, o, dropped, true)
     await runSliced(planDeletes(scan, new Map(candidates.map((p) => [p.client, p])), target.view, o, dropped, true))
-  }
-  // Apply step by step, shard by shard; other work (queries, gossip, local writes) may run between steps, so each step
-  // plans its chains again against the document as it is.
-  const committed: ChainPlan[] = []
-  const plan = steps(scan, candidates)
-  let since = performance.now()
-  for (const groups of plan) {
-    if (performance.now() - since >= SLICE_MS) {
-      await yieldToEventLoop()
-      since = performance.now()
+    await apply(candidates)
+  } else {
+    for (let from = 0; from < scan.groups; from += BATCH) {
+      await apply(await check(from))
+      release(from)
     }
-    const again = planChains(scan, groups, parsed, deletes, target.view, o, false)
-    dropped.push(...again.dropped)
-    const plans = keepWithinQuota(again.plans, target.view, o, dropped, false)
-    target.commit(scan, plans, [])
-    committed.push(...plans)
   }
+  await slicer.tick()
   const byClient = new Map(committed.map((p) => [p.client, p]))
   const { ranges, removed } = await runSliced(planDeletes(scan, byClient, target.view, o, dropped, false))
   target.commit(scan, [], ranges)
   return { scan, plans: committed, dropped, removed, ranges }
-}
-
-function* planStepwise(
-  target: ApplyTarget,
-  scan: ScannedUpdate,
-  parsed: ParsedEntries,
-  deletes: ReturnType<typeof deleteIndex>,
-  o: ValidationOptions,
-  strict: boolean
-): Generator<void, { plans: ChainPlan[]; dropped: DroppedEntry[] }> {
-  const plans: ChainPlan[] = []
-  const dropped: DroppedEntry[] = []
-  for (let i = 0; i < scan.groups; i += 512) {
-    const part = planChains(scan, groupsOf(scan, i, i + 512), parsed, deletes, target.view, o, strict)
-    plans.push(...part.plans)
-    dropped.push(...part.dropped)
-    yield
-  }
-  return { plans, dropped }
 }
 
 /** Signatures of the planned records, on two cores, in slices. */

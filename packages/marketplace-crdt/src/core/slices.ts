@@ -18,6 +18,17 @@ export const SLICE_MS = 8
 /** Lets other tasks (timers, I/O, queries) run. */
 export const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
+/** Lets the event loop through whenever a slice of work has used its time. */
+export class Slicer {
+  private since = performance.now()
+
+  async tick(): Promise<void> {
+    if (performance.now() - this.since < SLICE_MS) return
+    await yieldToEventLoop()
+    this.since = performance.now()
+  }
+}
+
 /** Runs a stepwise computation, yielding to the event loop whenever a slice has used its time. */
 export async function runSliced<T>(steps: Generator<void, T>, sliceMs = SLICE_MS): Promise<T> {
   let since = performance.now()

@@ -135,9 +135,14 @@ export function scanLimits(o: Pick<ValidationOptions, 'maxUpdateSize' | 'maxStru
 }
 
 /** Parses the signed records of the structs this node does not hold yet (stepwise; no signature checks). */
-export function* parseEntries(scan: ScannedUpdate, view: EntryView): Generator<void, ParsedEntries> {
-  const parsed: ParsedEntries = []
-  for (let g = 0; g < scan.groups; g++) {
+export function* parseEntries(
+  scan: ScannedUpdate,
+  view: EntryView,
+  from = 0,
+  to = scan.groups,
+  parsed: ParsedEntries = []
+): Generator<void, ParsedEntries> {
+  for (let g = from; g < Math.min(to, scan.groups); g++) {
     const state = view.state(scan.groupClient(g))
     for (let i = scan.groupFirst(g); i < scan.groupEnd(g); i++) {
       const binary = scan.binary(i)
