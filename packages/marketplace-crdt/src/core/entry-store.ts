@@ -225,7 +225,9 @@ export class EntryStore {
     const sv = stateVector != null ? Y.decodeStateVector(stateVector) : new Map<number, number>()
     const clients: number[] = []
     for (const [client] of this.chains()) clients.push(client)
-    clients.sort((a, b) => b - a) // as Yjs writes them: higher client ids first
+    // By shard, so that a chunk's keys share few shards: applying it then costs a few Yjs transactions, not one per
+    // shard, each walking its shard's state vector (a late joiner of 50,000 listings: 21 s of CPU, 13 s by shard).
+    clients.sort((a, b) => (a % SHARDS) - (b % SHARDS) || b - a)
     let parts: Array<{ structs: Uint8Array | undefined; deletions: Uint8Array | undefined }> = []
     let bytes = 0
     for (const client of clients) {
