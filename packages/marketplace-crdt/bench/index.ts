@@ -141,12 +141,12 @@ async function lateJoin100k(): Promise<void> {
 
 /** A dial, retried: a loaded machine can time out a handshake among 100 nodes starting at once. */
 async function dial(from: BenchNode, to: BenchNode): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; attempt <= 5; attempt++) {
     try {
-      await from.dial(to.getMultiaddrs(), { signal: AbortSignal.timeout(10_000) })
+      await from.dial(to.getMultiaddrs(), { signal: AbortSignal.timeout(20_000) })
       return
     } catch (err) {
-      if (attempt >= 3) throw err
+      console.error(`dial attempt ${attempt} failed - ${(err as Error).message}`)
     }
   }
 }
@@ -199,11 +199,12 @@ async function converge100(sellers: number): Promise<number> {
 
 const only = process.env.BENCH_ONLY?.split(',')
 const run = (part: string) => only == null || only.includes(part)
-if (run('converge10')) await converge()
-if (run('late10k')) await lateJoinerAndMemory()
-if (run('late100k')) await lateJoin100k()
-if (run('converge100')) results.converge100NodesMs = await converge100(10)
-if (run('converge100each')) results.converge100Nodes10EachMs = await converge100(100)
+const progress = () => console.error(`partial BENCH_JSON ${JSON.stringify(results)}`)
+if (run('converge10')) await converge().then(progress)
+if (run('late10k')) await lateJoinerAndMemory().then(progress)
+if (run('late100k')) await lateJoin100k().then(progress)
+if (run('converge100')) results.converge100NodesMs = await converge100(10).finally(progress)
+if (run('converge100each')) results.converge100Nodes10EachMs = await converge100(100).finally(progress)
 const hostile = run('hostile') ? await hostileUpdateStall() : undefined
 if (hostile != null) results.hostileUpdateStallMs = hostile.worstMs
 const line = (value: number | undefined, unit: string) => (value == null ? 'not run' : `${value} ${unit}`)

@@ -125,4 +125,37 @@ describe('GossipSub peer scoring on the marketplace topics', () => {
     expect(syncs).toBeLessThanOrEqual(1)
     expect(honest.services.market.find({ limit: 1_000 })).toHaveLength(100)
   })
+
+  it('replays of valid updates, republished as new messages, are not forwarded, and are scored past a budget', async () => {
+    const { seller, honest, attacker } = await setup()
+    const me = attacker.peerId.toString()
+    // The attacker records the honest traffic it is sent; an observer sees what the honest node forwards.
+    const captured: Uint8Array[] = []
+    attacker.services.pubsub.addEventListener('message', (e) => {
+      if (e.detail.topic === TOPIC) captured.push(e.detail.data)
+    })
+    const observer = await rawNode()
+    stops.push(() => observer.stop())
+    observer.services.pubsub.subscribe(TOPIC)
+    await observer.dial(honest.getMultiaddrs())
+    const mesh = honest.services.pubsub as unknown as { getMeshPeers(topic: string): string[] }
+    await eventually(() => mesh.getMeshPeers(TOPIC).includes(observer.peerId.toString()), 10_000, 'observer in mesh')
+    let forwarded = 0
+    observer.services.pubsub.addEventListener('message', (e) => {
+      if (e.detail.topic === TOPIC) forwarded++
+    })
+    await seller.services.market.publish(listingInput('l0', { name: 'renamed' }))
+    await eventually(() => captured.length > 0 && forwarded > 0, 5_000, 'honest update seen by both')
+    const before = forwarded
+
+    for (let i = 0; i < 200; i++) {
+      await attacker.services.pubsub.publish(TOPIC, captured[i % captured.length]!).catch(() => undefined)
+      await remoteCpu()
+    }
+    const graylist = MARKETPLACE_SCORE_THRESHOLDS.graylistThreshold
+    await eventually(() => scores(honest).getScore(me) < graylist, 10_000, 'replayer graylisted')
+    expect(forwarded).toBe(before) // no replay went further
+    expect(honest.services.market.get(`${seller.peerId}/l0`)?.name).toBe('renamed')
+    expect(honest.services.market.find({ limit: 1_000 })).toHaveLength(100)
+  })
 })

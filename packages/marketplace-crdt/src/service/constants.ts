@@ -81,6 +81,13 @@ export const CATCH_UP_DELAY_MS = 250
  */
 export const NEEDS_SYNC_BURST = 16
 
+/**
+ * Gossip updates per peer that are only stale or over a seller's quota *here* (an honest relay may forward them, so
+ * they are ignored rather than scored), or that change nothing (a replay republished as a new message), in a burst;
+ * past it they count as invalid. Refilled four per second.
+ */
+export const DOUBTFUL_BURST = 64
+
 /** `findSellers`: how long one provider has to connect and start answering the sync. */
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 3_000
 

@@ -32,6 +32,7 @@ import {
   DEFAULT_SYNC_REFILL_MS,
   DEFAULT_SYNC_TIMEOUT_MS,
   DEFAULT_TOPIC,
+  DOUBTFUL_BURST,
   MAX_REMEMBERED_PROVIDERS,
   NEEDS_SYNC_BURST,
   SYNC_MAX_INBOUND_STREAMS,
@@ -112,6 +113,12 @@ class CheapestFirst {
   }
 }
 
+/** Whether an applied update changed anything (a new version, or a deletion). */
+function changedAnything(result: unknown): boolean {
+  const r = result as { applied?: number; records?: Map<string, unknown>; removed?: Set<string> }
+  return (r.applied ?? r.records?.size ?? 1) > 0 || (r.removed?.size ?? 0) > 0
+}
+
 /** Gossip updates below this size are validated in one synchronous step (≈ 30 listings at most). */
 const SMALL_UPDATE_BYTES = 32 * 1024
 /** A provider synced this recently is not synced again by `findSellers`: gossip keeps us current. */
@@ -152,6 +159,11 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
   private readonly inboundSyncs: RateLimiter
   /** Gossip updates that only lacked an earlier update, per peer (then they count as invalid). */
   private readonly needsSyncBudget = new RateLimiter(NEEDS_SYNC_BURST, 1_000)
+  /**
+   * Gossip updates per peer that were stale, over a quota here (an honest relay may send them) or changed nothing
+   * (replays): ignored within this budget, then treated as invalid.
+   */
+  private readonly doubtBudget = new RateLimiter(DOUBTFUL_BURST, 250)
   /** Invalid gossip updates per peer: once spent, the peer's updates are refused unread, like GossipSub's graylist. */
   private readonly strikes = new RateLimiter(INVALID_UPDATES_TO_GRAYLIST, 60_000)
   /** The validation queue of each peer's gossip updates. */
@@ -507,8 +519,8 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
 
   /**
    * GossipSub topic validator: apply a valid update (it is then forwarded) → accept; an invalid one → reject, which
-   * GossipSub scoring counts. One that only lacks an earlier update → ignore and a catch-up sync with the sender, within
-   * a budget per peer; past it such updates are rejected too. A peer that sent {@link INVALID_UPDATES_TO_GRAYLIST}
+   * GossipSub scoring counts. One that only lacks an earlier update → ignore and a catch-up sync with the sender; one
+   * that is stale or over a quota here → ignore; each within a budget per peer, past which they are rejected too. A peer that sent {@link INVALID_UPDATES_TO_GRAYLIST}
    * invalid updates recently has the next ones rejected without decoding them.
    */
   private validate(epoch: number, peer: PeerId, data: Uint8Array): Promise<TopicValidatorResult> {
@@ -533,13 +545,28 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     if (doc == null) return TopicValidatorResult.Ignore // an epoch this node no longer keeps
     try {
       // A small update carries few signatures: checked here directly (the two-core path only pays off past ≈ 64).
-      if (data.byteLength < SMALL_UPDATE_BYTES) doc.applyRemote(data)
-      else await doc.applyRemoteBulk(data)
+      const result = data.byteLength < SMALL_UPDATE_BYTES ? doc.applyRemote(data) : await doc.applyRemoteBulk(data)
+      if (!changedAnything(result)) {
+        // Nothing new: a replay of an update already held, republished as a new message (the same message reaching
+        // us twice is a GossipSub duplicate, never validated again). Not forwarded — a replay would otherwise travel
+        // the whole network — and, past a budget, scored.
+        if (this.doubtBudget.take(id)) return TopicValidatorResult.Ignore
+        this.strikes.take(id)
+        return TopicValidatorResult.Reject
+      }
       return TopicValidatorResult.Accept
     } catch (err) {
-      if (err instanceof RejectedUpdateError && err.needsSync && this.needsSyncBudget.take(id)) {
-        this.catchUp(peer)
-        return TopicValidatorResult.Ignore
+      if (err instanceof RejectedUpdateError) {
+        // Only `invalid` proves the sender wrong. A gap (`missing`) asks for a catch-up sync; what is stale or over a
+        // quota here may be an honest relay's. Both are ignored (not forwarded, not scored) within a budget per peer.
+        if (err.kind === 'missing' && this.needsSyncBudget.take(id)) {
+          this.catchUp(peer)
+          return TopicValidatorResult.Ignore
+        }
+        if ((err.kind === 'stale' || err.kind === 'quota') && this.doubtBudget.take(id)) {
+          this.log('ignored update via %p (%s) - %s', peer, err.kind, err.message)
+          return TopicValidatorResult.Ignore
+        }
       }
       this.strikes.take(id)
       this.log('rejected update via %p - %s', peer, (err as Error).message)
