@@ -23,6 +23,14 @@ const heap = (): number => {
   gc?.()
   return process.memoryUsage().heapUsed
 }
+/** The heap once what earlier parts left behind (stopped nodes, their timers) has been collected. */
+const settledHeap = async (): Promise<number> => {
+  for (let i = 0; i < 3; i++) {
+    heap()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+  }
+  return heap()
+}
 const results: Record<string, number> = {}
 
 async function converge(): Promise<void> {
@@ -78,7 +86,7 @@ async function lateJoinerAndMemory(): Promise<void> {
   results.fullStateBytes = full.byteLength
   results.fullStateBytesPerListing = Math.round(full.byteLength / 10_000)
 
-  const before = heap()
+  const before = await settledHeap()
   const late = new MarketplaceDoc({ peerId: 'bench-late' })
   const t0 = performance.now()
   await late.applyRemoteBulk(full, { maxUpdateSize: 64 * 1024 * 1024, maxStructs: 1_000_000 })
@@ -117,7 +125,7 @@ async function lateJoin100k(): Promise<void> {
     await currentDoc(source).applyRemoteBulk(state, { maxUpdateSize: 1 << 30, maxStructs: 1 << 24 })
     if (held(source) !== 100_000) throw new Error(`source holds ${held(source)} listings`)
     results.setup100kMs = Math.round(performance.now() - t0)
-    const before = heap()
+    const before = await settledHeap()
     const late = await benchNode()
     try {
       const start = performance.now()
