@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises'
+import { SyncRefusedError } from '@betar/marketplace-crdt'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DataDirInUseError } from '../errors.ts'
 import { type BetarNode, createBetarNode } from '../node.ts'
@@ -68,12 +69,32 @@ async function dialAll(node: BetarNode, addresses: string[], timeoutMs: number):
       throw new CliError(`--bootstrap: not a multiaddr: "${address}"`)
     }
     progress(`dialling ${address}…`)
+    const deadline = Date.now() + timeoutMs
+    let connection: Awaited<ReturnType<BetarNode['libp2p']['dial']>>
     try {
-      const connection = await node.libp2p.dial(ma, { signal: AbortSignal.timeout(timeoutMs) })
-      await node.services.market.sync(connection.remotePeer, { signal: AbortSignal.timeout(timeoutMs) })
+      connection = await node.libp2p.dial(ma, { signal: AbortSignal.timeout(timeoutMs) })
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
       throw new CliError(`cannot reach peer ${address} within ${timeoutMs} ms: ${message}`)
+    }
+    // The peer is reached; its marketplace state is best effort: a peer that rate-limits our syncs (the same data dir,
+    // hence the same peer id, for several commands in a row) is asked again once if that fits in the time left.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await node.services.market.sync(connection.remotePeer, {
+          signal: AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+        })
+        break
+      } catch (err) {
+        const wait = err instanceof SyncRefusedError ? err.retryAfterMs : undefined
+        if (attempt === 0 && wait != null && Date.now() + wait < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, wait))
+          continue
+        }
+        const message = err instanceof Error ? err.message : String(err)
+        progress(`could not sync the marketplace with ${address} (${message}); going on with what this node knows`)
+        break
+      }
     }
   }
 }

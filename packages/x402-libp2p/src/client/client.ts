@@ -198,7 +198,21 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         return this.replay(entry, signal)
       }
     }
-    const { channel, peer, address } = await this.open(target, signal)
+    // Nothing is signed until the challenge is in: a connection that breaks before then (a fresh connection closed
+    // under load, a duplicate connection pruned) is opened again, at no risk of paying twice.
+    const { channel, peer, address, first } = await retryUnpaid(signal, async () => {
+      const opened = await this.open(target, signal)
+      const direct =
+        opened.channel.stream.protocol === this.protocolV1 ||
+        this.pending.has(pendingKey(opened.peer, correlationId)) ||
+        options.preemptive != null
+      if (direct) return { ...opened, first: undefined }
+      await opened.channel.write(
+        { type: 'REQUEST', correlationId, request: { resource, body, contentType } },
+        { signal }
+      )
+      return { ...opened, first: await opened.channel.read({ signal }) }
+    })
     if (channel.stream.protocol === this.protocolV1) {
       return callV1(
         this.v1Context(peer, correlationId, options),
@@ -227,8 +241,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       )
     }
 
-    await channel.write({ type: 'REQUEST', correlationId, request: { resource, body, contentType } }, { signal })
-    const first = await channel.read({ signal })
+    if (first == null) throw new ProtocolViolationError('no answer to the request')
     this.expectCorrelation(first, correlationId)
     if (first.type === 'RESPONSE') return this.finishResponse(channel, first, correlationId, 0n, signal)
     if (first.type === 'ERROR') {
@@ -818,4 +831,28 @@ function targetPeer(target: Target): string | undefined {
   if (addresses == null) return target.toString()
   const ids = new Set(addresses.map((a) => /\/p2p\/([^/]+)$/.exec(a.toString())?.[1]).filter((id) => id != null))
   return ids.size === 1 ? [...ids][0] : undefined
+}
+
+/** Stream and connection failures that mean "the exchange broke", not "the seller answered". */
+const CONNECTION_FAULTS = new Set([
+  'StreamResetError',
+  'StreamAbortedError',
+  'StreamStateError',
+  'StreamClosedError',
+  'ConnectionClosedError',
+  'ConnectionClosingError',
+  'MuxerClosedError'
+])
+
+/** Runs the unpaid opening of a call, again up to 3 times (after 100, 300, 900 ms) when the connection breaks. */
+async function retryUnpaid<T>(signal: AbortSignal, step: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await step()
+    } catch (err) {
+      const name = err instanceof Error ? err.name : ''
+      if (attempt >= 3 || signal.aborted || !CONNECTION_FAULTS.has(name)) throw err
+      await new Promise((resolve) => setTimeout(resolve, 100 * 3 ** attempt))
+    }
+  }
 }
