@@ -1,10 +1,9 @@
 import {
   type AgentConfig,
-  AgentsConfigError,
-  agentConfigSchema,
   type CreateExecutorOptions,
   createExecutor,
   InputValidationError,
+  parseAgentConfig,
   probeExecutor,
   toX402Handler,
   validateRequestBody
@@ -83,12 +82,7 @@ export async function sellAgent(
       ...(signal != null ? { signal } : {})
     })
   // Everything the marketplace would refuse is refused before anything is registered (and gas spent).
-  const checked = agentConfigSchema.safeParse(agent)
-  if (!checked.success) {
-    throw new AgentsConfigError(
-      checked.error.issues.map((i) => ({ path: i.path.map(String).join('.'), message: i.message }))
-    )
-  }
+  parseAgentConfig(agent)
   if (options.healthCheck !== false) {
     const health = await probe()
     if (!health.ok) throw new AgentUnhealthyError(agent.name, health.problem)

@@ -56,7 +56,7 @@ describe('full node: listings of agents a restarted seller no longer sells', () 
     const refused = await sellAgent(node, { ...textStatsAgent, name: 'upper', capabilities: ['Text'] }).catch(
       (e: unknown) => e
     )
-    expect(refused).toMatchObject({ name: 'AgentsConfigError', issues: [{ path: 'capabilities.0' }] })
+    expect(refused).toMatchObject({ name: 'AgentsConfigError', issues: [{ path: 'capabilities[0]' }] })
     expect(await publicClient.getTransactionCount({ address: node.wallet.address })).toBe(nonce)
   })
 })

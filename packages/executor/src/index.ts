@@ -28,7 +28,7 @@ export { functionExecutor, type TaskFunction } from './adapters/function.ts'
 export { type ChatMessage, type OpenAiExecutorInit, openAiExecutor, toMessages } from './adapters/openai.ts'
 export { analyzeText, type TextStats, textStatsExecutor } from './adapters/text-stats.ts'
 export { type CreateExecutorOptions, createExecutor, lazyExecutor } from './config/create.ts'
-export { loadAgentsConfig, parseAgentsConfig } from './config/load.ts'
+export { loadAgentsConfig, parseAgentConfig, parseAgentsConfig } from './config/load.ts'
 export { type ProbeExecutorOptions, type ProbeResult, probeExecutor } from './config/probe.ts'
 export {
   type AgentConfig,

@@ -1,6 +1,8 @@
 import { join } from 'node:path'
 import type { LevelDatastore } from 'datastore-level'
+import { DataDirInUseError } from '../errors.ts'
 import { openLevelDatastore } from '../level.ts'
+import { CliError } from './errors.ts'
 
 /**
  * Opens `<dataDir>/datastore` for a command that only reads it. Throws `DataDirInUseError` when a running node holds
@@ -8,4 +10,19 @@ import { openLevelDatastore } from '../level.ts'
  */
 export function openDataDirDatastore(dataDir: string): Promise<LevelDatastore> {
   return openLevelDatastore(join(dataDir, 'datastore'))
+}
+
+/**
+ * {@link openDataDirDatastore} for a CLI command: a data dir held by a running node is a {@link CliError} naming the
+ * REST route (`route`, e.g. `GET /sales`) that answers the same question meanwhile.
+ */
+export async function openDataDirForCommand(dataDir: string, route: string): Promise<LevelDatastore> {
+  try {
+    return await openDataDirDatastore(dataDir)
+  } catch (err) {
+    if (err instanceof DataDirInUseError) {
+      throw new CliError(`the data dir ${dataDir} is in use by another betar process: use its ${route}`)
+    }
+    throw err
+  }
 }

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml'
 import type { z } from 'zod'
 import { AgentsConfigError, type ConfigIssue } from '../errors.ts'
 import { compileSchema } from '../schema.ts'
-import { type AgentsConfig, agentsConfigSchema } from './schema.ts'
+import { type AgentConfig, type AgentsConfig, agentConfigSchema, agentsConfigSchema } from './schema.ts'
 
 /**
  * Reads and validates an agents config: a path to a `.yaml`/`.yml`/`.json` file, or the text itself (JSON when it
@@ -42,6 +42,16 @@ function resolveModules(config: AgentsConfig, dir: string): AgentsConfig {
 /** `./x`, `../x` (a file path, unlike a package name or an absolute path). */
 function isRelativePath(module: string): boolean {
   return module.startsWith('.') && !isAbsolute(module)
+}
+
+/**
+ * Validates one agent's config (as `sellAgent` receives it from code, not from a file) with the rules of
+ * {@link parseAgentsConfig}. Throws {@link AgentsConfigError} naming each failing path (e.g. `capabilities[0]`).
+ */
+export function parseAgentConfig(value: unknown): AgentConfig {
+  const result = agentConfigSchema.safeParse(value)
+  if (!result.success) throw new AgentsConfigError(result.error.issues.map(toIssue))
+  return result.data
 }
 
 /** Parses and validates agents config text (see {@link loadAgentsConfig}). */

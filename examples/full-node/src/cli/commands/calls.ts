@@ -1,12 +1,10 @@
 import { type CallJournalState, datastoreCallJournal } from '@betar/x402-libp2p'
-import type { LevelDatastore } from 'datastore-level'
 import { callView } from '../../api/calls.ts'
-import { DataDirInUseError } from '../../errors.ts'
 import { readFeedbackJob } from '../../feedback.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
-import { openDataDirDatastore } from '../data-dir.ts'
+import { openDataDirForCommand } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { out, outJson } from '../output.ts'
 
@@ -41,14 +39,7 @@ export const callsCommand: Command = {
       throw new CliError(`--state must be one of ${STATES.join(', ')}, got "${state}"`)
     }
     const limit = values.limit != null ? parsePositiveInt('--limit', values.limit) : 20
-    let datastore: LevelDatastore
-    try {
-      datastore = await openDataDirDatastore(globals.dataDir)
-    } catch (err) {
-      if (err instanceof DataDirInUseError)
-        throw new CliError(`the data dir ${globals.dataDir} is in use by another betar process: use its GET /calls`)
-      throw err
-    }
+    const datastore = await openDataDirForCommand(globals.dataDir, 'GET /calls')
     try {
       const journal = datastoreCallJournal(datastore)
       const feedback = { get: (id: string) => readFeedbackJob(datastore, id) }

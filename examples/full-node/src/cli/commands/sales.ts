@@ -1,10 +1,8 @@
-import type { LevelDatastore } from 'datastore-level'
-import { DataDirInUseError } from '../../errors.ts'
 import { type SaleRecord, SalesLedger } from '../../sales.ts'
 import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
-import { openDataDirDatastore } from '../data-dir.ts'
+import { openDataDirForCommand } from '../data-dir.ts'
 import { CliError } from '../errors.ts'
 import { out, outJson } from '../output.ts'
 
@@ -47,14 +45,7 @@ export const salesCommand: Command = {
     }
     const since = values.since != null ? parseSince(values.since) : undefined
     const limit = values.limit != null ? parsePositiveInt('--limit', values.limit) : 20
-    let datastore: LevelDatastore
-    try {
-      datastore = await openDataDirDatastore(globals.dataDir)
-    } catch (err) {
-      if (err instanceof DataDirInUseError)
-        throw new CliError(`the data dir ${globals.dataDir} is in use by another betar process: use its GET /sales`)
-      throw err
-    }
+    const datastore = await openDataDirForCommand(globals.dataDir, 'GET /sales')
     try {
       const ledger = new SalesLedger(datastore)
       const query = {
