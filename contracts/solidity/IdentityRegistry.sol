@@ -95,7 +95,7 @@ contract IdentityRegistry is ERC721URIStorage, EIP712 {
         require(deadline <= block.timestamp + MAX_DEADLINE_DELAY, "deadline too far");
         bytes32 digest =
             _hashTypedDataV4(keccak256(abi.encode(AGENT_WALLET_SET_TYPEHASH, agentId, newWallet, owner, deadline)));
-        require(_isValidWalletSignature(newWallet, digest, signature), "invalid wallet signature");
+        require(_isValidWalletSignature(newWallet, digest, signature), "invalid wallet sig");
         _writeMetadata(agentId, AGENT_WALLET_KEY, abi.encodePacked(newWallet));
     }
 

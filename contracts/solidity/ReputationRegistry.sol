@@ -82,7 +82,7 @@ contract ReputationRegistry {
     );
 
     constructor(address identityRegistry) {
-        require(identityRegistry != address(0), "bad identity registry");
+        require(identityRegistry != address(0), "bad identity");
         _identityRegistry = identityRegistry;
     }
 
@@ -103,7 +103,7 @@ contract ReputationRegistry {
         string memory feedbackURI,
         bytes32 feedbackHash
     ) external {
-        require(valueDecimals <= MAX_DECIMALS, "valueDecimals > 18");
+        require(valueDecimals <= MAX_DECIMALS, "too many decimals");
         require(value <= MAX_ABS_VALUE && value >= -MAX_ABS_VALUE, "value too large");
         require(
             !IAgentAuthorization(_identityRegistry).isAuthorizedOrOwner(msg.sender, agentId),
@@ -128,7 +128,7 @@ contract ReputationRegistry {
     /// @notice Revokes the caller's own feedback. It stays readable, flagged as revoked.
     function revokeFeedback(uint256 agentId, uint64 feedbackIndex) external {
         Feedback storage feedback = _at(agentId, msg.sender, feedbackIndex);
-        require(!feedback.isRevoked, "already revoked");
+        require(!feedback.isRevoked, "Already revoked");
         feedback.isRevoked = true;
         emit FeedbackRevoked(agentId, msg.sender, feedbackIndex);
     }
@@ -141,7 +141,8 @@ contract ReputationRegistry {
         string calldata responseURI,
         bytes32 responseHash
     ) external {
-        require(bytes(responseURI).length > 0, "empty URI");
+        require(feedbackIndex > 0, "index must be > 0");
+        require(bytes(responseURI).length > 0, "Empty URI");
         _at(agentId, clientAddress, feedbackIndex);
         if (_responseCount[agentId][clientAddress][feedbackIndex][msg.sender] == 0) {
             _responders[agentId][clientAddress][feedbackIndex].push(msg.sender);
@@ -218,13 +219,17 @@ contract ReputationRegistry {
         return (out.clients, out.feedbackIndexes, out.values, out.valueDecimals, out.tag1s, out.tag2s, out.revokedStatuses);
     }
 
-    /// @notice Number of responses. `clientAddress` 0 means every client, `feedbackIndex` 0 every index of each
-    /// client, and an empty `responders` list every responder.
+    /// @notice Number of responses. `clientAddress` 0 means every client and every index (`feedbackIndex` is then
+    /// ignored), `feedbackIndex` 0 every index of that client, and an empty `responders` list every responder. An
+    /// index beyond the client's last counts 0.
     function getResponseCount(uint256 agentId, address clientAddress, uint64 feedbackIndex, address[] calldata responders)
         external
         view
         returns (uint64 count)
     {
+        if (clientAddress != address(0) && feedbackIndex != 0) {
+            return _countResponses(agentId, clientAddress, feedbackIndex, responders);
+        }
         address[] memory clients;
         if (clientAddress == address(0)) {
             clients = _clients[agentId];
@@ -234,10 +239,6 @@ contract ReputationRegistry {
         }
         for (uint256 c = 0; c < clients.length; c++) {
             uint64 last = uint64(_feedback[agentId][clients[c]].length);
-            if (feedbackIndex != 0) {
-                if (feedbackIndex <= last) count += _countResponses(agentId, clients[c], feedbackIndex, responders);
-                continue;
-            }
             for (uint64 i = 1; i <= last; i++) {
                 count += _countResponses(agentId, clients[c], i, responders);
             }
@@ -252,6 +253,11 @@ contract ReputationRegistry {
     /// @notice The client's highest feedback index for the agent; 0 when it never gave feedback.
     function getLastIndex(uint256 agentId, address clientAddress) external view returns (uint64) {
         return uint64(_feedback[agentId][clientAddress].length);
+    }
+
+    /// @notice The implemented ERC-8004 contract version.
+    function getVersion() external pure returns (string memory) {
+        return "2.0.0";
     }
 
     function _store(uint256 agentId, int128 value, uint8 valueDecimals, string memory tag1, string memory tag2)
@@ -273,7 +279,8 @@ contract ReputationRegistry {
         returns (Feedback storage)
     {
         Feedback[] storage list = _feedback[agentId][clientAddress];
-        require(feedbackIndex > 0 && feedbackIndex <= list.length, "index out of bounds");
+        require(feedbackIndex > 0, "index must be > 0");
+        require(feedbackIndex <= list.length, "index out of bounds");
         return list[feedbackIndex - 1];
     }
 

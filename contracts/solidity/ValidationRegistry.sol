@@ -44,7 +44,7 @@ contract ValidationRegistry {
     );
 
     constructor(address identityRegistry) {
-        require(identityRegistry != address(0), "bad identity registry");
+        require(identityRegistry != address(0), "bad identity");
         _identityRegistry = identityRegistry;
     }
 
@@ -59,9 +59,9 @@ contract ValidationRegistry {
         external
     {
         require(validatorAddress != address(0), "bad validator");
-        require(IAgentAuthorization(_identityRegistry).isAuthorizedOrOwner(msg.sender, agentId), "Not authorized");
         Status storage status = _statuses[requestHash];
         require(status.validatorAddress == address(0), "exists");
+        require(IAgentAuthorization(_identityRegistry).isAuthorizedOrOwner(msg.sender, agentId), "Not authorized");
         status.validatorAddress = validatorAddress;
         status.agentId = agentId;
         status.lastUpdate = block.timestamp;
@@ -79,9 +79,9 @@ contract ValidationRegistry {
         string calldata tag
     ) external {
         Status storage status = _statuses[requestHash];
-        require(status.validatorAddress != address(0), "unknown request");
+        require(status.validatorAddress != address(0), "unknown");
         require(status.validatorAddress == msg.sender, "not validator");
-        require(response <= MAX_RESPONSE, "response > 100");
+        require(response <= MAX_RESPONSE, "resp>100");
         status.response = response;
         status.hasResponse = true;
         status.responseHash = responseHash;
@@ -90,7 +90,7 @@ contract ValidationRegistry {
         emit ValidationResponse(msg.sender, status.agentId, requestHash, response, responseURI, responseHash, tag);
     }
 
-    /// @notice The latest state of a request; all zero for an unknown `requestHash`.
+    /// @notice The latest state of a request. Reverts with `"unknown"` for a `requestHash` never requested.
     function getValidationStatus(bytes32 requestHash)
         external
         view
@@ -104,6 +104,7 @@ contract ValidationRegistry {
         )
     {
         Status storage status = _statuses[requestHash];
+        require(status.validatorAddress != address(0), "unknown");
         return (
             status.validatorAddress, status.agentId, status.response, status.responseHash, status.tag, status.lastUpdate
         );
@@ -139,6 +140,11 @@ contract ValidationRegistry {
     /// @notice Every request hash ever addressed to the validator, in request order.
     function getValidatorRequests(address validatorAddress) external view returns (bytes32[] memory requestHashes) {
         return _validatorRequests[validatorAddress];
+    }
+
+    /// @notice The implemented ERC-8004 contract version.
+    function getVersion() external pure returns (string memory) {
+        return "2.0.0";
     }
 
     function _contains(address[] calldata list, address item) private pure returns (bool) {

@@ -76,7 +76,7 @@ describe('deployErc8004Registries', () => {
     ] as const) {
       const data = encodeDeployData({ abi, bytecode, args: [zeroAddress] })
       await expect(chain.publicClient.call({ account: deployer.account, data })).rejects.toThrow(
-        /reverted with reason: bad identity registry/
+        /execution reverted: bad identity$/m
       )
     }
   })

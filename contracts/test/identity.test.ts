@@ -317,13 +317,13 @@ describe('IdentityRegistry: agentWallet', () => {
     const good = { agentId: 0n, newWallet: newWallet.account.address, owner: alice.account.address, deadline }
     const call = (signature: Hex) =>
       identity(alice).write.setAgentWallet([0n, newWallet.account.address, deadline, signature])
-    await expectRevert(call(await walletProof(mallory.account, good)), 'invalid wallet signature')
+    await expectRevert(call(await walletProof(mallory.account, good)), 'invalid wallet sig')
     await expectRevert(
       call(await walletProof(newWallet.account, { ...good, owner: mallory.account.address })),
-      'invalid wallet signature'
+      'invalid wallet sig'
     )
-    await expectRevert(call(await walletProof(newWallet.account, { ...good, agentId: 1n })), 'invalid wallet signature')
-    await expectRevert(call('0x1234'), 'invalid wallet signature')
+    await expectRevert(call(await walletProof(newWallet.account, { ...good, agentId: 1n })), 'invalid wallet sig')
+    await expectRevert(call('0x1234'), 'invalid wallet sig')
   })
 
   it('rejects an expired deadline and one more than 5 minutes ahead', async () => {
@@ -374,7 +374,7 @@ describe('IdentityRegistry: agentWallet', () => {
     const message = { agentId: 0n, newWallet: contract, owner: alice.account.address, deadline }
     await expectRevert(
       identity(alice).write.setAgentWallet([0n, contract, deadline, await walletProof(mallory.account, message)]),
-      'invalid wallet signature'
+      'invalid wallet sig'
     )
     const signature = await walletProof(walletOwner.account, message)
     await mined(chain.publicClient, identity(alice).write.setAgentWallet([0n, contract, deadline, signature]))
@@ -429,7 +429,7 @@ describe('IdentityRegistry: agentWallet', () => {
         deadline,
         await walletProof(newWallet.account, stale)
       ]),
-      'invalid wallet signature'
+      'invalid wallet sig'
     )
     const fresh = { ...stale, owner: bob.account.address }
     await mined(
@@ -450,5 +450,70 @@ describe('IdentityRegistry: agentWallet', () => {
       identity(bob).write.safeTransferFrom([bob.account.address, alice.account.address, 0n])
     )
     expect(events(again).map((l) => l.eventName)).toEqual(['Transfer'])
+  })
+})
+
+// One test per revert reason of the official ERC-8004 v2.0.0 IdentityRegistryUpgradeable
+// (erc-8004/erc-8004-contracts@b9e466c), pinning the exact string a client sees against the official deployments.
+describe('IdentityRegistry: revert reasons of the reference implementation', () => {
+  it('"Not authorized": setAgentURI, setMetadata, setAgentWallet and unsetAgentWallet by a stranger', async () => {
+    const [, alice, mallory] = chain.wallets
+    await registerAgent(alice)
+    const m = identity(mallory)
+    await expectRevert(m.write.setAgentURI([0n, 'ipfs://x']), 'Not authorized')
+    await expectRevert(m.write.setMetadata([0n, 'k', '0x01']), 'Not authorized')
+    await expectRevert(m.write.setAgentWallet([0n, mallory.account.address, 0n, '0x']), 'Not authorized')
+    await expectRevert(m.write.unsetAgentWallet([0n]), 'Not authorized')
+  })
+
+  it('"reserved key": agentWallet through setMetadata or register', async () => {
+    const [, alice] = chain.wallets
+    await registerAgent(alice)
+    await expectRevert(identity(alice).write.setMetadata([0n, AGENT_WALLET_METADATA_KEY, '0x01']), 'reserved key')
+    await expectRevert(
+      identity(alice).write.register([
+        'ipfs://a',
+        [{ metadataKey: AGENT_WALLET_METADATA_KEY, metadataValue: alice.account.address }]
+      ]),
+      'reserved key'
+    )
+  })
+
+  it('"bad wallet": the zero address', async () => {
+    const [, alice] = chain.wallets
+    await registerAgent(alice)
+    const deadline = (await latestTimestamp()) + 60n
+    await expectRevert(identity(alice).write.setAgentWallet([0n, zeroAddress, deadline, '0x']), 'bad wallet')
+  })
+
+  it('"expired" and "deadline too far"', async () => {
+    const [, alice, , , newWallet] = chain.wallets
+    await registerAgent(alice)
+    const now = await latestTimestamp()
+    const w = newWallet.account.address
+    await expectRevert(identity(alice).write.setAgentWallet([0n, w, now - 1n, '0x']), 'expired')
+    await expectRevert(identity(alice).write.setAgentWallet([0n, w, now + 3600n, '0x']), 'deadline too far')
+  })
+
+  it('"invalid wallet sig": a forged proof (not our historic "invalid wallet signature")', async () => {
+    const [, alice, mallory, , newWallet] = chain.wallets
+    await registerAgent(alice)
+    const deadline = (await latestTimestamp()) + 120n
+    const message = { agentId: 0n, newWallet: newWallet.account.address, owner: alice.account.address, deadline }
+    await expectRevert(
+      identity(alice).write.setAgentWallet([
+        0n,
+        newWallet.account.address,
+        deadline,
+        await walletProof(mallory.account, message)
+      ]),
+      'invalid wallet sig'
+    )
+  })
+
+  it('ERC721NonexistentToken: an unknown agent', async () => {
+    const [, alice] = chain.wallets
+    await expectRevert(identity(alice).write.setAgentURI([7n, 'ipfs://x']), 'ERC721NonexistentToken')
+    await expectRevert(identity(alice).write.setMetadata([7n, 'k', '0x01']), 'ERC721NonexistentToken')
   })
 })

@@ -94,7 +94,7 @@ describe('ReputationRegistry: giveFeedback', () => {
   it('accepts valueDecimals up to 18 and rejects 19', async () => {
     const [, , bob] = chain.wallets
     await rate(bob, 0n, 1n, 18)
-    await expectRevert(reputation(bob).write.giveFeedback([0n, 1n, 19, '', '', '', '', zeroHash]), 'valueDecimals > 18')
+    await expectRevert(reputation(bob).write.giveFeedback([0n, 1n, 19, '', '', '', '', zeroHash]), 'too many decimals')
   })
 
   it('accepts |value| up to 1e38 and rejects anything larger', async () => {
@@ -159,13 +159,13 @@ describe('ReputationRegistry: revokeFeedback', () => {
       true
     ])
     expect((await reputation(bob).read.readFeedback([0n, bob.account.address, 1n]))[4]).toBe(false)
-    await expectRevert(reputation(bob).write.revokeFeedback([0n, 2n]), 'already revoked')
+    await expectRevert(reputation(bob).write.revokeFeedback([0n, 2n]), 'Already revoked')
   })
 
   it('rejects index 0, an index past the last, and anyone but the client', async () => {
     const [, alice, bob, carol] = chain.wallets
     await rate(bob, 0n, 80n, 0)
-    await expectRevert(reputation(bob).write.revokeFeedback([0n, 0n]), 'index out of bounds')
+    await expectRevert(reputation(bob).write.revokeFeedback([0n, 0n]), 'index must be > 0')
     await expectRevert(reputation(bob).write.revokeFeedback([0n, 2n]), 'index out of bounds')
     await expectRevert(reputation(carol).write.revokeFeedback([0n, 1n]), 'index out of bounds')
     await expectRevert(reputation(alice).write.revokeFeedback([0n, 1n]), 'index out of bounds')
@@ -209,11 +209,10 @@ describe('ReputationRegistry: responses', () => {
     const [, alice, bob, carol] = chain.wallets
     await rate(bob, 0n, 10n, 0)
     const r = reputation(alice)
-    await expectRevert(r.write.appendResponse([0n, bob.account.address, 1n, '', zeroHash]), 'empty URI')
-    await expectRevert(
-      r.write.appendResponse([0n, bob.account.address, 0n, 'ipfs://r', zeroHash]),
-      'index out of bounds'
-    )
+    await expectRevert(r.write.appendResponse([0n, bob.account.address, 1n, '', zeroHash]), 'Empty URI')
+    // Index 0 is checked before the URI, as in the reference.
+    await expectRevert(r.write.appendResponse([0n, bob.account.address, 0n, '', zeroHash]), 'index must be > 0')
+    await expectRevert(r.write.appendResponse([0n, bob.account.address, 0n, 'ipfs://r', zeroHash]), 'index must be > 0')
     await expectRevert(
       r.write.appendResponse([0n, bob.account.address, 2n, 'ipfs://r', zeroHash]),
       'index out of bounds'
@@ -228,7 +227,7 @@ describe('ReputationRegistry: responses', () => {
     )
   })
 
-  it('getResponseCount filters by client (0 = all), index (0 = all) and responders ([] = all)', async () => {
+  it('getResponseCount filters by client (0 = all, index ignored), index (0 = all) and responders ([] = all)', async () => {
     const [, alice, bob, carol, , dave] = chain.wallets
     await rate(bob, 0n, 10n, 0) // bob #1
     await rate(bob, 0n, 20n, 0) // bob #2
@@ -257,8 +256,10 @@ describe('ReputationRegistry: responses', () => {
     expect(await count(bob.account.address, 3n, [])).toBe(0n)
     expect(await count(zeroAddress, 0n, [])).toBe(5n)
     expect(await count(zeroAddress, 0n, [a])).toBe(3n)
-    expect(await count(zeroAddress, 1n, [])).toBe(4n)
-    expect(await count(zeroAddress, 2n, [])).toBe(1n)
+    // As in the reference: client 0 counts every client's every index, whatever feedbackIndex says.
+    expect(await count(zeroAddress, 1n, [])).toBe(5n)
+    expect(await count(zeroAddress, 2n, [])).toBe(5n)
+    expect(await count(zeroAddress, 99n, [d])).toBe(2n)
     expect(await count(dave.account.address, 0n, [])).toBe(0n)
   })
 })
@@ -267,7 +268,7 @@ describe('ReputationRegistry: reads', () => {
   it('readFeedback rejects index 0 and an index past the last', async () => {
     const [, , bob] = chain.wallets
     await rate(bob, 0n, 10n, 0)
-    await expectRevert(reputation(bob).read.readFeedback([0n, bob.account.address, 0n]), 'index out of bounds')
+    await expectRevert(reputation(bob).read.readFeedback([0n, bob.account.address, 0n]), 'index must be > 0')
     await expectRevert(reputation(bob).read.readFeedback([0n, bob.account.address, 2n]), 'index out of bounds')
   })
 
@@ -370,5 +371,84 @@ describe('ReputationRegistry: getSummary', () => {
       (10n ** 38n + 10n ** 20n) / 2n,
       0
     ])
+  })
+})
+
+// One test per revert reason of the official ERC-8004 v2.0.0 ReputationRegistryUpgradeable
+// (erc-8004/erc-8004-contracts@b9e466c), pinning the exact string and the order of the checks.
+describe('ReputationRegistry: revert reasons of the reference implementation', () => {
+  it('getVersion() is "2.0.0"', async () => {
+    expect(await reputation(chain.wallets[0]).read.getVersion()).toBe('2.0.0')
+  })
+
+  it('"too many decimals" (checked before the value)', async () => {
+    const [, , bob] = chain.wallets
+    const huge = 10n ** 38n + 1n
+    await expectRevert(
+      reputation(bob).write.giveFeedback([0n, huge, 19, '', '', '', '', zeroHash]),
+      'too many decimals'
+    )
+  })
+
+  it('"value too large"', async () => {
+    const [, , bob] = chain.wallets
+    await expectRevert(
+      reputation(bob).write.giveFeedback([0n, -(10n ** 38n) - 1n, 0, '', '', '', '', zeroHash]),
+      'value too large'
+    )
+  })
+
+  it('"Self-feedback not allowed"', async () => {
+    const [, alice] = chain.wallets
+    await expectRevert(
+      reputation(alice).write.giveFeedback([0n, 1n, 0, '', '', '', '', zeroHash]),
+      'Self-feedback not allowed'
+    )
+  })
+
+  it('"index must be > 0": revokeFeedback, appendResponse (before the URI check) and readFeedback', async () => {
+    const [, alice, bob] = chain.wallets
+    await rate(bob, 0n, 1n, 0)
+    await expectRevert(reputation(bob).write.revokeFeedback([0n, 0n]), 'index must be > 0')
+    await expectRevert(
+      reputation(alice).write.appendResponse([0n, bob.account.address, 0n, '', zeroHash]),
+      'index must be > 0'
+    )
+    await expectRevert(reputation(bob).read.readFeedback([0n, bob.account.address, 0n]), 'index must be > 0')
+  })
+
+  it('"index out of bounds": revokeFeedback, appendResponse and readFeedback', async () => {
+    const [, alice, bob] = chain.wallets
+    await rate(bob, 0n, 1n, 0)
+    await expectRevert(reputation(bob).write.revokeFeedback([0n, 2n]), 'index out of bounds')
+    await expectRevert(
+      reputation(alice).write.appendResponse([0n, bob.account.address, 2n, 'ipfs://r', zeroHash]),
+      'index out of bounds'
+    )
+    await expectRevert(reputation(bob).read.readFeedback([0n, bob.account.address, 2n]), 'index out of bounds')
+  })
+
+  it('"Already revoked"', async () => {
+    const [, , bob] = chain.wallets
+    await rate(bob, 0n, 1n, 0)
+    await mined(chain.publicClient, reputation(bob).write.revokeFeedback([0n, 1n]))
+    await expectRevert(reputation(bob).write.revokeFeedback([0n, 1n]), 'Already revoked')
+  })
+
+  it('"Empty URI" (checked before the index bound)', async () => {
+    const [, alice, bob] = chain.wallets
+    await expectRevert(reputation(alice).write.appendResponse([0n, bob.account.address, 5n, '', zeroHash]), 'Empty URI')
+  })
+
+  it('"clientAddresses required"', async () => {
+    await expectRevert(reputation(chain.wallets[0]).read.getSummary([0n, [], '', '']), 'clientAddresses required')
+  })
+
+  it('ERC721NonexistentToken: feedback on an unknown agent', async () => {
+    const [, , bob] = chain.wallets
+    await expectRevert(
+      reputation(bob).write.giveFeedback([9n, 1n, 0, '', '', '', '', zeroHash]),
+      'ERC721NonexistentToken'
+    )
   })
 })

@@ -108,9 +108,9 @@ describe('ValidationRegistry: requests', () => {
     )
   })
 
-  it('returns zeros for an unknown requestHash and empty lists for unknown keys', async () => {
+  it('reverts "unknown" for an unknown requestHash and returns empty lists for unknown keys', async () => {
     const v = validation(chain.wallets[0])
-    expect(await v.read.getValidationStatus([hashOf('nope')])).toEqual([zeroAddress, 0n, 0, zeroHash, '', 0n])
+    await expectRevert(v.read.getValidationStatus([hashOf('nope')]), 'unknown')
     expect(await v.read.getAgentValidations([1n])).toEqual([])
     expect(await v.read.getValidatorRequests([zeroAddress])).toEqual([])
   })
@@ -166,11 +166,11 @@ describe('ValidationRegistry: responses', () => {
     await respond(validator, 'job', 100)
     const answer = (wallet: Wallet, hash: Hex, response: number) =>
       validation(wallet).write.validationResponse([hash, response, 'ipfs://a', zeroHash, ''])
-    await expectRevert(answer(validator, hashOf('job'), 101), 'response > 100')
-    await expectRevert(answer(validator, hashOf('job'), 255), 'response > 100')
+    await expectRevert(answer(validator, hashOf('job'), 101), 'resp>100')
+    await expectRevert(answer(validator, hashOf('job'), 255), 'resp>100')
     await expectRevert(answer(mallory, hashOf('job'), 50), 'not validator')
     await expectRevert(answer(alice, hashOf('job'), 50), 'not validator')
-    await expectRevert(answer(validator, hashOf('unknown'), 50), 'unknown request')
+    await expectRevert(answer(validator, hashOf('unknown'), 50), 'unknown')
   })
 })
 
@@ -199,5 +199,59 @@ describe('ValidationRegistry: getSummary', () => {
     expect(await v.read.getSummary([1n, [], ''])).toEqual([1n, 7])
     expect(await v.read.getAgentValidations([0n])).toEqual([hashOf('r1'), hashOf('r2'), hashOf('r3'), hashOf('r4')])
     expect(await v.read.getValidatorRequests([a])).toEqual([hashOf('r1'), hashOf('r2'), hashOf('other-agent')])
+  })
+})
+
+// One test per revert reason of the official ERC-8004 v2.0.0 ValidationRegistryUpgradeable
+// (erc-8004/erc-8004-contracts@b9e466c), pinning the exact string and the order of the checks.
+describe('ValidationRegistry: revert reasons of the reference implementation', () => {
+  it('getVersion() is "2.0.0"', async () => {
+    expect(await validation(chain.wallets[0]).read.getVersion()).toBe('2.0.0')
+  })
+
+  it('"bad validator" (checked first)', async () => {
+    const [, , mallory] = chain.wallets
+    await expectRevert(
+      validation(mallory).write.validationRequest([zeroAddress, 9n, 'ipfs://x', hashOf('x')]),
+      'bad validator'
+    )
+  })
+
+  it('"exists" (checked before the caller\'s authorization)', async () => {
+    const [, alice, mallory, validator] = chain.wallets
+    await request(alice, validator.account.address, 0n, 'x')
+    await expectRevert(
+      validation(mallory).write.validationRequest([validator.account.address, 0n, 'ipfs://x', hashOf('x')]),
+      'exists'
+    )
+  })
+
+  it('"Not authorized" and ERC721NonexistentToken', async () => {
+    const [, alice, mallory, validator] = chain.wallets
+    const v = validator.account.address
+    await expectRevert(validation(mallory).write.validationRequest([v, 0n, 'ipfs://x', hashOf('x')]), 'Not authorized')
+    await expectRevert(
+      validation(alice).write.validationRequest([v, 9n, 'ipfs://x', hashOf('x')]),
+      'ERC721NonexistentToken'
+    )
+  })
+
+  it('"unknown": validationResponse and getValidationStatus on a never-requested hash', async () => {
+    const [, , , validator] = chain.wallets
+    await expectRevert(validation(validator).write.validationResponse([hashOf('none'), 1, '', zeroHash, '']), 'unknown')
+    await expectRevert(validation(validator).read.getValidationStatus([hashOf('none')]), 'unknown')
+  })
+
+  it('"not validator" (checked before the range) and "resp>100"', async () => {
+    const [, alice, mallory, validator] = chain.wallets
+    await request(alice, validator.account.address, 0n, 'job')
+    await expectRevert(
+      validation(mallory).write.validationResponse([hashOf('job'), 101, '', zeroHash, '']),
+      'not validator'
+    )
+    await expectRevert(
+      validation(validator).write.validationResponse([hashOf('job'), 101, '', zeroHash, '']),
+      'resp>100'
+    )
   })
 })

@@ -1,6 +1,12 @@
 /** Largest registration file accepted or written, in bytes (64 KiB). */
 export const MAX_REGISTRATION_FILE_BYTES = 64 * 1024
 
+/**
+ * Deepest nesting of arrays and objects in a registration file. Unknown fields are kept and encoded again (storing,
+ * hashing, serving), and `JSON.stringify` overflows the stack near 4,000 levels — 4 KB of `[` (issue 13).
+ */
+export const MAX_REGISTRATION_FILE_DEPTH = 64
+
 /** Most `services` entries a registration file may list. */
 export const MAX_SERVICES = 64
 

@@ -6,6 +6,7 @@ import type { RegistryWriteOptions } from './clients.ts'
 import { AgentNotFoundError } from './errors.ts'
 import { type RegistrationFile, withRegistration } from './registration-file.ts'
 import { readAgent, registerAgent, updateAgentURI } from './registry.ts'
+import { toRegistryError } from './revert.ts'
 import { type HeliaLike, registrationFileUri, storeRegistrationFile } from './storage.ts'
 
 /** Options of {@link ensureAgentRegistration}. */
@@ -116,24 +117,32 @@ async function recover(
   fromBlock: bigint
 ): Promise<bigint | undefined> {
   const { publicClient, identityRegistry } = options
-  const events = await publicClient.getContractEvents({
-    address: identityRegistry,
-    abi: identityRegistryAbi,
-    eventName: 'Registered',
-    args: { owner },
-    fromBlock
-  })
+  const events = await publicClient
+    .getContractEvents({
+      address: identityRegistry,
+      abi: identityRegistryAbi,
+      eventName: 'Registered',
+      args: { owner },
+      fromBlock
+    })
+    .catch((error: unknown) => {
+      throw toRegistryError(error, 'Registered events')
+    })
   const name = toHex(options.file.name)
   for (const event of events.reverse()) {
     options.signal?.throwIfAborted()
     const agentId = event.args.agentId
     if (agentId == null) continue
-    const value = await publicClient.readContract({
-      address: identityRegistry,
-      abi: identityRegistryAbi,
-      functionName: 'getMetadata',
-      args: [agentId, AGENT_NAME_METADATA_KEY]
-    })
+    const value = await publicClient
+      .readContract({
+        address: identityRegistry,
+        abi: identityRegistryAbi,
+        functionName: 'getMetadata',
+        args: [agentId, AGENT_NAME_METADATA_KEY]
+      })
+      .catch((error: unknown) => {
+        throw toRegistryError(error, 'getMetadata')
+      })
     if (value === name && (await owned(options, agentId, owner)) != null) return agentId
   }
   return undefined

@@ -20,6 +20,9 @@
  * ```
  */
 
+// First: installs the Node 20 shims (see node20.ts) before anything else runs.
+import './node20.ts'
+
 export {
   type AgentRegistryId,
   formatAgentRegistry,
@@ -31,6 +34,7 @@ export {
   DEFAULT_FETCH_TIMEOUT_MS,
   LIBP2P_SERVICE_NAME,
   MAX_REGISTRATION_FILE_BYTES,
+  MAX_REGISTRATION_FILE_DEPTH,
   MAX_REGISTRATIONS,
   MAX_SERVICES,
   X402_LIBP2P_PROTOCOLS

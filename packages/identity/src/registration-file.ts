@@ -1,3 +1,4 @@
+import { JsonLimitError, parseBoundedJson } from '@betar/bounded-json'
 import { REGISTRATION_FILE_TYPE } from '@betar/contracts'
 import type { PeerId } from '@libp2p/interface'
 import { z } from 'zod'
@@ -5,6 +6,7 @@ import { type AgentRegistryId, sameAgentRegistry } from './agent-registry.ts'
 import {
   LIBP2P_SERVICE_NAME,
   MAX_REGISTRATION_FILE_BYTES,
+  MAX_REGISTRATION_FILE_DEPTH,
   MAX_REGISTRATIONS,
   MAX_SERVICES,
   X402_LIBP2P_PROTOCOLS
@@ -81,7 +83,8 @@ export function parseRegistrationFile(input: unknown): RegistrationFile {
 
 /**
  * Decodes and validates a registration file from its JSON bytes (or text), enforcing
- * {@link MAX_REGISTRATION_FILE_BYTES}. Throws {@link RegistrationFileTooLargeError} or
+ * {@link MAX_REGISTRATION_FILE_BYTES} and {@link MAX_REGISTRATION_FILE_DEPTH} (checked before parsing: the file keeps
+ * unknown fields, which are re-encoded later). Throws {@link RegistrationFileTooLargeError} or
  * {@link InvalidRegistrationFileError}.
  */
 export function decodeRegistrationFile(bytes: Uint8Array | string): RegistrationFile {
@@ -91,9 +94,11 @@ export function decodeRegistrationFile(bytes: Uint8Array | string): Registration
   }
   let json: unknown
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data))
+    json = parseBoundedJson(data, { maxDepth: MAX_REGISTRATION_FILE_DEPTH })
   } catch (cause) {
-    throw new InvalidRegistrationFileError('registration file is not UTF-8 JSON', [], { cause })
+    const deep = cause instanceof JsonLimitError && cause.reason === 'depth'
+    const reason = deep ? `nests more than ${MAX_REGISTRATION_FILE_DEPTH} levels deep` : 'is not UTF-8 JSON'
+    throw new InvalidRegistrationFileError(`registration file ${reason}`, [], { cause })
   }
   return parseRegistrationFile(json)
 }

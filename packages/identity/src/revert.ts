@@ -7,9 +7,12 @@ import {
   RegistryError
 } from './errors.ts'
 
+// Reasons of the official ERC-8004 v2.0.0 registries (erc-8004/erc-8004-contracts) and of @betar/contracts, which
+// reverts with the same strings since 0.x; the historic wordings of @betar/contracts are kept so clients still map
+// older deployments ("invalid wallet signature" there, "invalid wallet sig" in the reference).
 const NOT_AUTHORIZED = new Set(['Not authorized', 'ERC721InsufficientApproval', 'ERC721IncorrectOwner'])
 const DEADLINE = new Set(['expired', 'deadline too far'])
-const BAD_SIGNATURE = new Set(['invalid wallet signature', 'bad wallet'])
+const BAD_SIGNATURE = new Set(['invalid wallet sig', 'invalid wallet signature', 'bad wallet'])
 
 /**
  * Maps an error thrown by a viem contract call to this package's typed registry errors, using the revert reason

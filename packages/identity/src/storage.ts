@@ -1,8 +1,9 @@
+import { exceedsValueDepth } from '@betar/bounded-json'
 import { json } from '@helia/json'
 import type { AbortOptions } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import * as jsonCodec from 'multiformats/codecs/json'
-import { DEFAULT_FETCH_TIMEOUT_MS, MAX_REGISTRATION_FILE_BYTES } from './constants.ts'
+import { DEFAULT_FETCH_TIMEOUT_MS, MAX_REGISTRATION_FILE_BYTES, MAX_REGISTRATION_FILE_DEPTH } from './constants.ts'
 import {
   AgentFileUnavailableError,
   InvalidRegistrationFileError,
@@ -67,11 +68,24 @@ export async function fetchAgentFile(uri: string, options: FetchAgentFileOptions
   options.signal?.throwIfAborted()
   if (uri === '') throw new AgentFileUnavailableError(uri, 'the agent has no agentURI')
   if (uri.startsWith('data:')) return decodeRegistrationFile(decodeDataUri(uri))
-  const timeout = AbortSignal.timeout(options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS)
-  const signal = options.signal != null ? AbortSignal.any([options.signal, timeout]) : timeout
-  if (uri.startsWith('ipfs://')) return fetchIpfs(uri, options.helia, signal, options.signal)
-  if (uri.startsWith('https://')) return fetchHttps(uri, options.fetch, signal, options.signal)
-  throw new UnsupportedAgentUriError(uri, 'expected ipfs://, data: or https://')
+  if (!uri.startsWith('ipfs://') && !uri.startsWith('https://')) {
+    throw new UnsupportedAgentUriError(uri, 'expected ipfs://, data: or https://')
+  }
+  // A timer cleared when the retrieval ends: AbortSignal.timeout() would keep each retrieval's response for the whole
+  // timeout (about 1 KB per file for 30 s, seen by the fuzz harness's heap check).
+  const timeout = new AbortController()
+  const timer = setTimeout(
+    () => timeout.abort(new DOMException('agent file retrieval timed out', 'TimeoutError')),
+    options.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS
+  )
+  const signal = options.signal != null ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal
+  try {
+    return uri.startsWith('ipfs://')
+      ? await fetchIpfs(uri, options.helia, signal, options.signal)
+      : await fetchHttps(uri, options.fetch, signal, options.signal)
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 async function fetchIpfs(
@@ -94,6 +108,12 @@ async function fetchIpfs(
   } catch (cause) {
     callerSignal?.throwIfAborted()
     throw new AgentFileUnavailableError(uri, signal.aborted ? 'timed out' : 'block retrieval failed', { cause })
+  }
+  // @helia/json parsed the block; measuring it encodes it again, which recurses
+  if (exceedsValueDepth(value, MAX_REGISTRATION_FILE_DEPTH)) {
+    throw new InvalidRegistrationFileError(
+      `registration file nests more than ${MAX_REGISTRATION_FILE_DEPTH} levels deep`
+    )
   }
   const size = jsonCodec.encode(value).byteLength
   if (size > MAX_REGISTRATION_FILE_BYTES) throw new RegistrationFileTooLargeError(MAX_REGISTRATION_FILE_BYTES, size)

@@ -187,7 +187,7 @@ describe('agentWallet binding', () => {
     expect(agent.owner).toBe(devnet.accounts[0]!.address)
   })
 
-  it('maps a signature by another key to InvalidWalletSignatureError', async () => {
+  it('maps a signature by another key ("invalid wallet sig", the reference wording) to InvalidWalletSignatureError', async () => {
     const impostor = devnet.accounts[2]!.account
     // claims account 1's address but signs with account 2's key
     const forged = toAccount({
@@ -199,6 +199,9 @@ describe('agentWallet binding', () => {
     await expect(
       bindAgentWallet({ walletClient: owner, publicClient, identityRegistry, agentId, wallet: forged })
     ).rejects.toThrow(InvalidWalletSignatureError)
+    await expect(
+      bindAgentWallet({ walletClient: owner, publicClient, identityRegistry, agentId, wallet: forged })
+    ).rejects.toThrow(/reverted: invalid wallet sig$/)
   })
 
   it('maps a non-owner caller to NotAuthorizedError', async () => {

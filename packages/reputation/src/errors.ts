@@ -62,15 +62,27 @@ export class NotValidatorError extends RegistryCallError {
   static override name = 'NotValidatorError'
 }
 
+/**
+ * `getValidationStatus` (or `validationResponse`) named a request hash that was never requested: the official
+ * registries revert `"unknown"`, historic `@betar/contracts` reverted `"unknown request"` (or returned zeros from
+ * `getValidationStatus`).
+ */
+export class ValidationNotFoundError extends RegistryCallError {
+  static override name = 'ValidationNotFoundError'
+}
+
 /** A transaction was mined but reverted, or its receipt lacks the expected event. */
 export class TransactionFailedError extends ReputationError {
   static override name = 'TransactionFailedError'
 }
 
+// Both wordings: the official ERC-8004 v2.0.0 registries' (which @betar/contracts now uses) and our historic one.
 const BY_REASON: ReadonlyArray<[string, typeof RegistryCallError]> = [
   ['Self-feedback not allowed', SelfFeedbackError],
   ['Not authorized', NotAuthorizedError],
-  ['not validator', NotValidatorError]
+  ['not validator', NotValidatorError],
+  ['unknown', ValidationNotFoundError],
+  ['unknown request', ValidationNotFoundError]
 ]
 
 /** The Solidity revert reason carried by a viem error, if any. */
@@ -78,7 +90,11 @@ export function revertReason(error: unknown): string | undefined {
   if (!(error instanceof BaseError)) return undefined
   const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError)
   if (reverted instanceof ContractFunctionRevertedError) {
-    return reverted.reason ?? (reverted.data?.args?.[0] != null ? String(reverted.data.args[0]) : undefined)
+    if (reverted.reason != null) return reverted.reason
+    const data = reverted.data
+    // A custom error (e.g. ERC721NonexistentToken from the Identity Registry) is reported by its name.
+    if (data != null && data.errorName !== 'Error') return data.errorName
+    return data?.args?.[0] != null ? String(data.args[0]) : undefined
   }
   return undefined
 }

@@ -1,3 +1,4 @@
+import { JsonLimitError, parseBoundedJson } from '@betar/bounded-json'
 import { type Address, getAddress, type Hex, isAddress, isHex, keccak256 } from 'viem'
 import { z } from 'zod'
 import { FeedbackFileError } from './errors.ts'
@@ -64,13 +65,35 @@ export function encodeFeedbackFile(file: FeedbackFile): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(file))
 }
 
-/** Parses and validates stored feedback-file bytes. Throws {@link FeedbackFileError}. */
+/**
+ * Largest feedback file read, in bytes. A Betar file is about 600 bytes; the ERC-8004 draft sets no bound, and the
+ * files come from anyone who can write a feedback event.
+ */
+export const MAX_FEEDBACK_FILE_BYTES = 64 * 1024
+
+/**
+ * Deepest nesting of arrays and objects in a feedback file: unknown fields are kept and encoded again, and
+ * `JSON.stringify` overflows the stack near 4,000 levels (issue 13).
+ */
+export const MAX_FEEDBACK_FILE_DEPTH = 64
+
+/**
+ * Parses and validates stored feedback-file bytes, bounded to {@link MAX_FEEDBACK_FILE_BYTES} and
+ * {@link MAX_FEEDBACK_FILE_DEPTH} before parsing. Throws {@link FeedbackFileError}.
+ */
 export function decodeFeedbackFile(bytes: Uint8Array): FeedbackFile {
   let json: unknown
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+    json = parseBoundedJson(bytes, { maxBytes: MAX_FEEDBACK_FILE_BYTES, maxDepth: MAX_FEEDBACK_FILE_DEPTH })
   } catch (cause) {
-    throw new FeedbackFileError('Feedback file is not UTF-8 JSON', { cause })
+    const reason = cause instanceof JsonLimitError ? cause.reason : 'syntax'
+    const message =
+      reason === 'size'
+        ? `Feedback file is over ${MAX_FEEDBACK_FILE_BYTES} bytes`
+        : reason === 'depth'
+          ? `Feedback file nests more than ${MAX_FEEDBACK_FILE_DEPTH} levels deep`
+          : 'Feedback file is not UTF-8 JSON'
+    throw new FeedbackFileError(message, { cause })
   }
   const result = feedbackFileSchema.safeParse(json)
   if (!result.success) {

@@ -23,6 +23,9 @@
  * ```
  */
 
+// First: installs the Node 20 shims (see node20.ts) before anything else runs.
+import './node20.ts'
+
 export type { SignerClient, WriteClients } from './clients.ts'
 export {
   fromDataUri,
@@ -41,7 +44,8 @@ export {
   ReputationError,
   type ReputationErrorOptions,
   SelfFeedbackError,
-  TransactionFailedError
+  TransactionFailedError,
+  ValidationNotFoundError
 } from './errors.ts'
 export {
   caip10Account,
@@ -50,6 +54,8 @@ export {
   type FeedbackFile,
   feedbackFileSchema,
   feedbackHash,
+  MAX_FEEDBACK_FILE_BYTES,
+  MAX_FEEDBACK_FILE_DEPTH,
   type ProofOfPayment,
   parseCaip10,
   proofOfPaymentSchema
@@ -100,4 +106,5 @@ export {
   respondValidation,
   type ValidationStatus
 } from './validation.ts'
+export { TAG_VALUE_RANGES, valueInRange } from './value-range.ts'
 export { type PaymentVerification, type RejectionReason, type VerifyContext, verifyPayment } from './verify.ts'

@@ -1,5 +1,6 @@
 import { identityRegistryAbi, reputationRegistryAbi } from '@betar/contracts'
 import { type Address, getAddress, type PublicClient, zeroAddress } from 'viem'
+import { toRegistryCallError } from './errors.ts'
 import type { IndexStore, IndexWrite } from './index-store.ts'
 
 /** Options of {@link Indexer}. */
@@ -78,7 +79,9 @@ export class Indexer {
           toBlock: to,
           strict: true
         })
-      ])
+      ]).catch((error: unknown) => {
+        throw toRegistryCallError(error, 'registry events')
+      })
       const writes: IndexWrite[] = []
       const timestamps = new Map<bigint, number>()
       for (const log of repLogs) {

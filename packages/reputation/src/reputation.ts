@@ -2,7 +2,7 @@ import { identityRegistryAbi } from '@betar/contracts'
 import type { Datastore } from 'interface-datastore'
 import { type Address, erc20Abi, getAddress, type Hash, type PublicClient, zeroAddress } from 'viem'
 import { type LoadUri, withDataUriSupport } from './data-uri.ts'
-import { FeedbackLoadError } from './errors.ts'
+import { FeedbackLoadError, toRegistryCallError } from './errors.ts'
 import { IndexStore } from './index-store.ts'
 import { Indexer, type SyncResult } from './indexer.ts'
 import { type PaymentReceipt, ProofCache } from './proof-cache.ts'
@@ -153,7 +153,11 @@ export function createReputation(options: ReputationOptions): Reputation {
       })
       const assetDecimals =
         options.assetDecimals ??
-        (await publicClient.readContract({ address: asset, abi: erc20Abi, functionName: 'decimals' }))
+        (await publicClient
+          .readContract({ address: asset, abi: erc20Abi, functionName: 'decimals' })
+          .catch((error: unknown) => {
+            throw toRegistryCallError(error, 'decimals')
+          }))
       return { chainId, indexer, store, cache: new ProofCache(options.datastore, scope), assetDecimals }
     })().catch((error: unknown) => {
       setup = undefined
@@ -171,18 +175,26 @@ export function createReputation(options: ReputationOptions): Reputation {
     const [all, parties, owner, wallet] = await Promise.all([
       store.feedback(agentId, signalOpt),
       store.parties(agentId, signalOpt),
-      publicClient.readContract({
-        address: identityRegistry,
-        abi: identityRegistryAbi,
-        functionName: 'ownerOf',
-        args: [agentId]
-      }),
-      publicClient.readContract({
-        address: identityRegistry,
-        abi: identityRegistryAbi,
-        functionName: 'getAgentWallet',
-        args: [agentId]
-      })
+      publicClient
+        .readContract({
+          address: identityRegistry,
+          abi: identityRegistryAbi,
+          functionName: 'ownerOf',
+          args: [agentId]
+        })
+        .catch((error: unknown) => {
+          throw toRegistryCallError(error, 'ownerOf')
+        }),
+      publicClient
+        .readContract({
+          address: identityRegistry,
+          abi: identityRegistryAbi,
+          functionName: 'getAgentWallet',
+          args: [agentId]
+        })
+        .catch((error: unknown) => {
+          throw toRegistryCallError(error, 'getAgentWallet')
+        })
     ])
     const excluded = new Set<Address>([...parties.keys(), getAddress(owner)])
     if (wallet !== zeroAddress) excluded.add(getAddress(wallet))

@@ -1,6 +1,7 @@
 import type { Hash } from 'viem'
 import type { FeedbackRecord } from './records.ts'
 import { type CountedFeedback, type Prior, scoreTag, type TagSummary } from './score.ts'
+import { valueInRange } from './value-range.ts'
 import type { RejectionReason } from './verify.ts'
 
 /** The scorer's verdict on one feedback. */
@@ -57,7 +58,8 @@ export function summarize(scored: readonly ScoredFeedback[], params: SummarizePa
     if (only != null && !only.has(f.tag1)) continue
     const b = bucket(f.tag1)
     if (f.status === 'unverified') b.unverified++
-    if (f.counted) {
+    // A second guard for entries marked counted elsewhere: a value outside its tag's range never moves the score.
+    if (f.counted && valueInRange(f.tag1, f.value, f.valueDecimals)) {
       b.counted.push({
         clientAddress: f.clientAddress,
         value: Number(f.value) / 10 ** f.valueDecimals,

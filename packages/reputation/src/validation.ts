@@ -1,6 +1,7 @@
 import { validationRegistryAbi } from '@betar/contracts'
-import { type Address, type Hash, type Hex, type PublicClient, zeroHash } from 'viem'
+import { type Address, type Hash, type Hex, type PublicClient, zeroAddress, zeroHash } from 'viem'
 import type { WriteClients } from './clients.ts'
+import { toRegistryCallError, ValidationNotFoundError } from './errors.ts'
 import { writeAndWait } from './write-contract.ts'
 
 /** Parameters of {@link requestValidation}. */
@@ -52,7 +53,8 @@ export interface RespondValidationParameters extends WriteClients {
 
 /**
  * Calls `validationResponse(requestHash, response, responseURI, responseHash, tag)`. Must be sent by the request's
- * validator, otherwise throws {@link NotValidatorError}. A later response overwrites an earlier one.
+ * validator, otherwise throws {@link NotValidatorError}; an unknown `requestHash` throws
+ * {@link ValidationNotFoundError}. A later response overwrites an earlier one.
  */
 export async function respondValidation(params: RespondValidationParameters): Promise<{ txHash: Hash }> {
   const { walletClient, publicClient } = params
@@ -94,17 +96,30 @@ export interface ValidationStatus {
   lastUpdate: bigint
 }
 
-/** Reads `getValidationStatus(requestHash)`. */
+/**
+ * Reads `getValidationStatus(requestHash)`. Throws {@link ValidationNotFoundError} for a request hash never requested
+ * (the registries revert `"unknown"`; registries that return zeros instead are treated the same) and
+ * {@link RegistryCallError} for any other failure.
+ */
 export async function getValidationStatus(params: {
   publicClient: PublicClient
   validationRegistry: Address
   requestHash: Hex
 }): Promise<ValidationStatus> {
-  const [validatorAddress, agentId, response, responseHash, tag, lastUpdate] = await params.publicClient.readContract({
-    address: params.validationRegistry,
-    abi: validationRegistryAbi,
-    functionName: 'getValidationStatus',
-    args: [params.requestHash]
-  })
+  const [validatorAddress, agentId, response, responseHash, tag, lastUpdate] = await params.publicClient
+    .readContract({
+      address: params.validationRegistry,
+      abi: validationRegistryAbi,
+      functionName: 'getValidationStatus',
+      args: [params.requestHash]
+    })
+    .catch((error: unknown) => {
+      throw toRegistryCallError(error, 'getValidationStatus')
+    })
+  if (validatorAddress === zeroAddress) {
+    throw new ValidationNotFoundError(`getValidationStatus failed: unknown request ${params.requestHash}`, {
+      details: 'no validation request with this hash'
+    })
+  }
   return { validatorAddress, agentId, response, responseHash, tag, lastUpdate }
 }

@@ -8,9 +8,16 @@ import {
 } from 'viem'
 import type { LoadUri } from './data-uri.ts'
 import { ReputationError } from './errors.ts'
-import { decodeFeedbackFile, type FeedbackFile, feedbackHash, parseCaip10 } from './feedback-file.ts'
+import {
+  decodeFeedbackFile,
+  type FeedbackFile,
+  feedbackHash,
+  MAX_FEEDBACK_FILE_BYTES,
+  parseCaip10
+} from './feedback-file.ts'
 import { type PaymentReceipt, type ProofCache, toPaymentReceipt } from './proof-cache.ts'
 import type { FeedbackRecord } from './records.ts'
+import { valueInRange } from './value-range.ts'
 
 /** Why a feedback does not count. */
 export type RejectionReason =
@@ -29,6 +36,8 @@ export type RejectionReason =
   | 'underpaid'
   | 'payment-after-feedback'
   | 'reused-payment'
+  /** The value is outside its tag's range ({@link TAG_VALUE_RANGES}, e.g. `starred` 0–100). */
+  | 'value-out-of-range'
 
 /** The outcome of checking one feedback's payment proof. */
 export type PaymentVerification =
@@ -68,6 +77,7 @@ export interface VerifyContext {
  * receipt (a flaky RPC must fail the call, not silently drop the feedback).
  */
 export async function verifyPayment(record: FeedbackRecord, ctx: VerifyContext): Promise<PaymentVerification> {
+  if (!valueInRange(record.tag1, record.value, record.valueDecimals)) return { ok: false, reason: 'value-out-of-range' }
   const loaded = await loadVerifiedFile(record, ctx)
   if ('reason' in loaded) return { ok: false, ...loaded }
   let file: FeedbackFile
@@ -76,6 +86,10 @@ export async function verifyPayment(record: FeedbackRecord, ctx: VerifyContext):
   } catch (error) {
     return { ok: false, reason: 'invalid-file', detail: error instanceof Error ? error.message : String(error) }
   }
+  // Cached only once it hashed to the event *and* decoded within its bounds: the cache keeps verified evidence, not
+  // whatever bytes a feedback named (a 1 MiB file refused as invalid stayed on disk for good; review of issue 13).
+  if (loaded.fresh)
+    await ctx.cache?.putFile(record.feedbackHash, loaded.bytes, ctx.signal != null ? { signal: ctx.signal } : {})
   const registry = parseCaip10(file.agentRegistry)
   const client = parseCaip10(file.clientAddress)
   if (
@@ -127,14 +141,14 @@ export async function verifyPayment(record: FeedbackRecord, ctx: VerifyContext):
 async function loadVerifiedFile(
   record: FeedbackRecord,
   ctx: VerifyContext
-): Promise<{ bytes: Uint8Array } | { reason: RejectionReason; detail?: string }> {
+): Promise<{ bytes: Uint8Array; fresh: boolean } | { reason: RejectionReason; detail?: string }> {
   const uri = record.feedbackURI
   if (uri === '') return { reason: 'no-file' }
   const opts = ctx.signal != null ? { signal: ctx.signal } : {}
   const inline = uri.startsWith('data:')
   if (!inline) {
     const cached = await ctx.cache?.file(record.feedbackHash, opts)
-    if (cached != null) return { bytes: cached }
+    if (cached != null) return { bytes: cached, fresh: false }
   }
   let bytes: Uint8Array
   try {
@@ -143,9 +157,11 @@ async function loadVerifiedFile(
     ctx.signal?.throwIfAborted()
     return { reason: 'unloadable', detail: error instanceof Error ? error.message : String(error) }
   }
+  if (bytes.byteLength > MAX_FEEDBACK_FILE_BYTES) {
+    return { reason: 'invalid-file', detail: `${bytes.byteLength} bytes, over ${MAX_FEEDBACK_FILE_BYTES}` }
+  }
   if (feedbackHash(bytes) !== record.feedbackHash.toLowerCase()) return { reason: 'hash-mismatch' }
-  if (!inline) await ctx.cache?.putFile(record.feedbackHash, bytes, opts)
-  return { bytes }
+  return { bytes, fresh: !inline }
 }
 
 /**

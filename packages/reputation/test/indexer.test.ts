@@ -5,7 +5,7 @@ import type { DevnetAccount } from '@betar/devnet'
 import { LevelDatastore } from 'datastore-level'
 import type { PublicClient } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createReputation, giveFeedback, storeAsDataUri } from '../src/index.ts'
+import { createReputation, giveFeedback, RegistryCallError, storeAsDataUri } from '../src/index.ts'
 import { type Env, setupEnv } from './helpers.ts'
 
 /** A public client that records the block ranges of every `getContractEvents` call. */
@@ -122,5 +122,27 @@ describe('incremental event index', () => {
     const [a, b] = await Promise.all([rep.sync(), rep.sync()])
     expect(a).toBe(b)
     expect(s.ranges).toHaveLength(2)
+  })
+
+  it('fails with a typed RegistryCallError when the registry events cannot be read, and an unknown agent by name', async () => {
+    const { MemoryDatastore } = await import('datastore-core')
+    const failing = new Proxy(env.publicClient, {
+      get(target, prop, receiver) {
+        if (prop === 'getContractEvents') return () => Promise.reject(new Error('eth_getLogs: range too large'))
+        return Reflect.get(target, prop, receiver)
+      }
+    })
+    const options = {
+      identityRegistry: env.devnet.contracts.identityRegistry,
+      reputationRegistry: env.devnet.contracts.reputationRegistry,
+      asset: env.devnet.contracts.usdc,
+      assetDecimals: 6
+    }
+    const broken = createReputation({ ...options, publicClient: failing, datastore: new MemoryDatastore() })
+    await expect(broken.sync()).rejects.toBeInstanceOf(RegistryCallError)
+    const rep = createReputation({ ...options, publicClient: env.publicClient, datastore: new MemoryDatastore() })
+    const unknown = await rep.feedback(999n).catch((e: unknown) => e)
+    expect(unknown).toBeInstanceOf(RegistryCallError)
+    expect(unknown).toMatchObject({ reason: 'ERC721NonexistentToken' })
   })
 })

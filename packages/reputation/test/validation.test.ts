@@ -1,12 +1,27 @@
+import { validationRegistryAbi } from '@betar/contracts'
 import type { DevnetAccount } from '@betar/devnet'
-import { keccak256, toHex } from 'viem'
+import {
+  ContractFunctionExecutionError,
+  ContractFunctionRevertedError,
+  encodeErrorResult,
+  type Hex,
+  keccak256,
+  type PublicClient,
+  toHex,
+  zeroAddress,
+  zeroHash
+} from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { toRegistryCallError } from '../src/errors.ts'
 import {
   getValidationStatus,
   NotAuthorizedError,
   NotValidatorError,
+  RegistryCallError,
   requestValidation,
-  respondValidation
+  respondValidation,
+  SelfFeedbackError,
+  ValidationNotFoundError
 } from '../src/index.ts'
 import { type Env, setupEnv } from './helpers.ts'
 
@@ -80,5 +95,92 @@ describe('validation registry helpers', () => {
     await expect(
       respondValidation({ ...base, walletClient: env.wallet(validator), requestHash, response: 101 })
     ).rejects.toThrow(RangeError)
+  })
+
+  it('getValidationStatus and validationResponse on an unknown request hash throw ValidationNotFoundError', async () => {
+    const base = { publicClient: env.publicClient, validationRegistry: env.devnet.contracts.validationRegistry }
+    const requestHash = keccak256(toHex('never requested'))
+    const read = await getValidationStatus({ ...base, requestHash }).catch((e: unknown) => e)
+    expect(read).toBeInstanceOf(ValidationNotFoundError)
+    expect(read).toMatchObject({ name: 'ValidationNotFoundError', reason: 'unknown' })
+    const write = await respondValidation({
+      ...base,
+      walletClient: env.wallet(validator),
+      requestHash,
+      response: 1
+    }).catch((e: unknown) => e)
+    expect(write).toMatchObject({ name: 'ValidationNotFoundError', reason: 'unknown' })
+  })
+})
+
+const solidityError = [{ type: 'error', name: 'Error', inputs: [{ name: 'message', type: 'string' }] }] as const
+
+/** The error viem throws when `getValidationStatus` reverts with `data`. */
+function reverted(data: Hex): ContractFunctionExecutionError {
+  const cause = new ContractFunctionRevertedError({
+    abi: validationRegistryAbi,
+    data,
+    functionName: 'getValidationStatus'
+  })
+  return new ContractFunctionExecutionError(cause, {
+    abi: validationRegistryAbi,
+    functionName: 'getValidationStatus',
+    args: [zeroHash]
+  })
+}
+const reason = (message: string) =>
+  reverted(encodeErrorResult({ abi: solidityError, errorName: 'Error', args: [message] }))
+
+describe('registry errors: the reference wording and our historic one', () => {
+  it.each([
+    ['unknown', ValidationNotFoundError],
+    ['unknown request', ValidationNotFoundError],
+    ['not validator', NotValidatorError],
+    ['Not authorized', NotAuthorizedError],
+    ['Self-feedback not allowed', SelfFeedbackError]
+  ] as const)('maps "%s"', (message, Type) => {
+    const error = toRegistryCallError(reason(message), 'call')
+    expect(error).toBeInstanceOf(Type)
+    expect(error.reason).toBe(message)
+  })
+
+  it('keeps other reasons (e.g. "resp>100", "too many decimals") as RegistryCallError with the reason', () => {
+    for (const message of ['resp>100', 'response > 100', 'too many decimals', 'index must be > 0']) {
+      const error = toRegistryCallError(reason(message), 'call')
+      expect(error.constructor).toBe(RegistryCallError)
+      expect(error.reason).toBe(message)
+    }
+  })
+
+  it('reports a custom error by its name', () => {
+    const abi = [
+      { type: 'error', name: 'ERC721NonexistentToken', inputs: [{ name: 'tokenId', type: 'uint256' }] }
+    ] as const
+    const data = encodeErrorResult({ abi, errorName: 'ERC721NonexistentToken', args: [7n] })
+    const cause = new ContractFunctionRevertedError({ abi, data, functionName: 'ownerOf' })
+    expect(toRegistryCallError(cause, 'ownerOf').reason).toBe('ERC721NonexistentToken')
+  })
+
+  it('treats a registry that returns zeros for an unknown hash (historic @betar/contracts) as not found', async () => {
+    const publicClient = {
+      readContract: async () => [zeroAddress, 0n, 0, zeroHash, '', 0n]
+    } as unknown as PublicClient
+    await expect(
+      getValidationStatus({ publicClient, validationRegistry: zeroAddress, requestHash: zeroHash })
+    ).rejects.toBeInstanceOf(ValidationNotFoundError)
+  })
+
+  it('wraps a transport failure in RegistryCallError', async () => {
+    const publicClient = {
+      readContract: async () => {
+        throw new Error('socket hang up')
+      }
+    } as unknown as PublicClient
+    const error = await getValidationStatus({
+      publicClient,
+      validationRegistry: zeroAddress,
+      requestHash: zeroHash
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(RegistryCallError)
   })
 })
