@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { DevnetAccount } from '@betar/devnet'
 import { facilitatorSigner } from '@betar/devnet'
 import { serve } from '@hono/node-server'
 import { x402Facilitator } from '@x402/core/facilitator'
@@ -20,8 +21,15 @@ import { countingHttp, POLLING_INTERVAL_MS, PRICE, Profile, type Stack, type Sta
  * in-process `x402Facilitator` + `ExactEvmScheme` with the seller's wallet (so it pays the same chain costs as the
  * libp2p local settler), and a `@x402/fetch` client with the official `x402Client` + `ExactEvmScheme`.
  */
-export async function startHttp(chain: StackChain): Promise<Stack> {
-  const { devnet, seller, payer } = chain
+export function startHttp(chain: StackChain): Promise<Stack> {
+  return startHttpMany({ devnet: chain.devnet, seller: chain.seller, payers: [chain.payer] })
+}
+
+/** {@link startHttp} with one `@x402/fetch` client per payer; `call(b)` is a paid call by buyer `b`. */
+export async function startHttpMany(
+  chain: Omit<StackChain, 'payer'> & { payers: readonly DevnetAccount[] }
+): Promise<Stack> {
+  const { devnet, seller, payers } = chain
   const network = devnet.network.caip2
   const usdc = devnet.network.usdc
   const profile = new Profile()
@@ -81,16 +89,21 @@ export async function startHttp(chain: StackChain): Promise<Stack> {
   })
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`
 
-  const client = new x402Client()
-    .register(network, new ExactEvmClientScheme(timedSigner(payer.account, profile, () => clock.callStart)))
-    .setSpendControls({ allowedAssets: [{ network, asset: usdc.address, maxAmountPerPayment: PRICE.toString() }] })
-  const fetchWithPayment = wrapFetchWithPayment(fetch, client)
+  const fetches = payers.map((payer) =>
+    wrapFetchWithPayment(
+      fetch,
+      new x402Client()
+        .register(network, new ExactEvmClientScheme(timedSigner(payer.account, profile, () => clock.callStart)))
+        .setSpendControls({ allowedAssets: [{ network, asset: usdc.address, maxAmountPerPayment: PRICE.toString() }] })
+    )
+  )
 
   return {
     name: 'HTTP x402 (hono+fetch)',
     profile,
-    call: async () => {
+    call: async (b = 0) => {
       clock.callStart = performance.now()
+      const fetchWithPayment = fetches[b] as (typeof fetches)[number]
       const res = await fetchWithPayment(url, { method: 'POST', body: 'hi', signal: AbortSignal.timeout(30_000) })
       const body = await res.text()
       const header = res.headers.get('PAYMENT-RESPONSE')

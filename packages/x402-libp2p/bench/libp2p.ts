@@ -1,3 +1,4 @@
+import type { DevnetAccount } from '@betar/devnet'
 import { createPublicClient, createWalletClient } from 'viem'
 import { localSettler, type PaymentAsset, type Settler } from '../src/index.ts'
 import { createNode, type Transport } from '../test/fixtures/nodes.ts'
@@ -13,8 +14,21 @@ export type Mode = '2-trip' | '1-trip'
  * A seller node (the `echo` resource, settled by its own wallet with {@link localSettler}) and a buyer node, connected
  * over `transport` on 127.0.0.1. Verify and settle are timed and every JSON-RPC request is counted.
  */
-export async function startLibp2p(chain: StackChain, transport: Transport, mode: Mode): Promise<Stack> {
-  const { devnet, seller: sellerAccount, payer } = chain
+export function startLibp2p(chain: StackChain, transport: Transport, mode: Mode): Promise<Stack> {
+  return startLibp2pMany({ devnet: chain.devnet, seller: chain.seller, payers: [chain.payer] }, transport, mode)
+}
+
+/**
+ * {@link startLibp2p} with one buyer node per payer (distinct wallets and libp2p nodes, each connected to the seller);
+ * `call(b)` is a paid call by buyer `b`.
+ */
+export async function startLibp2pMany(
+  chain: Omit<StackChain, 'payer'> & { payers: readonly DevnetAccount[] },
+  transport: Transport = 'tcp',
+  mode: Mode = '1-trip',
+  options: { batch?: boolean; settlement?: 'before' | 'deferred' } = {}
+): Promise<Stack> {
+  const { devnet, seller: sellerAccount, payers } = chain
   const asset: PaymentAsset = {
     network: devnet.network.caip2,
     address: devnet.network.usdc.address,
@@ -32,7 +46,10 @@ export async function startLibp2p(chain: StackChain, transport: Transport, mode:
       transport: rpc,
       pollingInterval: POLLING_INTERVAL_MS
     }),
-    publicClient: createPublicClient({ chain: devnet.chain, transport: rpc, pollingInterval: POLLING_INTERVAL_MS })
+    publicClient: createPublicClient({ chain: devnet.chain, transport: rpc, pollingInterval: POLLING_INTERVAL_MS }),
+    ...(options.batch === true ? { batch: true } : {}),
+    // On a devnet that mines on demand the broadcast is answered with its receipt (a no-op with 2-second blocks).
+    syncBroadcast: true
   })
   const settler: Settler = {
     ...local,
@@ -49,20 +66,39 @@ export async function startLibp2p(chain: StackChain, transport: Transport, mode:
     }
   }
 
-  const seller = await createNode({ transport, server: { settler, asset } })
-  const buyer = await createNode({
-    transport,
-    client: { signer: timedSigner(payer.account, profile, () => clock.callStart), asset }
-  })
+  const seller = await createNode({ transport, server: { settler, asset }, inboundConnectionThreshold: 10_000 })
+  const buyers = await Promise.all(
+    payers.map((payer) =>
+      createNode({ transport, client: { signer: timedSigner(payer.account, profile, () => clock.callStart), asset } })
+    )
+  )
   seller.services.x402Server.register('echo', {
     price: { amount: PRICE },
     description: 'echoes its input',
+    ...(options.settlement != null ? { settlement: options.settlement } : {}),
     handler: (req) => {
       profile.add('server: settle → handler', performance.now() - clock.settleEnd)
       return text(`echo:${str(req.body)}`)
     }
   })
-  await buyer.dial(seller.getMultiaddrs())
+  // Refusals the buyers' clients re-ask past (SERVICE_UNAVAILABLE, RATE_LIMITED, …), counted per call.
+  seller.services.x402Server.addEventListener('payment:failed', (e) => {
+    profile.count(`refused:${e.detail.error?.codeName ?? 'void'}`)
+  })
+  for (let i = 0; i < buyers.length; i += 16) {
+    // A loaded machine can time a handshake out: dial again (the bench measures calls, not dials).
+    await Promise.all(
+      buyers.slice(i, i + 16).map(async (b) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await b.dial(seller.getMultiaddrs())
+          } catch (err) {
+            if (attempt >= 4) throw err
+          }
+        }
+      })
+    )
+  }
   const payTo = sellerAccount.address
   // 1-trip: the buyer already holds the seller's requirements (e.g. from its listing).
   const preemptive = mode === '1-trip' ? seller.services.x402Server.requirements('echo')[0] : undefined
@@ -70,20 +106,22 @@ export async function startLibp2p(chain: StackChain, transport: Transport, mode:
   return {
     name: `libp2p ${mode} ${transport}`,
     profile,
-    call: async () => {
+    call: async (b = 0) => {
       clock.callStart = performance.now()
+      const buyer = buyers[b] as (typeof buyers)[number]
       const r = await buyer.services.x402Client.call(seller.peerId, 'echo', text('hi'), {
         maxAmount: PRICE,
         payTo,
         signal: AbortSignal.timeout(30_000),
         ...(preemptive != null ? { preemptive } : {})
       })
-      if (str(r.body) !== 'echo:hi' || r.settlement?.success !== true || r.amount !== PRICE) {
+      const paid = r.settlement?.success === true || (options.settlement === 'deferred' && r.deferred === true)
+      if (str(r.body) !== 'echo:hi' || !paid || r.amount !== PRICE) {
         throw new Error(`bad paid result over ${transport}: ${str(r.body)} ${JSON.stringify(r.settlement)}`)
       }
     },
     stop: async () => {
-      await Promise.allSettled([buyer.stop(), seller.stop()])
+      await Promise.allSettled([...buyers.map((b) => b.stop()), seller.stop()])
     }
   }
 }

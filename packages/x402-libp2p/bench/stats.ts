@@ -118,8 +118,8 @@ export interface Stack {
   readonly name: string
   /** Where a call's time goes (phase timings, RPC counts), reset before each measurement. */
   readonly profile: Profile
-  /** One paid call: settles on-chain; throws unless the result and the settlement are right. */
-  call(): Promise<void>
+  /** One paid call (by buyer `buyer`, default 0): settles on-chain; throws unless the result and settlement are right. */
+  call(buyer?: number): Promise<void>
   /** Stops its nodes or servers. */
   stop(): Promise<void>
 }

@@ -4,6 +4,11 @@ import { FRAME_OVERHEAD } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
 import { decodeWireMessage, encodeWireMessage, type WireLimits, type WireMessage } from './wire.ts'
 
+/** Where an exchange's frames are written: a {@link Channel}, or one exchange of a session (spec §2.1). */
+export interface FrameSink {
+  write(message: WireMessage, options?: AbortOptions): Promise<void>
+}
+
 /** Options for a {@link Channel}. */
 export interface ChannelOptions extends WireLimits {
   /** Time allowed for each inbound frame. */
@@ -14,7 +19,7 @@ export interface ChannelOptions extends WireLimits {
  * One x402 exchange on one stream: length-prefixed protobuf frames, each read bounded in size (checked from the
  * length prefix, before the body is read) and in time.
  */
-export class Channel {
+export class Channel implements FrameSink {
   readonly stream: Stream
   private readonly lp: LengthPrefixedStream<Stream>
   private readonly options: ChannelOptions
@@ -23,6 +28,11 @@ export class Channel {
     this.stream = stream
     this.options = options
     this.lp = lpStream(stream, { maxDataLength: options.maxBodySize + FRAME_OVERHEAD })
+  }
+
+  /** The protocol negotiated on the stream. */
+  get protocol(): string {
+    return this.stream.protocol
   }
 
   /** Reads and validates the next frame. Throws on timeout, oversize, malformed data or end of stream. */

@@ -7,6 +7,15 @@ export const PROTOCOL_VERSION = '2.0.0'
 /** `/x402/libp2p/2.0.0`: the preferred protocol. */
 export const X402_PROTOCOL = `/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
 
+/**
+ * Version of the session protocol (spec §2.1): the 2.0.0 frames and messages, with many exchanges on one long-lived
+ * stream, told apart by correlation id.
+ */
+export const SESSION_PROTOCOL_VERSION = '2.1.0'
+
+/** `/x402/libp2p/2.1.0`: sessions — a buyer's calls to a seller share one stream (spec §2.1). */
+export const X402_SESSION_PROTOCOL = `/${PROTOCOL_NAME}/${SESSION_PROTOCOL_VERSION}`
+
 /** `/x402/libp2p/1.0.0`: wire-compatible with the Betar Go prototype. */
 export const X402_PROTOCOL_V1 = `/${PROTOCOL_NAME}/1.0.0`
 
@@ -21,6 +30,13 @@ export const FRAME_OVERHEAD = 64 * 1024
 
 /** Largest x402 JSON object (payment payload, payment required, settlement, error details) (spec §3). */
 export const MAX_X402_JSON_SIZE = 16 * 1024
+
+/**
+ * Deepest nesting of arrays and objects in an x402 JSON object from a peer (spec §3). x402 objects nest 4–6 levels;
+ * checked before parsing, because canonical JSON overflowed the stack on an `accepted.extra.name` 3,000 levels deep
+ * inside 6.7 KB (issue 13, fault 3).
+ */
+export const MAX_X402_JSON_DEPTH = 64
 
 /** Time allowed for each inbound frame before the stream is aborted (spec §2). */
 export const DEFAULT_FRAME_TIMEOUT_MS = 10_000
@@ -103,6 +119,37 @@ export const DEFAULT_MAX_FEE_BUMP_FACTOR = 4
  */
 export const DEFAULT_MAX_IN_FLIGHT_PER_PAYER = 16
 
+/**
+ * Multicall3's address on every EVM chain it is deployed to (Base, Base Sepolia, Ethereum, … and the Betar devnet):
+ * batched settlements are one `aggregate3` call to it (https://www.multicall3.com, "deployments").
+ */
+export const MULTICALL3_ADDRESS = '0xcA11bde05977b3631167028862bE2a173976CA11' as const
+
+/** Authorizations settled in one batch transaction, at most (64 × the 150 k gas cap stays under 10 M gas). */
+export const DEFAULT_BATCH_MAX_SIZE = 64
+
+/**
+ * Shortest wait of a batch for more members (ms) on a chain that mines on demand: settlements arriving together share
+ * one transaction without delaying any of them by more than this.
+ */
+export const DEFAULT_BATCH_MIN_LINGER_MS = 5
+
+/**
+ * Longest wait of a batch for more members (ms). On a chain with block times the batch closes just before the next
+ * block is due (learnt by the receipt watcher), so this only bounds a long interval.
+ */
+export const DEFAULT_BATCH_MAX_LINGER_MS = 2_000
+
+/** Gas of a batch besides its members' caps: the transaction, `aggregate3` and its loop (about 3 k per call). */
+export const BATCH_BASE_GAS = 40_000n
+export const BATCH_GAS_PER_CALL = 8_000n
+
+/**
+ * Per-payer credit of `settlement: 'deferred'` resources: the most a payer may owe the seller in deferred calls whose
+ * settlement is not confirmed, in atomic units (USDC has 6 decimals: 50 000 = 5 cents).
+ */
+export const DEFAULT_DEFERRED_CREDIT_LIMIT = 50_000n
+
 /** How long a nonce gap that no live settlement explains is left to its writer before it is filled. */
 export const DEFAULT_GAP_GRACE_MS = 5_000
 
@@ -111,6 +158,21 @@ export const DEFAULT_FACILITATOR_RESUBMIT_MS = 10_000
 
 /** Handler time limit. */
 export const DEFAULT_EXECUTION_TIMEOUT_MS = 60_000
+
+/** Exchanges in progress on one session a server serves; more are answered RATE_LIMITED (spec §2.1). */
+export const DEFAULT_MAX_EXCHANGES_PER_SESSION = 64
+
+/** Sessions one connection may hold open to a server (one is the norm; a few cover reconnection races). */
+export const DEFAULT_MAX_SESSIONS_PER_CONNECTION = 8
+
+/** A server closes a session with nothing in progress and no frame for this long (ms). */
+export const DEFAULT_SERVER_SESSION_IDLE_TIMEOUT_MS = 30_000
+
+/** A client closes a session with no exchange for this long (ms): before the server's idle timeout. */
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 10_000
+
+/** Exchanges a client runs on one session at once (under the server's bound); more open another session. */
+export const MAX_EXCHANGES_PER_CLIENT_SESSION = 32
 
 /** Inbound streams per connection for the protocol (js-libp2p service convention). */
 export const DEFAULT_MAX_INBOUND_STREAMS = 64

@@ -134,6 +134,19 @@ export class ProtocolViolationError extends Error {
   }
 }
 
+/**
+ * A session (spec §2.1) ended — closed or reset by the seller, or its connection went away — before an exchange on it
+ * got its answer: like a broken stream, the call is re-asked (paid) or opened again (not yet paid).
+ */
+export class SessionClosedError extends Error {
+  static override name = 'SessionClosedError'
+
+  constructor(message = 'the session closed', options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SessionClosedError'
+  }
+}
+
 /** Nothing registered under this resource name when registering, or the config is unusable. */
 export class InvalidResourceError extends Error {
   static override name = 'InvalidResourceError'
@@ -236,6 +249,20 @@ export class CallConflictError extends Error {
     super(`correlation id ${correlationId} already names another call`)
     this.name = 'CallConflictError'
     this.correlationId = correlationId
+  }
+}
+
+/**
+ * `call`'s body is neither bytes (`Uint8Array`, including `Buffer`) nor a string (sent as its UTF-8 encoding). Thrown
+ * before anything is dialled or signed. Serialize other values yourself, e.g. `JSON.stringify(value)`.
+ */
+export class InvalidCallBodyError extends TypeError {
+  static override name = 'InvalidCallBodyError'
+
+  constructor(body: unknown) {
+    const kind = body === null ? 'null' : Array.isArray(body) ? 'an array' : typeof body
+    super(`a call body is a Uint8Array or a string (sent as UTF-8), got ${kind}`)
+    this.name = 'InvalidCallBodyError'
   }
 }
 

@@ -24,6 +24,9 @@
  * ```
  */
 
+// First: installs the Node 20 shims (see node20.ts) before anything else runs.
+import './node20.ts'
+
 export { approve, type PaymentPolicy } from './client/approval.ts'
 export { type BudgetInit, SpendingBudget } from './client/budget.ts'
 export { x402Client } from './client/index.ts'
@@ -46,6 +49,7 @@ export {
   ErrorCode,
   type ErrorCodeName,
   ExecutionFailedError,
+  InvalidCallBodyError,
   InvalidRequestError,
   InvalidResourceError,
   PaymentInterruptedError,
@@ -55,14 +59,17 @@ export {
   RETRYABLE,
   type RefundInfo,
   ResultTooLargeError,
+  SessionClosedError,
   X402Error
 } from './errors.ts'
 export { buildRequirements, matchAccepted, type PaymentAsset, type Price, requirementsHash } from './requirements.ts'
 export { x402Server } from './server/index.ts'
 export type * from './server/types.ts'
+export type { BatchInit } from './settlement/batch.ts'
 export { type FacilitatorSettlerInit, facilitatorSettler } from './settlement/facilitator.ts'
 export { type LocalSettlerInit, localSettler } from './settlement/local.ts'
 export { SettlementNonceManager } from './settlement/nonce-manager.ts'
+export { ReceiptWatcher, type ReceiptWatcherInit, receiptWatcherFor } from './settlement/receipt-watcher.ts'
 export {
   type Refunder,
   type RefundOutcome,

@@ -1,6 +1,7 @@
+import { exceedsValueDepth } from '@betar/bounded-json'
 import type { PaymentPayload, PaymentRequirements } from '@x402/core/types'
 import { type Address, getAddress, keccak256, toBytes } from 'viem'
-import { DEFAULT_MAX_TIMEOUT_SECONDS } from './constants.ts'
+import { DEFAULT_MAX_TIMEOUT_SECONDS, MAX_X402_JSON_DEPTH } from './constants.ts'
 import { X402Error } from './errors.ts'
 
 /** The token a seller is paid in, with its EIP-712 domain (x402 `extra.name` / `extra.version`). */
@@ -48,7 +49,7 @@ export function buildRequirements(price: Price, asset: PaymentAsset, payTo: Addr
   }
 }
 
-/** Canonical JSON (object keys sorted) — for hashing and deep equality. */
+/** Canonical JSON (object keys sorted) — for hashing and deep equality. Recursive: bound the depth of peer values first. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) =>
     v != null && typeof v === 'object' && !Array.isArray(v)
@@ -69,6 +70,11 @@ export function requirementsHash(requirements: PaymentRequirements): `0x${string
  */
 export function matchAccepted(payload: PaymentPayload, offered: readonly PaymentRequirements[]): PaymentRequirements {
   const accepted = payload.accepted
+  // Compared through canonical JSON, which recurses: a payload that did not come through parseExactPayment may nest
+  // deeper than that bound.
+  if (exceedsValueDepth(accepted, MAX_X402_JSON_DEPTH)) {
+    throw X402Error.of('PAYMENT_INVALID', `accepted requirements nest more than ${MAX_X402_JSON_DEPTH} levels deep`)
+  }
   const exact = offered.find((r) => sameRequirement(accepted, r))
   if (exact != null) return exact
   const byNetwork = offered.filter((r) => r.network === accepted.network)

@@ -52,6 +52,13 @@ function fail(message: string): never {
   throw new ProtocolViolationError(message)
 }
 
+// protons reads invalid UTF-8 without checking it and can yield lone surrogates, which do not survive re-encoding.
+const LONE_SURROGATE = /\p{Cs}/u
+
+function checkText(field: string, value: string): void {
+  if (LONE_SURROGATE.test(value)) fail(`${field} is not valid UTF-8`)
+}
+
 function checkBytes(field: string, value: Uint8Array | undefined, max: number): void {
   if (value != null && value.byteLength > max) fail(`${field} is ${value.byteLength} bytes, over the ${max}-byte limit`)
 }
@@ -61,6 +68,8 @@ function checkRequest(r: WireRequest | undefined, paid: boolean, limits: WireLim
   const resourceBytes = utf8.encode(r.resource).byteLength
   if (resourceBytes === 0 || resourceBytes > MAX_RESOURCE_LENGTH)
     fail(`resource must be 1…${MAX_RESOURCE_LENGTH} bytes`)
+  checkText('resource', r.resource)
+  checkText('content_type', r.contentType)
   checkBytes('body', r.body, limits.maxBodySize)
   checkBytes('payment', r.payment, MAX_X402_JSON_SIZE)
   if (paid && (r.payment == null || r.payment.byteLength === 0)) fail('PAID_REQUEST without a payment')
@@ -69,8 +78,8 @@ function checkRequest(r: WireRequest | undefined, paid: boolean, limits: WireLim
 }
 
 /**
- * Decodes one frame and checks everything that does not need state: the type/payload match, correlation id syntax
- * and field sizes. Throws {@link ProtocolViolationError} (→ `INVALID_MESSAGE`) on any defect, including an unknown
+ * Decodes one frame and checks everything that does not need state: the type/payload match, correlation id syntax,
+ * field sizes, and strings that are well-formed Unicode. Throws {@link ProtocolViolationError} (→ `INVALID_MESSAGE`) on any defect, including an unknown
  * message type.
  */
 export function decodeWireMessage(bytes: Uint8Array | Uint8ArrayList, limits: WireLimits): WireMessage {
@@ -100,6 +109,7 @@ export function decodeWireMessage(bytes: Uint8Array | Uint8ArrayList, limits: Wi
     }
     case Message.Type.RESPONSE: {
       const r = m.response ?? fail('RESPONSE frame without its payload')
+      checkText('content_type', r.contentType)
       checkBytes('body', r.body, limits.maxBodySize)
       checkBytes('settlement', r.settlement, MAX_X402_JSON_SIZE)
       return { type: 'RESPONSE', correlationId, response: r }
@@ -108,6 +118,8 @@ export function decodeWireMessage(bytes: Uint8Array | Uint8ArrayList, limits: Wi
       const e = m.error ?? fail('ERROR frame without its payload')
       checkBytes('details', e.details, MAX_X402_JSON_SIZE)
       if (e.message.length > 4096 || e.name.length > 64) fail('error name or message too long')
+      checkText('error name', e.name)
+      checkText('error message', e.message)
       return { type: 'ERROR', correlationId, error: e }
     }
     default:

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PaymentNotApprovedError } from '../src/index.ts'
+import { InvalidCallBodyError, PaymentNotApprovedError } from '../src/index.ts'
 import { type Chain, startChain } from './fixtures/chain.ts'
 import { createNode, type Transport, type X402Node } from './fixtures/nodes.ts'
 
@@ -96,6 +96,27 @@ for (const transport of ['tcp', 'quic'] as Transport[]) {
       })
       expect(str(r.body)).toBe('echo:fast')
       expect(await chain.balance(sellerWallet())).toBe(before + PRICE)
+    })
+
+    it('sends a string body as its UTF-8 encoding and pays for it (issue 16: it used to arrive empty)', async () => {
+      const r = await buyer.services.x402Client.call(seller.getMultiaddrs(), 'echo', 'héllo ✓', {
+        maxAmount: PRICE,
+        payTo: sellerWallet()
+      })
+      expect(str(r.body)).toBe('echo:héllo ✓')
+      expect(r.settlement?.success).toBe(true)
+    })
+
+    it('refuses a body that is neither bytes nor a string before dialling or signing', async () => {
+      const before = await chain.balance(buyerWallet())
+      for (const body of [{ text: 'hi' }, 42, null, undefined, ['a']]) {
+        const err = await buyer.services.x402Client
+          .call(seller.getMultiaddrs(), 'echo', body as unknown as string, { maxAmount: PRICE, payTo: sellerWallet() })
+          .catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(InvalidCallBodyError)
+        expect(err).toBeInstanceOf(TypeError)
+      }
+      expect(await chain.balance(buyerWallet())).toBe(before)
     })
 
     it('refuses to sign more than the caller approved, and nothing moves', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { X402_PROTOCOL, X402_PROTOCOL_V1, X402Error } from '../src/index.ts'
+import { X402_PROTOCOL_V1, X402_SESSION_PROTOCOL, X402Error } from '../src/index.ts'
 import { type Chain, startChain } from './fixtures/chain.ts'
 import { createNode, type X402Node } from './fixtures/nodes.ts'
 
@@ -34,9 +34,9 @@ describe('/x402/libp2p/1.0.0 (Go prototype wire format) between TypeScript nodes
 
   const sellerWallet = () => chain.devnet.accounts[0]!.address
 
-  it('negotiates 2.0.0 first when both sides speak it', async () => {
+  it('negotiates 2.x first when both sides speak it (a 2.1.0 session)', async () => {
     const r = await modernBuyer.services.x402Client.call(seller.getMultiaddrs(), 'hello', text('there'))
-    expect(r.protocol).toBe(X402_PROTOCOL)
+    expect(r.protocol).toBe(X402_SESSION_PROTOCOL)
   })
 
   it('serves a free call over 1.0.0', async () => {

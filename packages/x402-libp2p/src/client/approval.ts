@@ -15,6 +15,19 @@ export interface PaymentPolicy {
   maxTimeoutSeconds: number
 }
 
+/** An amount in atomic units as x402 writes it: a decimal integer, no sign, no leading zero, no padding. */
+const DECIMAL = /^(0|[1-9][0-9]{0,77})$/
+
+/** A peer's value for a message: `String()` throws on an object whose `toString` is not a function. */
+function show(value: unknown): string {
+  if (typeof value === 'string') return value
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return typeof value
+  }
+}
+
 function violations(r: PaymentRequirements, p: PaymentPolicy): string[] {
   const out: string[] = []
   const extra = (r.extra ?? {}) as Record<string, unknown>
@@ -24,17 +37,14 @@ function violations(r: PaymentRequirements, p: PaymentPolicy): string[] {
     out.push(`asset ${r.asset} is not ${p.asset.address}`)
   }
   if (extra.name !== p.asset.name || extra.version !== p.asset.version) {
-    out.push(`token domain ${String(extra.name)}/${String(extra.version)} is not ${p.asset.name}/${p.asset.version}`)
+    out.push(`token domain ${show(extra.name)}/${show(extra.version)} is not ${p.asset.name}/${p.asset.version}`)
   }
   if (!isAddress(r.payTo, { strict: false }) || getAddress(r.payTo) !== getAddress(p.payTo)) {
     out.push(`payTo ${r.payTo} is not the expected payee ${p.payTo}`)
   }
-  let amount: bigint | undefined
-  try {
-    amount = BigInt(r.amount)
-  } catch {
-    out.push(`amount ${r.amount} is not an integer`)
-  }
+  // BigInt() also reads " 10000" and "0x2710": the amount is signed as the seller wrote it, which must be canonical
+  const amount = DECIMAL.test(String(r.amount)) ? BigInt(r.amount) : undefined
+  if (amount == null) out.push(`amount ${show(r.amount)} is not a decimal integer`)
   if (amount != null && (amount <= 0n || amount > p.maxAmount))
     out.push(`amount ${r.amount} exceeds the approved ${p.maxAmount}`)
   if (!Number.isInteger(r.maxTimeoutSeconds) || r.maxTimeoutSeconds <= 0 || r.maxTimeoutSeconds > p.maxTimeoutSeconds) {

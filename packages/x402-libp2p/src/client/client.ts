@@ -9,21 +9,26 @@ import {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_CONCURRENT_CALLS_PER_PEER,
   DEFAULT_MAX_OUTBOUND_STREAMS,
+  DEFAULT_SESSION_IDLE_TIMEOUT_MS,
   DEFAULT_VERIFY_TIMEOUT_MS,
+  MAX_EXCHANGES_PER_CLIENT_SESSION,
   PROTOCOL_NAME,
-  PROTOCOL_VERSION
+  PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION
 } from '../constants.ts'
 import {
   CallConflictError,
   CallNotFoundError,
   ErrorCode,
   ExecutionFailedError,
+  InvalidCallBodyError,
   PaymentInterruptedError,
   PaymentNotApprovedError,
   PaymentTakenError,
   ProtocolViolationError,
   type RefundInfo,
   ResultTooLargeError,
+  SessionClosedError,
   X402Error
 } from '../errors.ts'
 import { jsonBytes, parseJsonBytes } from '../json.ts'
@@ -36,6 +41,7 @@ import type { WireError, WireMessage } from '../wire.ts'
 import { approve } from './approval.ts'
 import { SpendingBudget } from './budget.ts'
 import type { CallJournalEntry } from './journal.ts'
+import { type CallChannel, SessionPool } from './session.ts'
 import { signExactPayment } from './sign.ts'
 import { StreamSlots } from './stream-slots.ts'
 import type {
@@ -72,6 +78,13 @@ const NOTHING_MOVED = new Set<number>(
 
 /** Longest pause a seller's `retryAfterMs` may impose between two re-asks, and the cap of the re-ask back-off. */
 const MAX_REASK_DELAY_MS = 10_000
+
+/** A call's body as bytes: a string is sent as its UTF-8 encoding; anything but bytes is refused before any I/O. */
+function callBody(input: unknown): Uint8Array {
+  if (input instanceof Uint8Array) return input
+  if (typeof input === 'string') return new TextEncoder().encode(input)
+  throw new InvalidCallBodyError(input)
+}
 
 const toBase64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
 const fromBase64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'))
@@ -128,6 +141,8 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
   private readonly slots: StreamSlots
   /** Calls in progress by the correlation id their caller chose. */
   private readonly calling = new Map<string, Promise<CallResult>>()
+  /** Long-lived `/x402/libp2p/2.1.0` streams to sellers, one per connection (spec §2.1); absent when disabled. */
+  private readonly sessions: SessionPool | undefined
 
   constructor(components: X402ClientComponents, init: X402ClientInit = {}) {
     super()
@@ -145,6 +160,20 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       frameTimeoutMs: init.frameTimeoutMs ?? 90_000
     }
     this.maxOutboundStreams = init.maxOutboundStreams ?? DEFAULT_MAX_OUTBOUND_STREAMS
+    const sessions = init.sessions ?? true
+    this.sessions =
+      sessions === false || !versions.includes('2.0.0')
+        ? undefined
+        : new SessionPool({
+            protocol: `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${SESSION_PROTOCOL_VERSION}`,
+            fallback: this.protocols,
+            maxBodySize: this.channelOptions.maxBodySize,
+            frameTimeoutMs: this.channelOptions.frameTimeoutMs,
+            idleTimeoutMs: (sessions === true ? undefined : sessions.idleTimeoutMs) ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+            maxExchanges: MAX_EXCHANGES_PER_CLIENT_SESSION,
+            maxOutboundStreams: this.maxOutboundStreams,
+            log: this.log
+          })
     this.slots = new StreamSlots(init.maxConcurrentCallsPerPeer ?? DEFAULT_MAX_CONCURRENT_CALLS_PER_PEER)
     this.verifier =
       init.publicClient != null
@@ -152,16 +181,23 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         : undefined
   }
 
-  /** Stops the re-checks of payments whose fate is still open. */
+  /** Stops the re-checks of payments whose fate is still open, and closes the sessions. */
   stop(): void {
     this.verifier?.stop()
+    this.sessions?.closeAll()
   }
 
   budgetRemaining(): bigint | undefined {
     return this.budget?.remaining()
   }
 
-  async call(target: Target, resource: string, body: Uint8Array, options: CallOptions = {}): Promise<CallResult> {
+  async call(
+    target: Target,
+    resource: string,
+    input: Uint8Array | string,
+    options: CallOptions = {}
+  ): Promise<CallResult> {
+    const body = callBody(input)
     const id = options.correlationId
     if (id == null) return this.callOnce(target, resource, body, options)
     // Calls naming the same id run one after the other: the second is answered like a re-ask of the first.
@@ -200,23 +236,34 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     }
     // Nothing is signed until the challenge is in: a connection that breaks before then (a fresh connection closed
     // under load, a duplicate connection pruned) is opened again, at no risk of paying twice.
-    const { channel, peer, address, first } = await retryUnpaid(signal, async () => {
-      const opened = await this.open(target, signal)
-      const direct =
-        opened.channel.stream.protocol === this.protocolV1 ||
-        this.pending.has(pendingKey(opened.peer, correlationId)) ||
-        options.preemptive != null
-      if (direct) return { ...opened, first: undefined }
-      await opened.channel.write(
-        { type: 'REQUEST', correlationId, request: { resource, body, contentType } },
-        { signal }
-      )
-      return { ...opened, first: await opened.channel.read({ signal }) }
+    const { channel, peer, address, stream, first } = await retryUnpaid(signal, async () => {
+      const opened = await this.open(target, signal, this.protocols, correlationId)
+      try {
+        const direct =
+          opened.channel.protocol === this.protocolV1 ||
+          this.pending.has(pendingKey(opened.peer, correlationId)) ||
+          options.preemptive != null
+        if (direct) return { ...opened, first: undefined }
+        await opened.channel.write(
+          { type: 'REQUEST', correlationId, request: { resource, body, contentType } },
+          { signal }
+        )
+        const answer = await opened.channel.read({ signal })
+        if (sessionFull(answer)) {
+          // The seller's session holds fewer calls than ours: ask again, on a session with room.
+          opened.channel.full?.()
+          throw new SessionClosedError('the session is full')
+        }
+        return { ...opened, first: answer }
+      } catch (err) {
+        opened.channel.abort(asError(err))
+        throw err
+      }
     })
-    if (channel.stream.protocol === this.protocolV1) {
+    if (channel.protocol === this.protocolV1 && stream != null) {
       return callV1(
         this.v1Context(peer, correlationId, options),
-        channel.stream,
+        stream,
         correlationId,
         resource,
         body,
@@ -224,14 +271,44 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         signal
       )
     }
+    try {
+      return await this.afterOpening(
+        channel,
+        { peer, dial: target, address },
+        first,
+        correlationId,
+        resource,
+        body,
+        options,
+        signal
+      )
+    } catch (err) {
+      // Whatever ended the call: its exchange is over (a no-op once its last frame was read).
+      channel.abort(asError(err))
+      throw err
+    }
+  }
 
+  /** The rest of a 2.0.0 call once its channel is open (and, unless paying at once, the first answer is in). */
+  private async afterOpening(
+    channel: CallChannel,
+    seller: { peer: PeerId; dial: Target; address: string },
+    first: WireMessage | undefined,
+    correlationId: string,
+    resource: string,
+    body: Uint8Array,
+    options: CallOptions,
+    signal: AbortSignal
+  ): Promise<CallResult> {
+    const { peer } = seller
+    const contentType = options.contentType ?? ''
     const earlier = this.pending.get(pendingKey(peer, correlationId))
     if (earlier != null) return this.exchange(earlier, channel, signal, true)
 
     if (options.preemptive != null) {
       const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
       return this.pay(
-        { peer, dial: target, address },
+        seller,
         channel,
         { correlationId, resource, body, contentType },
         [options.preemptive],
@@ -250,11 +327,15 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       // A stateless resource: pay up front with our own nonce, on a new stream (spec §4.3).
       const required = parsePaymentRequiredValue(err.details)
       await channel.close()
-      const next = (await this.open(peer, signal)).channel
+      const next = (await this.open(peer, signal, this.protocols, correlationId)).channel
       const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)))
       const request = { correlationId, resource, body, contentType }
-      const seller = { peer, dial: target, address }
-      return this.pay(seller, next, request, required.accepts, nonce, options, signal, required.resource)
+      try {
+        return await this.pay(seller, next, request, required.accepts, nonce, options, signal, required.resource)
+      } catch (err) {
+        next.abort(asError(err))
+        throw err
+      }
     }
     if (first.type !== 'PAYMENT_REQUIRED') throw new ProtocolViolationError(`unexpected ${first.type} frame`)
 
@@ -264,7 +345,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     }
     const request = { correlationId, resource, body, contentType }
     return this.pay(
-      { peer, dial: target, address },
+      seller,
       channel,
       request,
       required.accepts,
@@ -275,26 +356,40 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     )
   }
 
-  /** Dials (or reuses a connection) and opens one stream for one exchange; 2.0.0 preferred, 1.0.0 as fallback. */
+  /**
+   * Dials (or reuses a connection) and opens a channel for one exchange: an exchange on the connection's session
+   * (spec §2.1) when the seller has sessions and a `correlationId` is given, else a stream of its own — 2.0.0
+   * preferred, 1.0.0 as fallback (`stream` is then set).
+   */
   private async open(
     target: Target,
     signal: AbortSignal,
-    protocols: string[] = this.protocols
-  ): Promise<{ channel: Channel; peer: PeerId; address: string }> {
+    protocols: string[] = this.protocols,
+    correlationId?: string
+  ): Promise<{ channel: CallChannel; peer: PeerId; address: string; stream?: Stream }> {
     const connection = await this.components.connectionManager.openConnection(target, { signal })
-    // Over the per-peer bound, wait for one of our streams to this peer to close rather than fail.
-    const release = await this.slots.acquire(connection.remotePeer.toString(), signal)
+    const peer = connection.remotePeer
+    const remote = connection.remoteAddr.toString()
+    const address = remote.includes('/p2p/') ? remote : `${remote}/p2p/${peer}`
+    // Over the per-peer bound, wait for one of our calls to this peer to end rather than fail.
+    const release = await this.slots.acquire(peer.toString(), signal)
     let stream: Stream
     try {
-      stream = await connection.newStream(protocols, { signal, maxOutboundStreams: this.maxOutboundStreams })
+      const session =
+        this.sessions != null && correlationId != null && protocols === this.protocols
+          ? await this.sessions.open(connection, correlationId, signal)
+          : undefined
+      if (session != null && 'channel' in session)
+        return { channel: releasing(session.channel, release), peer, address }
+      stream =
+        session?.stream ??
+        (await connection.newStream(protocols, { signal, maxOutboundStreams: this.maxOutboundStreams }))
     } catch (err) {
       release()
       throw err
     }
     stream.addEventListener('close', release, { once: true })
-    const remote = connection.remoteAddr.toString()
-    const address = remote.includes('/p2p/') ? remote : `${remote}/p2p/${connection.remotePeer}`
-    return { channel: new Channel(stream, this.channelOptions), peer: connection.remotePeer, address }
+    return { channel: new Channel(stream, this.channelOptions), peer, address, stream }
   }
 
   private v1Context(peer: PeerId, correlationId: string, options: CallOptions): V1CallContext {
@@ -302,7 +397,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     return {
       protocol: protocolV1,
       peer,
-      openStream: async (signal) => (await this.open(peer, signal, [protocolV1])).channel.stream,
+      openStream: async (signal) => (await this.open(peer, signal, [protocolV1])).stream as Stream,
       pay: async (accepts, nonce) => {
         const requirements = this.approve(accepts, options)
         const { payload, release } = await this.authorize(peer, correlationId, requirements, nonce)
@@ -355,7 +450,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
    */
   private async pay(
     seller: { peer: PeerId; dial: Target; address: string },
-    first: Channel,
+    first: CallChannel,
     request: { correlationId: string; resource: string; body: Uint8Array; contentType: string },
     accepts: readonly PaymentRequirements[],
     nonce: Hex,
@@ -505,7 +600,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
    */
   private async exchange(
     signed: SignedPayment,
-    first: Channel | undefined,
+    first: CallChannel | undefined,
     signal: AbortSignal,
     resumed = false
   ): Promise<CallResult> {
@@ -514,14 +609,14 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     const amount = BigInt(requirements.amount)
     const attempts = this.init.reaskAttempts ?? 6
     const firstDelay = this.init.reaskDelayMs ?? 500
-    let channel: Channel | undefined = first
+    let channel: CallChannel | undefined = first
     let lastError: unknown
     let delay = firstDelay
     for (let attempt = 0; attempt <= attempts; attempt++) {
       try {
         if (channel == null) {
           if (attempt > 0) await sleep(delay, signal)
-          channel = (await this.open(signed.dial, signal)).channel
+          channel = (await this.open(signed.dial, signal, this.protocols, correlationId)).channel
         }
         await channel.write(paid, { signal })
         const msg = await channel.read({ signal })
@@ -541,6 +636,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         return result
       } catch (err) {
         lastError = err
+        const failed = channel
         channel?.abort(err instanceof Error ? err : new Error(String(err)))
         channel = undefined
         if (signal.aborted) break
@@ -553,6 +649,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
           const pause = typeof hint === 'number' && Number.isFinite(hint) && hint > 0 ? hint : undefined
           // Re-ask with the same correlation id and the same payment, after the pause the seller suggests — unless it
           // asks for a longer pause than a call should wait (e.g. a throttled payer).
+          if (err.details?.reason === 'session_full') failed?.full?.()
           if (REASK.has(err.code)) {
             // Not an outcome: the signed payment is kept (with its budget) for the next call with this correlation id.
             if (pause != null && pause > MAX_REASK_DELAY_MS) throw err
@@ -736,7 +833,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
 
   /** Reads RESPONSE frames until the final one. */
   private async finishResponse(
-    channel: Channel,
+    channel: CallChannel,
     first: Extract<WireMessage, { type: 'RESPONSE' }>,
     correlationId: string,
     amount: bigint,
@@ -763,7 +860,9 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
     await channel.close()
     let settlement: SettleResponse | undefined
     if (final.settlement.byteLength > 0) settlement = parseSettleResponseBytes(final.settlement)
-    if (amount > 0n && settlement?.success !== true)
+    // A deferred resource answers before settling (spec §7.7): its settlement says so, and follows.
+    const deferred = settlement?.success === false && settlement.errorReason === 'settlement_deferred'
+    if (amount > 0n && settlement?.success !== true && !deferred)
       throw new ProtocolViolationError('paid response without a successful settlement')
     const body = new Uint8Array(size)
     let offset = 0
@@ -775,9 +874,42 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       body,
       contentType: final.contentType,
       correlationId,
-      protocol: this.protocol,
+      protocol: channel.protocol,
       amount,
-      ...(settlement != null ? { settlement } : {})
+      ...(settlement != null ? { settlement } : {}),
+      ...(deferred ? { deferred: true } : {})
+    }
+  }
+}
+
+/** An answer saying the seller's session holds as many calls as it takes (spec §2.1). */
+function sessionFull(frame: WireMessage): boolean {
+  if (frame.type !== 'ERROR' || frame.error.code !== ErrorCode.RATE_LIMITED) return false
+  return remoteError(frame.error).details?.reason === 'session_full'
+}
+
+/** `err` as an Error. */
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
+}
+
+/** `channel`, calling `release` (once) when its exchange ends. */
+function releasing(channel: CallChannel, release: () => void): CallChannel {
+  return {
+    protocol: channel.protocol,
+    ...(channel.full != null ? { full: () => channel.full?.() } : {}),
+    write: (message, options) => channel.write(message, options),
+    read: (options) => channel.read(options),
+    close: async (options) => {
+      try {
+        await channel.close(options)
+      } finally {
+        release()
+      }
+    },
+    abort: (err) => {
+      channel.abort(err)
+      release()
     }
   }
 }
@@ -841,7 +973,8 @@ const CONNECTION_FAULTS = new Set([
   'StreamClosedError',
   'ConnectionClosedError',
   'ConnectionClosingError',
-  'MuxerClosedError'
+  'MuxerClosedError',
+  'SessionClosedError'
 ])
 
 /** Runs the unpaid opening of a call, again up to 3 times (after 100, 300, 900 ms) when the connection breaks. */

@@ -23,7 +23,13 @@ export async function signExactPayment(
   signer: PaymentSigner,
   requirements: PaymentRequirements,
   nonce: Hex,
-  options: { now?: number; resource?: ResourceInfo } = {}
+  options: {
+    /** Unix seconds. @default the wall clock */
+    now?: number
+    resource?: ResourceInfo
+    /** `validAfter` in unix seconds (Go's buyer signs `now − 5`). @default 0 */
+    validAfter?: number
+  } = {}
 ): Promise<PaymentPayload> {
   const now = options.now ?? Math.floor(Date.now() / 1000)
   const chainId = Number(requirements.network.split(':')[1])
@@ -32,7 +38,7 @@ export async function signExactPayment(
     from: getAddress(signer.address),
     to: getAddress(requirements.payTo),
     value: requirements.amount,
-    validAfter: '0',
+    validAfter: String(options.validAfter ?? 0),
     validBefore: String(now + requirements.maxTimeoutSeconds),
     nonce
   }

@@ -24,6 +24,13 @@ export interface X402ClientInit {
    * (Betar Go nodes). @default ['2.0.0', '1.0.0']
    */
   versions?: Array<'2.0.0' | '1.0.0'>
+  /**
+   * Sessions (spec §2.1): calls to a seller that serves `/x402/libp2p/2.1.0` share one long-lived stream per
+   * connection — no new stream and multistream-select round trip per call. A seller without sessions is asked in the
+   * same negotiation and answers with 2.0.0 (or 1.0.0). `idleTimeoutMs`: a session with no call for this long is closed.
+   * `false`: a stream per call. @default true (idleTimeoutMs 10000)
+   */
+  sessions?: boolean | { idleTimeoutMs?: number }
   /** The connection's limit on outbound x402 streams (js-libp2p `maxOutboundStreams`). @default 64 */
   maxOutboundStreams?: number
   /**
@@ -105,6 +112,11 @@ export interface CallResult {
   settlementCheck?: 'verified' | 'unconfirmed' | 'unchecked'
   /** What was paid, in atomic units (0n when free). */
   amount: bigint
+  /**
+   * The seller answered a `deferred` resource before settling (spec §7.7): `settlement` is x402's shape with
+   * `success: false`, `errorReason: 'settlement_deferred'`; the authorization is settled in the seller's next batch.
+   */
+  deferred?: boolean
 }
 
 export interface PaymentSignedDetail {
@@ -130,7 +142,8 @@ export interface X402Client extends TypedEventTarget<X402ClientEvents> {
   call(
     peer: PeerId | Multiaddr | Multiaddr[],
     resource: string,
-    body: Uint8Array,
+    /** The request: bytes as they are, or a string sent as its UTF-8 encoding; anything else throws `InvalidCallBodyError`. */
+    body: Uint8Array | string,
     options?: CallOptions
   ): Promise<CallResult>
   /**

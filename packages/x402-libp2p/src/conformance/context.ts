@@ -1,6 +1,12 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { LocalAccount, PublicClient } from 'viem'
-import { DEFAULT_FRAME_TIMEOUT_MS, DEFAULT_MAX_BODY_SIZE, FRAME_OVERHEAD, X402_PROTOCOL } from '../constants.ts'
+import {
+  DEFAULT_FRAME_TIMEOUT_MS,
+  DEFAULT_MAX_BODY_SIZE,
+  FRAME_OVERHEAD,
+  X402_PROTOCOL,
+  X402_SESSION_PROTOCOL
+} from '../constants.ts'
 import { CaseSkipped } from './errors.ts'
 import { RawExchange } from './exchange.ts'
 import type { ConformanceFaults, ConformanceOptions, ConformanceTarget } from './types.ts'
@@ -27,6 +33,8 @@ export class CaseContext {
   readonly publicClient: PublicClient | undefined
   readonly faults: ConformanceFaults
   readonly protocol: string
+  /** The session protocol (spec §2.1) to dial. */
+  readonly sessionProtocol: string
   readonly limits: ProbedLimits
   /** Aborted when the case times out or the run is aborted. */
   readonly signal: AbortSignal
@@ -40,6 +48,7 @@ export class CaseContext {
     this.publicClient = options.publicClient
     this.faults = options.faults ?? {}
     this.protocol = target.protocol ?? X402_PROTOCOL
+    this.sessionProtocol = target.sessionProtocol ?? X402_SESSION_PROTOCOL
     this.limits = {
       maxMessageSize: target.limits?.maxMessageSize ?? DEFAULT_MAX_BODY_SIZE + FRAME_OVERHEAD,
       frameTimeoutMs: target.limits?.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS
@@ -49,10 +58,25 @@ export class CaseContext {
 
   /** Opens a new stream to the target (reusing the connection) with `node.dialProtocol`. */
   async open(): Promise<RawExchange> {
+    return this.dial(this.protocol)
+  }
+
+  /** Opens a session stream (spec §2.1); skips the case when the target serves no sessions (they are optional). */
+  async openSession(): Promise<RawExchange> {
+    try {
+      return await this.dial(this.sessionProtocol)
+    } catch (err) {
+      if ((err as Error).name === 'UnsupportedProtocolError')
+        this.skip(`the target does not serve ${this.sessionProtocol}`)
+      throw err
+    }
+  }
+
+  private async dial(protocol: string): Promise<RawExchange> {
     // A signal per stream: libp2p leaves listeners on it until the stream's negotiation finishes, and one shared
     // signal across many streams would pile them up.
     const signal = AbortSignal.any([this.signal])
-    const stream = await this.node.dialProtocol(this.target.peer, this.protocol, { signal })
+    const stream = await this.node.dialProtocol(this.target.peer, protocol, { signal })
     const connection = this.node.getConnections().find((c) => c.streams.includes(stream))
     const exchange = new RawExchange(stream, signal, connection?.remotePeer)
     this.exchanges.push(exchange)

@@ -27,6 +27,9 @@
  * ```
  */
 
+// First: installs the Node 20 shims (see node20.ts) before anything else runs.
+import '../node20.ts'
+
 export { CONFORMANCE_CASES, runConformance } from './runner.ts'
 export type {
   ConformanceCaseInfo,

@@ -63,6 +63,13 @@ export async function readOutcome(exchange: RawExchange, correlationId?: string)
   }
 }
 
+/** An error's details (JSON, spec §7) as text, cut to 200 characters; empty when it has none. */
+function detailsOf(error: WireError): string {
+  if (error.details.byteLength === 0) return ''
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(error.details.subarray(0, 400))
+  return ` ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`
+}
+
 /** One line describing an outcome, for failure messages. */
 export function describeOutcome(outcome: Outcome): string {
   switch (outcome.kind) {
@@ -71,7 +78,7 @@ export function describeOutcome(outcome: Outcome): string {
     case 'payment-required':
       return 'PAYMENT_REQUIRED'
     case 'error':
-      return `ERROR ${outcome.error.code} ${outcome.error.name} "${outcome.error.message}"`
+      return `ERROR ${outcome.error.code} ${outcome.error.name} "${outcome.error.message}"${detailsOf(outcome.error)}`
     case 'ended':
       return `the stream ended without an answer (${outcome.reason})`
   }

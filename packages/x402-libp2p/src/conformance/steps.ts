@@ -119,6 +119,20 @@ export async function exchangeFrame(exchange: RawExchange, frame: WireMessage): 
   return readOutcome(exchange, frame.correlationId)
 }
 
+/** Re-asks (new stream, same frame) while the answer is SETTLEMENT_PENDING, for at most about 10 s (§4.4). */
+export async function reaskWhilePending(ctx: CaseContext, frame: WireMessage, first: Outcome): Promise<Outcome> {
+  let outcome = first
+  for (
+    let attempt = 0;
+    attempt < 40 && outcome.kind === 'error' && outcome.error.name === 'SETTLEMENT_PENDING';
+    attempt++
+  ) {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    outcome = await exchangeFrame(await ctx.open(), frame)
+  }
+  return outcome
+}
+
 /** Re-asks (new stream, same frame) while the answer is a retryable error, as a conforming client does (§4.4). */
 export async function reaskWhileRetryable(ctx: CaseContext, frame: WireMessage, first: Outcome): Promise<Outcome> {
   let outcome = first
@@ -172,7 +186,9 @@ export async function settledCall(ctx: CaseContext): Promise<SettledCall> {
   const challenge = await requestChallenge(ctx)
   const payment = await signChallenge(challenge, ctx.payer)
   const paid = paidRequest(challenge, payment)
-  const outcome = await exchangeFrame(challenge.exchange, paid)
+  // A transfer slower to confirm than the server's confirmation timeout is answered SETTLEMENT_PENDING, which a client
+  // re-asks (§4.4); any other error fails the call.
+  const outcome = await reaskWhilePending(ctx, paid, await exchangeFrame(challenge.exchange, paid))
   const { response, settlement } = await expectSettled(ctx, outcome, challenge.requirement, ctx.payer)
   await payee.expect(target.amount, 'payee after a paid call')
   return { challenge, payment, paid, response, settlement }

@@ -9,6 +9,8 @@ export interface ConformanceTarget {
   peer: PeerId | Multiaddr | Multiaddr[]
   /** Protocol id to dial. @default '/x402/libp2p/2.0.0' (set it when the server uses a `protocolPrefix`) */
   protocol?: string
+  /** Session protocol id to dial (spec §2.1). @default '/x402/libp2p/2.1.0' */
+  sessionProtocol?: string
   /** A paid resource: name and what it costs (atomic units), the payee and asset the server uses. */
   paid: { resource: string; amount: bigint; payTo: Address; asset: PaymentAsset }
   /** A free resource, if the server has one. */

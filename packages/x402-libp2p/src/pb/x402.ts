@@ -3,6 +3,7 @@ import { decodeMessage, encodeMessage, enumeration, message, streamMessage } fro
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
+import { writeUint64 } from '../uint64.ts'
 
 export interface Message {
   type: Message.Type
@@ -482,7 +483,7 @@ export namespace PaymentRequired {
 
         if ((obj.expiresAt != null && obj.expiresAt !== 0n)) {
           w.uint32(24)
-          w.uint64(obj.expiresAt)
+          writeUint64(w, obj.expiresAt)
         }
 
         if (opts.lengthDelimited !== false) {

@@ -95,8 +95,23 @@ export class PaidCalls {
    */
   async resume(key: string, confirmationTimeoutMs: number): Promise<CallRecord | undefined> {
     const record = await this.server.calls.get(key)
-    if (record == null || TERMINAL_STATES.has(record.state)) return record
+    if (record == null || TERMINAL_STATES.has(record.state)) {
+      if (this.server.pending.has(key) && !this.running.has(key)) await this.runner.reconcile(key, record)
+      return record
+    }
     return this.run(key, confirmationTimeoutMs)
+  }
+
+  /**
+   * Recovery (spec §7.3, §7.4): a pending entry found at start whose call is terminal or gone — a crash between the
+   * call's last write and the removal of its entry — is removed, with its room and credit (and a default the record
+   * proves is written). Resolves with whether it was.
+   */
+  async reconcile(key: string): Promise<boolean> {
+    const record = await this.server.calls.get(key)
+    if (record != null && !TERMINAL_STATES.has(record.state)) return false
+    await this.runner.reconcile(key, record)
+    return true
   }
 
   /** Spec §5 steps 5–9. Throws the first failing check's error; on success the call is reserved on disk. */
@@ -121,6 +136,9 @@ export class PaidCalls {
     let challenge: ChallengeRecord | undefined
     let reserved = false
     let claimed = false
+    // A deferred call holds its amount of the payer's credit from before verification until it is terminal.
+    const deferred = order === 'deferred' ? BigInt(authorization.value) : undefined
+    let credited = false
     try {
       if (authorization.to !== getAddress(requirements.payTo)) {
         throw X402Error.of('PAYEE_WRONG', `authorization pays ${authorization.to}, not ${requirements.payTo}`)
@@ -143,6 +161,13 @@ export class PaidCalls {
         this.server.checkFailures(authorization.from)
         const settler = this.server.settler
         if (settler == null) throw X402Error.of('PAYMENT_INVALID', 'this server cannot take payments')
+        if (deferred != null && this.server.defaults.get(authorization.from) != null) {
+          throw X402Error.of(
+            'PAYMENT_INVALID',
+            'a deferred settlement of this payer failed: its deferred calls are refused until that is cleared',
+            { reason: 'payer_in_default' }
+          )
+        }
         // Room for one more call in progress, overall and for this payer, claimed before the (slow) verification.
         if (!this.server.pending.claim(authorization.from)) {
           throw X402Error.of('SERVICE_UNAVAILABLE', 'too many paid calls in progress; retry later', {
@@ -150,9 +175,28 @@ export class PaidCalls {
           })
         }
         claimed = true
+        if (deferred != null) {
+          const limit = this.server.config.deferredCreditLimit
+          if (!this.server.pending.claimCredit(authorization.from, deferred, limit)) {
+            throw X402Error.of('RATE_LIMITED', `this payer owes ${limit} or more in deferred calls not yet settled`, {
+              reason: 'credit_limit',
+              retryAfterMs: 2_000
+            })
+          }
+          credited = true
+        }
         let verdict: Awaited<ReturnType<typeof settler.verify>>
         try {
-          verdict = await settler.verify(payload, requirements, { signal: this.server.stopSignal })
+          const signal = this.server.stopSignal
+          verdict =
+            deferred != null && settler.verifyDeferred != null
+              ? await settler.verifyDeferred(
+                  payload,
+                  requirements,
+                  this.server.pending.owedBy(authorization.from) - deferred,
+                  { signal }
+                )
+              : await settler.verify(payload, requirements, { signal })
         } catch (err) {
           if (!(err instanceof SettlerUnavailableError)) throw err
           // Infrastructure, not a verdict: nothing was reserved and the challenge stays usable (spec §8). The details
@@ -188,7 +232,7 @@ export class PaidCalls {
           this.server.nonces.encode({ peer: peer.toString(), correlationId }, expiresAt)
         )
         batch.put(this.server.calls.key(key), this.server.calls.encode(record, expiresAt))
-        this.server.pending.addInto(batch, key, authorization.from, validBefore, expiresAt)
+        this.server.pending.addInto(batch, key, authorization.from, validBefore, expiresAt, deferred)
         if (challenge != null) this.server.challenges.consumeInto(batch, key, challenge)
         try {
           await batch.commit()
@@ -198,7 +242,8 @@ export class PaidCalls {
         }
         reserved = true
         claimed = false
-        this.server.pending.added(key, authorization.from, validBefore)
+        credited = false
+        this.server.pending.added(key, authorization.from, validBefore, deferred)
         if (challenge != null) this.server.challengeAnswered(challenge.peer)
         this.server.safeDispatchEvent('payment:verified', { detail: detail() })
         return record
@@ -207,6 +252,7 @@ export class PaidCalls {
       }
     } catch (err) {
       if (claimed) this.server.pending.unclaim(authorization.from)
+      if (credited && deferred != null) this.server.pending.unclaimCredit(authorization.from, deferred)
       // One attempt per challenge (spec §5 step 8a) — unless the answer is "could not check now".
       if (challenge != null && !reserved && !(err instanceof X402Error && err.codeName === 'SERVICE_UNAVAILABLE')) {
         await this.server.challenges.consume(key, challenge).catch(() => {})
@@ -258,7 +304,22 @@ export class PaidCalls {
     if (signature.toLowerCase() !== record.signature.toLowerCase()) {
       throw X402Error.of('NONCE_USED', 'correlation id already used with another payment')
     }
-    return TERMINAL_STATES.has(record.state) ? record : this.run(key, this.server.config.confirmationTimeoutMs)
+    if (TERMINAL_STATES.has(record.state)) return record
+    // A deferred call's result was delivered before its settlement: answered from the record, settling goes on.
+    if (record.order === 'deferred' && record.result != null) {
+      this.settleLater(key)
+      return record
+    }
+    return this.run(key, this.server.config.confirmationTimeoutMs)
+  }
+
+  /** Settles a deferred call in the background (it joins the next batch); the resolver takes over if it stays pending. */
+  private settleLater(key: string): void {
+    if (this.running.has(key)) return
+    this.run(key, this.server.config.confirmationTimeoutMs).catch((err: unknown) => {
+      if (this.server.stopSignal.aborted) return
+      this.server.log.error('deferred settlement of %s failed - %e', key, err)
+    })
   }
 
   /**
@@ -276,6 +337,13 @@ export class PaidCalls {
       return this.runner.advance(key, record, confirmationTimeoutMs)
     })().finally(() => this.running.delete(key))
     this.running.set(key, task)
+    // A deferred call answers once executed; its settlement starts as soon as that task is done.
+    void task.then(
+      (record) => {
+        if (record.order === 'deferred' && record.state === 'executed') this.settleLater(key)
+      },
+      () => {}
+    )
     return task
   }
 }

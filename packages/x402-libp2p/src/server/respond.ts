@@ -1,5 +1,5 @@
 import type { SettleResponse } from '@x402/core/types'
-import type { Channel } from '../channel.ts'
+import type { FrameSink } from '../channel.ts'
 import { X402Error } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
 import { latestTransaction } from '../settlement/settler.ts'
@@ -11,7 +11,7 @@ const CHUNK = 256 * 1024
 const EMPTY = new Uint8Array(0)
 
 /** Sends an ERROR frame (spec §8). */
-export async function sendError(channel: Channel, correlationId: string, err: X402Error): Promise<void> {
+export async function sendError(channel: FrameSink, correlationId: string, err: X402Error): Promise<void> {
   await channel.write(
     {
       type: 'ERROR',
@@ -33,7 +33,7 @@ export async function sendError(channel: Channel, correlationId: string, err: X4
  * frame carries the settlement of a paid call.
  */
 export async function sendResult(
-  channel: Channel,
+  channel: FrameSink,
   correlationId: string,
   output: Uint8Array | AsyncIterable<Uint8Array>,
   settlement: SettleResponse | undefined,
@@ -84,12 +84,41 @@ export async function collect(output: Uint8Array | AsyncIterable<Uint8Array>, ma
   return out
 }
 
+/**
+ * Whether a record's result goes to the buyer: once `done`, and for a `deferred` call from `executed` on — its result
+ * was delivered before its settlement — unless the settlement was proven void.
+ */
+export function deliverable(record: CallRecord): boolean {
+  if (record.state === 'done') return true
+  return (
+    record.order === 'deferred' &&
+    record.result != null &&
+    (record.state === 'executed' || record.state === 'settling' || record.state === 'settled')
+  )
+}
+
+/**
+ * The settlement a result carries: the confirmed one, or for a deferred call not yet confirmed x402's SettleResponse
+ * shape with `success: false` and `errorReason: 'settlement_deferred'` (spec §7.7) — the payment settles later.
+ */
+export function settlementOf(record: CallRecord): SettleResponse | undefined {
+  if (record.settlement != null || record.order !== 'deferred') return record.settlement
+  const payer = (record.payment.payload as { authorization: { from: string } }).authorization.from
+  return {
+    success: false,
+    errorReason: 'settlement_deferred',
+    transaction: '',
+    network: record.requirements.network,
+    payer
+  }
+}
+
 /** Sends what a paid-call record says: its result, its stored error, or SETTLEMENT_PENDING. */
-export async function answerRecord(channel: Channel, record: CallRecord): Promise<void> {
+export async function answerRecord(channel: FrameSink, record: CallRecord): Promise<void> {
   const { correlationId } = record
-  if (record.state === 'done') {
+  if (deliverable(record)) {
     const body = new Uint8Array(Buffer.from(record.result ?? '', 'base64'))
-    await sendResult(channel, correlationId, body, record.settlement, record.resultContentType ?? '')
+    await sendResult(channel, correlationId, body, settlementOf(record), record.resultContentType ?? '')
   } else {
     await sendError(channel, correlationId, recordError(record))
   }

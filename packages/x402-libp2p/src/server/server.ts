@@ -11,44 +11,52 @@ import { RateLimiter } from '@libp2p/utils'
 import type { PaymentRequired, PaymentRequirements } from '@x402/core/types'
 import type { Datastore } from 'interface-datastore'
 import { toHex } from 'viem'
-import { Channel } from '../channel.ts'
+import { Channel, type FrameSink } from '../channel.ts'
 import {
   DEFAULT_CHALLENGE_RETENTION_MS,
   DEFAULT_CHALLENGE_TTL_SECONDS,
   DEFAULT_CLOCK_SKEW_SECONDS,
+  DEFAULT_DEFERRED_CREDIT_LIMIT,
   DEFAULT_EXECUTION_TIMEOUT_MS,
   DEFAULT_FAILED_CALLS_WINDOW_SECONDS,
   DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_MAX_CHALLENGES_PER_PEER,
+  DEFAULT_MAX_EXCHANGES_PER_SESSION,
   DEFAULT_MAX_FAILED_CALLS_PER_PAYER,
   DEFAULT_MAX_INBOUND_STREAMS,
   DEFAULT_MAX_PENDING_CALLS,
   DEFAULT_MAX_PENDING_CALLS_PER_PAYER,
+  DEFAULT_MAX_SESSIONS_PER_CONNECTION,
   DEFAULT_MAX_STORED_CHALLENGES,
   DEFAULT_MIN_SETTLE_WINDOW_SECONDS,
   DEFAULT_RATE_LIMIT_PER_SECOND,
   DEFAULT_RECORD_TTL_MS,
   DEFAULT_RESOLVE_INTERVAL_MS,
+  DEFAULT_SERVER_SESSION_IDLE_TIMEOUT_MS,
   DEFAULT_SETTLEMENT_TIMEOUT_MS,
   DEFAULT_VALIDATE_TIMEOUT_MS,
   GC_INTERVAL_MS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
+  SESSION_PROTOCOL_VERSION,
   X402_VERSION
 } from '../constants.ts'
 import { InvalidRequestError, InvalidResourceError, ProtocolViolationError, X402Error } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
 import { buildRequirements, requirementsHash } from '../requirements.ts'
 import type { Settler } from '../settlement/settler.ts'
+import { BatchStore } from '../store/batches.ts'
 import { JsonStore } from '../store/json-store.ts'
 import type { CallRecord, SettlementOrder } from '../store/records.ts'
 import type { WireMessage } from '../wire.ts'
 import { ChallengeBook } from './challenges.ts'
+import { PayerDefaults } from './defaults.ts'
 import { type PaidCallInput, PaidCalls } from './paid.ts'
 import { PendingCalls } from './pending.ts'
 import { Resolver } from './resolver.ts'
 import { answerRecord, sendError, sendResult } from './respond.ts'
+import { ServerSession, type SessionLimits } from './session.ts'
 import type {
   X402HandlerContext,
   X402Request,
@@ -74,6 +82,8 @@ export interface ServerConfig {
   confirmationTimeoutMs: number
   challengeRetentionMs: number
   validateTimeoutMs: number
+  /** Most a payer may owe in `deferred` calls not yet settled (atomic units). */
+  deferredCreditLimit: bigint
 }
 
 /** @internal — use the {@link x402Server} factory. */
@@ -84,13 +94,20 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
   readonly protocol: string
   /** `/x402/libp2p/1.0.0` unless disabled. */
   readonly protocolV1: string | undefined
+  /** `/x402/libp2p/2.1.0` (sessions) unless disabled. */
+  readonly sessionProtocol: string | undefined
+  private readonly sessionLimits: SessionLimits & { maxPerConnection: number }
   readonly config: ServerConfig
   readonly log: Logger
   readonly challenges: ChallengeBook
   readonly calls: JsonStore<CallRecord>
   readonly nonces: JsonStore<{ peer: string; correlationId: string }>
+  /** What the members of a settlement batch share (raw transactions, member ids), stored once per batch. */
+  readonly batches: BatchStore
   /** Paid calls not yet terminal, bounded across all peers. */
   readonly pending: PendingCalls
+  /** Payers whose deferred settlement failed: refused deferred calls until cleared (spec §7.7). */
+  readonly defaults: PayerDefaults
   /** Resumes pending calls until they are terminal (spec §7.3). */
   readonly resolver: Resolver
   private readonly components: X402ServerComponents
@@ -114,6 +131,15 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     this.log = components.logger.forComponent('betar:x402:server')
     this.protocol = `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
     this.protocolV1 = init.v1 === false ? undefined : `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/1.0.0`
+    const sessions = init.sessions ?? true
+    this.sessionProtocol =
+      sessions === false ? undefined : `${init.protocolPrefix ?? ''}/${PROTOCOL_NAME}/${SESSION_PROTOCOL_VERSION}`
+    const limits = sessions === true || sessions === false ? {} : sessions
+    this.sessionLimits = {
+      maxExchanges: limits.maxExchanges ?? DEFAULT_MAX_EXCHANGES_PER_SESSION,
+      idleTimeoutMs: limits.idleTimeoutMs ?? DEFAULT_SERVER_SESSION_IDLE_TIMEOUT_MS,
+      maxPerConnection: limits.maxPerConnection ?? DEFAULT_MAX_SESSIONS_PER_CONNECTION
+    }
     this.config = {
       maxBodySize: init.maxBodySize ?? DEFAULT_MAX_BODY_SIZE,
       maxResultSize: init.maxResultSize ?? 4 * DEFAULT_MAX_BODY_SIZE,
@@ -125,14 +151,17 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       recordTtlMs: init.recordTtlMs ?? DEFAULT_RECORD_TTL_MS,
       confirmationTimeoutMs: init.confirmationTimeoutMs ?? DEFAULT_SETTLEMENT_TIMEOUT_MS,
       challengeRetentionMs: init.challengeRetentionMs ?? DEFAULT_CHALLENGE_RETENTION_MS,
-      validateTimeoutMs: init.validateTimeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS
+      validateTimeoutMs: init.validateTimeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS,
+      deferredCreditLimit: init.deferredCreditLimit ?? DEFAULT_DEFERRED_CREDIT_LIMIT
     }
+    this.defaults = new PayerDefaults(components.datastore, this.config.recordTtlMs)
     this.challenges = new ChallengeBook(components.datastore, {
       maxStored: init.maxStoredChallenges ?? DEFAULT_MAX_STORED_CHALLENGES,
       retentionMs: this.config.challengeRetentionMs
     })
     this.calls = new JsonStore(components.datastore, '/betar/x402/calls')
     this.nonces = new JsonStore(components.datastore, '/betar/x402/nonces')
+    this.batches = new BatchStore(components.datastore)
     this.pending = new PendingCalls(components.datastore, {
       max: init.maxPendingCalls ?? DEFAULT_MAX_PENDING_CALLS,
       maxPerPayer: init.maxPendingCallsPerPayer ?? DEFAULT_MAX_PENDING_CALLS_PER_PAYER
@@ -170,23 +199,42 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     return this.components.datastore
   }
 
-  /** The peer id of a stored record. */
+  /** The peer id of a stored record (parsed once per peer: every event of every call names it). */
   peerOf(peer: string): PeerId {
-    return peerIdFromString(peer)
+    let id = this.peerIds.get(peer)
+    if (id == null) {
+      id = peerIdFromString(peer)
+      if (this.peerIds.size >= 1_024) this.peerIds.delete(this.peerIds.keys().next().value as string)
+      this.peerIds.set(peer, id)
+    }
+    return id
   }
+
+  private readonly peerIds = new Map<string, PeerId>()
 
   async start(): Promise<void> {
     if (this.running) return
     this.shutdown = new AbortController()
     // Before serving: know every challenge and every unfinished paid call, and resume the latter (spec §7.3).
     await this.challenges.load()
+    await this.defaults.load()
     const pending = await this.pending.load()
-    for (const [key, validBefore] of pending) this.resolver.schedule(key, validBefore, true)
+    for (const [key, validBefore] of pending) {
+      // A pending entry whose call is terminal (a crash right after its last write) holds no room or credit.
+      if (!(await this.paid.reconcile(key))) this.resolver.schedule(key, validBefore, true)
+    }
     this.resolver.start()
     const maxInboundStreams = this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     await this.components.registrar.handle(this.protocol, (stream, connection) => this.onStream(stream, connection), {
       maxInboundStreams
     })
+    if (this.sessionProtocol != null) {
+      await this.components.registrar.handle(
+        this.sessionProtocol,
+        (stream, connection) => new ServerSession(this, stream, connection, this.sessionLimits).run(),
+        { maxInboundStreams: this.sessionLimits.maxPerConnection }
+      )
+    }
     if (this.protocolV1 != null) {
       const v1 = new V1Handler(this)
       await this.components.registrar.handle(this.protocolV1, (stream, connection) => v1.onStream(stream, connection), {
@@ -207,6 +255,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     this.resolver.stop()
     this.shutdown.abort(new Error('x402 server stopped'))
     await this.components.registrar.unhandle(this.protocol)
+    if (this.sessionProtocol != null) await this.components.registrar.unhandle(this.sessionProtocol)
     if (this.protocolV1 != null) await this.components.registrar.unhandle(this.protocolV1)
   }
 
@@ -224,6 +273,16 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
         throw new InvalidResourceError(
           "settlement 'before' (the default) needs a settler with a refunder, so a failed handler is refunded: " +
             "give the settler one (walletRefunder) or register the resource with settlement: 'after'"
+        )
+      }
+      if (
+        this.settlementOrder(resource) === 'deferred' &&
+        (this.init.settler?.verifyDeferred == null || this.init.settler?.refunder == null)
+      ) {
+        // (A deferred call whose handler outlives its settlement window is settled first, and refunded if it fails.)
+        throw new InvalidResourceError(
+          "settlement 'deferred' needs a settler that checks authorizations locally, settles in batches and refunds: " +
+            'localSettler'
         )
       }
     }
@@ -315,16 +374,27 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     return this.paid.process(peer, call)
   }
 
+  async clearDefault(payer: string): Promise<boolean> {
+    return this.defaults.clear(payer)
+  }
+
   stats(): X402ServerStats {
     return { pendingCalls: this.pending.size, storedChallenges: this.challenges.size }
   }
 
   async gc(): Promise<number> {
     const now = Date.now()
-    const counts = await Promise.all([this.challenges.gc(now), this.nonces.gc(now), this.calls.gc(now)])
+    const counts = await Promise.all([
+      this.challenges.gc(now),
+      this.nonces.gc(now),
+      this.calls.gc(now),
+      this.batches.gc(now),
+      this.defaults.gc(now)
+    ])
     return counts.reduce((a, b) => a + b, 0)
   }
 
+  /** A `/x402/libp2p/2.0.0` stream: one exchange (spec §2). */
   private async onStream(stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     const channel = new Channel(stream, this.config)
@@ -333,8 +403,9 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       const first = await channel.read()
       correlationId = first.correlationId
       this.rateLimit(peer)
-      if (first.type === 'REQUEST') await this.onRequest(channel, peer, first)
-      else if (first.type === 'PAID_REQUEST') await this.onPaid(channel, peer, first)
+      if (first.type === 'REQUEST') {
+        if (await this.answerRequest(channel, peer, first)) await this.awaitPayment(channel, peer, correlationId)
+      } else if (first.type === 'PAID_REQUEST') await this.answerPaid(channel, peer, first)
       else throw new ProtocolViolationError(`a ${first.type} frame cannot open an exchange`)
       await channel.close()
     } catch (err) {
@@ -366,11 +437,15 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     channel.abort(err instanceof Error ? err : new Error(String(err)))
   }
 
-  private async onRequest(
-    channel: Channel,
+  /**
+   * Answers a REQUEST (spec §4.1, §4.2) with the free resource's result or, for a paid one, a challenge. Resolves
+   * `true` when a challenge was sent.
+   */
+  async answerRequest(
+    sink: FrameSink,
     peer: X402Request['peer'],
     msg: Extract<WireMessage, { type: 'REQUEST' }>
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { correlationId, request } = msg
     const resource = this.registry.get(request.resource)
     if (resource == null) throw X402Error.of('UNKNOWN_RESOURCE', `no resource "${request.resource}"`)
@@ -382,12 +457,12 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
 
     if (resource.price == null) {
       const output = await this.execute(resource, { ...request, peer, correlationId }, {})
-      await sendResult(channel, correlationId, output, undefined)
-      return
+      await sendResult(sink, correlationId, output, undefined)
+      return false
     }
 
     const issued = await this.issueChallenge(peer, correlationId, request.resource, resource)
-    await channel.write({
+    await sink.write({
       type: 'PAYMENT_REQUIRED',
       correlationId,
       paymentRequired: {
@@ -396,8 +471,11 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
         expiresAt: BigInt(issued.expiresAt)
       }
     })
+    return true
+  }
 
-    // The buyer normally pays on the same stream; it may also come back on a new one with the same correlation id.
+  /** After a challenge on a stream of its own: the buyer pays on the same stream (or on a new one, same id). */
+  private async awaitPayment(channel: Channel, peer: PeerId, correlationId: string): Promise<void> {
     let next: WireMessage
     try {
       next = await channel.read()
@@ -409,17 +487,14 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
     if (next.type !== 'PAID_REQUEST' || next.correlationId !== correlationId) {
       throw new ProtocolViolationError('expected a PAID_REQUEST for the same correlation id')
     }
-    await this.onPaid(channel, peer, next)
+    await this.answerPaid(channel, peer, next)
   }
 
-  private async onPaid(
-    channel: Channel,
-    peer: PeerId,
-    msg: Extract<WireMessage, { type: 'PAID_REQUEST' }>
-  ): Promise<void> {
+  /** Answers a PAID_REQUEST (spec §5): the outcome of the paid call, stored before it is sent. */
+  async answerPaid(sink: FrameSink, peer: PeerId, msg: Extract<WireMessage, { type: 'PAID_REQUEST' }>): Promise<void> {
     const { request } = msg
     const record = await this.paid.process(peer, { correlationId: msg.correlationId, ...request })
-    await answerRecord(channel, record)
+    await answerRecord(sink, record)
   }
 
   /**

@@ -54,6 +54,14 @@ export interface X402Resource {
    * paid (its exposure bounded by `maxPendingCallsPerPayer` and the settler's per-payer checks).
    * `'before'` needs a settler with a `refunder` (`localSettler` has one; give `facilitatorSettler` a `walletRefunder`):
    * `register` throws {@link InvalidResourceError} otherwise.
+   * `'deferred'` (micro-payments, spec §7.7): the authorization is checked locally (signature, payer balance), its
+   * amount is reserved against the payer's credit (`deferredCreditLimit`), the handler runs and the buyer gets its
+   * result at once — the payment settles in the next batch. A handler still running `minSettleWindowSeconds` before
+   * the authorization's `validBefore` has its call settled first instead (answered once paid, refunded if it then
+   * fails). A payer that made its deferred settlement fail (cancelled it, moved its balance away, …) is refused
+   * deferred calls until {@link X402Server.clearDefault} — an authorization that merely expired is not held against it;
+   * the seller's exposure to a payer is bounded by its credit limit. Needs `localSettler` (batching on is what makes
+   * it cheap).
    * @default 'before'
    */
   settlement?: SettlementOrder
@@ -112,6 +120,12 @@ export interface X402ServerInit {
   /** Paid calls not yet terminal per payer (refused with SERVICE_UNAVAILABLE beyond it). @default 32 */
   maxPendingCallsPerPayer?: number
   /**
+   * `settlement: 'deferred'` resources: the most one payer may owe in deferred calls whose settlement is not confirmed,
+   * in atomic units of the asset — the seller's exposure to one payer (spec §7.7). A call that would go over it is
+   * refused with the retryable RATE_LIMITED until earlier ones settle. @default 50000n (5 cents of USDC)
+   */
+  deferredCreditLimit?: bigint
+  /**
    * Paid calls of one payer whose handler failed (refunded, or run unpaid with `settlement: 'after'`) within
    * `failedCallsWindowSeconds`; beyond it the payer's new payments are refused with RATE_LIMITED (spec §10.2).
    * @default 8
@@ -129,6 +143,13 @@ export interface X402ServerInit {
   rateLimitPerSecond?: number
   /** @default 64 */
   maxInboundStreams?: number
+  /**
+   * Also serve `/x402/libp2p/2.1.0` sessions (spec §2.1): a buyer's calls share one long-lived stream. `maxExchanges`:
+   * exchanges in progress on one session (more are answered RATE_LIMITED); `idleTimeoutMs`: a session with nothing in
+   * progress and no frame for this long is closed; `maxPerConnection`: sessions one connection may hold.
+   * @default true (maxExchanges 64, idleTimeoutMs 30000, maxPerConnection 8)
+   */
+  sessions?: boolean | { maxExchanges?: number; idleTimeoutMs?: number; maxPerConnection?: number }
 }
 
 export interface X402ServerComponents {
@@ -183,6 +204,12 @@ export interface X402Server extends TypedEventTarget<X402ServerEvents>, Startabl
   gc(): Promise<number>
   /** What the server holds right now: paid calls not yet terminal, and stored challenges. */
   stats(): X402ServerStats
+  /**
+   * Forgives a payer in default (it made a deferred settlement of theirs fail, spec §7.7): its deferred calls are
+   * accepted again. Settles the failures that caused the default — a call that failed before the clear never puts the
+   * payer back in default, only a new failure does. Resolves `false` when it was not in default.
+   */
+  clearDefault(payer: Address): Promise<boolean>
 }
 
 /** Counters of {@link X402Server.stats}. */

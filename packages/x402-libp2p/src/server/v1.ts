@@ -13,10 +13,10 @@ import {
   X402_V1_VERSION
 } from '../v1/constants.ts'
 import { readV1Frame, writeV1Frame } from '../v1/frame.ts'
-import { decodeV1Message, encodeV1Message } from '../v1/messages.ts'
+import { decodeV1Message, encodeV1Message, v1ErrorFor } from '../v1/messages.ts'
 import type { V1MessageMap, V1PaymentEnvelope } from '../v1/types.ts'
 import type { PaidCallInput } from './paid.ts'
-import { collect, recordError } from './respond.ts'
+import { collect, deliverable, recordError } from './respond.ts'
 import type { X402ServerImpl } from './server.ts'
 
 const utf8 = new TextEncoder()
@@ -160,7 +160,7 @@ export class V1Handler {
   }
 
   private async answer(stream: Stream, record: CallRecord): Promise<void> {
-    if (record.state === 'done') {
+    if (deliverable(record)) {
       const output = new Uint8Array(Buffer.from(record.result ?? '', 'base64'))
       await this.respond(stream, record.correlationId, record.resource, output, record.settlement?.transaction ?? '')
     } else {
@@ -186,14 +186,7 @@ export class V1Handler {
   }
 
   private async sendError(stream: Stream, correlationId: string, err: X402Error): Promise<void> {
-    await this.write(stream, V1_MESSAGE_TYPES.error, {
-      version: X402_V1_VERSION,
-      correlation_id: correlationId,
-      error_code: err.code,
-      error_name: err.codeName,
-      message: err.message,
-      retryable: err.retryable
-    })
+    await this.write(stream, V1_MESSAGE_TYPES.error, v1ErrorFor(correlationId, err))
   }
 
   private async write<T extends keyof V1MessageMap>(stream: Stream, type: T, msg: V1MessageMap[T]): Promise<void> {

@@ -6,8 +6,10 @@ import {
   type Hex,
   type Log,
   type PublicClient,
+  pad,
   parseEventLogs,
-  type TransactionReceipt
+  type TransactionReceipt,
+  toEventSelector
 } from 'viem'
 import { eip3009EventsAbi } from './abi.ts'
 import { SettlerUnavailableError } from './settler.ts'
@@ -56,11 +58,16 @@ export function settlementFromReceipt(
   authorization: { from: Address; nonce: Hex }
 ): SettleResponse | undefined {
   if (receipt.status !== 'success') return undefined
-  const asset = getAddress(requirements.asset)
-  const logs = receipt.logs.filter((l) => getAddress(l.address) === asset)
+  const asset = requirements.asset.toLowerCase()
+  const logs = receipt.logs.filter((l) => l.address.toLowerCase() === asset)
   const from = getAddress(authorization.from)
   const nonce = authorization.nonce.toLowerCase()
+  // Matched on the raw topics first: a batch's receipt carries two logs per member, and every member looks for its own.
+  const authorizer = pad(from.toLowerCase() as Hex)
   for (let i = 0; i < logs.length - 1; i++) {
+    const topics = (logs[i] as Log).topics
+    if (topics[0] !== AUTHORIZATION_USED || topics[1]?.toLowerCase() !== authorizer) continue
+    if (topics[2]?.toLowerCase() !== nonce) continue
     const used = decode(logs[i] as Log, 'AuthorizationUsed')
     if (used == null || getAddress(used.args.authorizer) !== from || used.args.nonce.toLowerCase() !== nonce) continue
     const transfer = decode(logs[i + 1] as Log, 'Transfer')
@@ -79,6 +86,9 @@ export function settlementFromReceipt(
   }
   return undefined
 }
+
+/** topic0 of `AuthorizationUsed(address indexed authorizer, bytes32 indexed nonce)`. */
+const AUTHORIZATION_USED = toEventSelector('AuthorizationUsed(address,bytes32)')
 
 /** The `details` text of a viem error chain (where a node's own words are). */
 function describe(err: unknown): string {

@@ -22,15 +22,20 @@ import {
   DEFAULT_STUCK_AFTER_MS
 } from '../constants.ts'
 import { eip3009EventsAbi } from './abi.ts'
+import { type BatchInit, SettlementBatcher } from './batch.ts'
 import { type Authorization, transferCalldata } from './eip3009.ts'
 import { LocalSettlement, type LocalSettlementContext } from './local-settle.ts'
 import { SettlementNonceManager } from './nonce-manager.ts'
+import { accountsWithCode } from './payer-code.ts'
 import { PayerLedger } from './payer-ledger.ts'
+import { receiptWatcherFor } from './receipt-watcher.ts'
 import { refunderFor } from './refund.ts'
+import type { RpcFailure } from './rpc-errors.ts'
 import { classifyRpcError } from './rpc-errors.ts'
 import { SettlementSender } from './sender.ts'
 import type { SettlementAttempt, SettlementOutcome, SettleOptions, Settler } from './settler.ts'
 import { SettlerUnavailableError } from './settler.ts'
+import { AuthorizationSignatures } from './signature.ts'
 import { revertToReason, type SettlementCall, simulateSettlement } from './simulation.ts'
 
 /** Options for {@link localSettler}. */
@@ -82,10 +87,31 @@ export interface LocalSettlerInit {
   gapGraceMs?: number
   /** How far back the recovery searches for the transaction that used an authorization. @default 10000n blocks */
   lookbackBlocks?: bigint
+  /**
+   * Settle in batches (spec §7.6): authorizations ready at about the same time — within `minLingerMs` on a chain that
+   * mines on demand, before the next block on a chain with block times — go out together in one Multicall3
+   * `aggregate3` transaction, each transfer allowed to fail alone. `true` for the defaults. Needs Multicall3 on the
+   * chain (at its canonical address unless `multicall3` says otherwise); settles one by one where it has no code.
+   * Contract-wallet payers are always settled one by one. @default false
+   */
+  batch?: boolean | BatchInit
+  /**
+   * On a chain that mines on demand — learnt from how soon receipts come (within 250 ms, three in a row) — broadcast
+   * with `eth_sendRawTransactionSync` (EIP-7966: anvil, reth `--dev`, chains with instant blocks): the node answers
+   * once the transaction is mined, with its receipt — one request instead of a broadcast, a head and a block read. The
+   * account's sends are then serialised up to mining, so batches form while one is being mined (group commit) instead
+   * of lingering. On a chain with block times nothing changes; a node without the method is asked once. @default false
+   */
+  syncBroadcast?: boolean
 }
 
 /** How long a payer's "has code" answer is trusted (EIP-7702 can add code to an account). */
 const CODE_TTL_MS = 60_000
+/**
+ * How long a payer's balance read stands for deferred calls (less what its settlements took since): a payer that moves
+ * its funds away meanwhile costs the seller at most its credit limit.
+ */
+const DEFERRED_BALANCE_TTL_MS = 10_000
 const MAX_CACHE = 10_000
 
 const parts = (payload: PaymentPayload): { a: Authorization; signature: `0x${string}` } => {
@@ -120,7 +146,7 @@ export function localSettler(init: LocalSettlerInit): Settler {
   const reader: PublicClient = init.publicClient ?? (wallet.extend(publicActions) as unknown as PublicClient)
   const network = `eip155:${wallet.chain.id}`
   const nonces = init.nonceManager ?? new SettlementNonceManager()
-  const sender = new SettlementSender(wallet, reader, nonces)
+  const sender = new SettlementSender(wallet, reader, nonces, { syncBroadcast: init.syncBroadcast === true })
   const ledger = new PayerLedger({
     throttleMs: init.payerThrottleMs ?? DEFAULT_PAYER_THROTTLE_MS,
     maxInFlight: init.maxInFlightPerPayer ?? DEFAULT_MAX_IN_FLIGHT_PER_PAYER
@@ -129,14 +155,27 @@ export function localSettler(init: LocalSettlerInit): Settler {
   const contractGas = init.contractWalletGas ?? DEFAULT_CONTRACT_WALLET_EXTRA_GAS
   const reuseMs = init.simulationReuseMs ?? DEFAULT_SIMULATION_REUSE_MS
   const codeCache = new Map<string, { hasCode: boolean; at: number }>()
+  /** EIP-712 signatures checked locally (deferred calls), payers' keys remembered. */
+  const signatures = new AuthorizationSignatures()
   /** Verified simulations by authorization, for the settlement that follows. */
-  const simulated = new Map<string, { call: SettlementCall; at: number }>()
+  const simulated = new Map<string, { call: SettlementCall; at: number; hasCode: boolean }>()
+  const batcher =
+    init.batch == null || init.batch === false
+      ? undefined
+      : new SettlementBatcher(
+          sender,
+          reader,
+          receiptWatcherFor(reader),
+          init.batch === true ? {} : init.batch,
+          codesNow
+        )
 
   const authId = (a: Authorization): string => `${a.from.toLowerCase()}/${a.nonce.toLowerCase()}`
 
-  async function payerHasCode(payer: Address): Promise<boolean> {
+  /** Whether the payer has code; a cached answer stands for `maxAgeMs` (0: read now). */
+  async function payerHasCode(payer: Address, maxAgeMs = CODE_TTL_MS): Promise<boolean> {
     const cached = codeCache.get(payer)
-    if (cached != null && Date.now() - cached.at < CODE_TTL_MS) return cached.hasCode
+    if (cached != null && Date.now() - cached.at < maxAgeMs) return cached.hasCode
     let code: `0x${string}` | undefined
     try {
       code = await reader.getCode({ address: payer })
@@ -146,10 +185,21 @@ export function localSettler(init: LocalSettlerInit): Settler {
       })
     }
     const hasCode = code != null && code !== '0x'
+    rememberCode(payer, hasCode)
+    return hasCode
+  }
+
+  function rememberCode(payer: Address, hasCode: boolean): void {
     codeCache.delete(payer)
     codeCache.set(payer, { hasCode, at: Date.now() })
     if (codeCache.size > MAX_CACHE) codeCache.delete(codeCache.keys().next().value as string)
-    return hasCode
+  }
+
+  /** The payers' code read now, in one request (right before a batch is signed); remembered for their settlements. */
+  async function codesNow(payers: readonly Address[]): Promise<boolean[]> {
+    const found = await accountsWithCode(reader, payers)
+    for (const [i, payer] of payers.entries()) rememberCode(getAddress(payer), found[i] === true)
+    return found
   }
 
   /** The settlement transaction for an authorization, with the gas cap for this payer; `undefined` if unsignable. */
@@ -157,7 +207,7 @@ export function localSettler(init: LocalSettlerInit): Settler {
     a: Authorization,
     signature: `0x${string}`,
     asset: Address
-  ): Promise<SettlementCall | undefined> {
+  ): Promise<(SettlementCall & { hasCode: boolean }) | undefined> {
     const hasCode = await payerHasCode(getAddress(a.from))
     const data = transferCalldata(a, signature, hasCode)
     if (data == null) return undefined
@@ -167,13 +217,32 @@ export function localSettler(init: LocalSettlerInit): Settler {
     } catch (err) {
       throw new SettlerUnavailableError(`could not read gas fees: ${classifyRpcError(err).message}`, { cause: err })
     }
-    return { from: sender.address, to: asset, data, gas: hasCode ? gasLimit + contractGas : gasLimit, fees }
+    return { from: sender.address, to: asset, data, gas: hasCode ? gasLimit + contractGas : gasLimit, fees, hasCode }
   }
 
   /**
    * Simulates `call` and, when other settlements of the payer are open ahead of this one, checks the payer's balance
    * covers them all. Resolves with a failed verification, or `undefined` when it would settle.
    */
+  /**
+   * An authorization valid by wall-clock time (`validAfter` in the past) that the latest block's older timestamp does not
+   * admit yet: the chain has been idle (a devnet without blocks for a while; a Go buyer signs `validAfter = now − 5 s`).
+   * The block that will hold the settlement is stamped now or later, so it is simulated at that time instead. On a node
+   * without block overrides the first verdict stands.
+   */
+  async function notYetValidOnAnIdleChain(
+    failure: RpcFailure | undefined,
+    call: SettlementCall,
+    a: Authorization
+  ): Promise<RpcFailure | undefined> {
+    if (failure?.kind !== 'revert') return failure
+    if (revertToReason(failure.message) !== 'invalid_exact_evm_payload_authorization_valid_after') return failure
+    const now = BigInt(Math.floor(Date.now() / 1000))
+    if (BigInt(a.validAfter) >= now) return failure
+    const again = await simulateSettlement(reader, call, { time: now })
+    return again == null ? undefined : failure
+  }
+
   async function check(call: SettlementCall, a: Authorization, ahead: bigint): Promise<VerifyResponse | undefined> {
     const payer = getAddress(a.from)
     const amount = BigInt(a.value)
@@ -181,7 +250,7 @@ export function localSettler(init: LocalSettlerInit): Settler {
     // do while it covers them all.
     const cached = ahead > 0n ? ledger.cachedBalance(payer) : undefined
     const needRead = ahead > 0n && (cached == null || cached < ahead + amount)
-    const [failure, read] = await Promise.all([
+    const [first, read] = await Promise.all([
       simulateSettlement(reader, call),
       needRead
         ? reader
@@ -191,6 +260,7 @@ export function localSettler(init: LocalSettlerInit): Settler {
     ])
     if (typeof read === 'bigint') ledger.setBalance(payer, read)
     const balance = read ?? cached
+    const failure = await notYetValidOnAnIdleChain(first, call, a)
     if (failure != null) {
       if (failure.kind === 'revert') return invalid(revertToReason(failure.message), failure.message, payer)
       if (failure.kind === 'out-of-gas') {
@@ -214,13 +284,12 @@ export function localSettler(init: LocalSettlerInit): Settler {
     return undefined
   }
 
-  async function verify(
+  /** `@x402/evm`'s checks of the payload against the requirements, and the payer's throttle; `undefined` when they pass. */
+  function checkPayload(
     payload: PaymentPayload,
     requirements: PaymentRequirements,
-    options: AbortOptions = {}
-  ): Promise<VerifyResponse> {
-    options.signal?.throwIfAborted()
-    const { a, signature } = parts(payload)
+    a: Authorization
+  ): VerifyResponse | undefined {
     const payer = getAddress(a.from)
     if (payload.accepted.scheme !== 'exact' || requirements.scheme !== 'exact')
       return invalid('invalid_exact_evm_scheme')
@@ -244,6 +313,19 @@ export function localSettler(init: LocalSettlerInit): Settler {
       const retryAfterMs = throttled - Date.now()
       return invalid('payer_throttled', 'a settlement of this payer reverted on-chain', payer, retryAfterMs)
     }
+    return undefined
+  }
+
+  async function verify(
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+    options: AbortOptions = {}
+  ): Promise<VerifyResponse> {
+    options.signal?.throwIfAborted()
+    const { a, signature } = parts(payload)
+    const payer = getAddress(a.from)
+    const refused = checkPayload(payload, requirements, a)
+    if (refused != null) return refused
     const call = await buildCall(a, signature, getAddress(requirements.asset))
     if (call == null) return invalid('invalid_exact_evm_signature', 'not a 65-byte ECDSA signature', payer)
     const id = authId(a)
@@ -265,8 +347,64 @@ export function localSettler(init: LocalSettlerInit): Settler {
       return verdict
     }
     simulated.delete(id)
-    simulated.set(id, { call, at: Date.now() })
+    const { hasCode, ...signed } = call
+    simulated.set(id, { call: signed, at: Date.now(), hasCode })
     if (simulated.size > MAX_CACHE) simulated.delete(simulated.keys().next().value as string)
+    return { isValid: true, payer }
+  }
+
+  /**
+   * The check of a deferred call (spec §7.7): the payload checks, the EIP-712 signature recovered here, and a recent
+   * balance of the payer covering what it owes in deferred calls plus this one — no chain round trip while the
+   * balance read is fresh. A contract wallet (its signature does not recover to it) gets the full verification.
+   */
+  async function verifyDeferred(
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+    owed: bigint,
+    options: AbortOptions = {}
+  ): Promise<VerifyResponse> {
+    options.signal?.throwIfAborted()
+    const { a, signature } = parts(payload)
+    const payer = getAddress(a.from)
+    const refused = checkPayload(payload, requirements, a)
+    if (refused != null) return refused
+    const extra = (requirements.extra ?? {}) as { name?: unknown; version?: unknown }
+    const domain = {
+      name: String(extra.name ?? ''),
+      version: String(extra.version ?? ''),
+      chainId: wallet.chain.id,
+      verifyingContract: getAddress(requirements.asset)
+    }
+    if (!signatures.signedBy(domain, a, signature)) {
+      // Only the token can check a contract wallet's ERC-1271 signature: simulate the transfer.
+      if (await payerHasCode(payer)) return verify(payload, requirements, options)
+      return invalid('invalid_exact_evm_signature', 'the signature does not recover to the payer', payer)
+    }
+    const amount = BigInt(a.value)
+    let balance = ledger.cachedBalance(payer, Date.now(), DEFERRED_BALANCE_TTL_MS)
+    if (balance == null || balance < owed + amount) {
+      try {
+        balance = await reader.readContract({
+          address: getAddress(requirements.asset),
+          abi: eip3009EventsAbi,
+          functionName: 'balanceOf',
+          args: [payer]
+        })
+      } catch (err) {
+        throw new SettlerUnavailableError(`could not read the payer's balance: ${classifyRpcError(err).message}`, {
+          cause: err
+        })
+      }
+      ledger.setBalance(payer, balance)
+    }
+    if (balance < owed + amount) {
+      return invalid(
+        'invalid_exact_evm_insufficient_balance',
+        `balance ${balance} does not cover ${owed} owed in deferred calls plus ${amount}`,
+        payer
+      )
+    }
     return { isValid: true, payer }
   }
 
@@ -292,7 +430,34 @@ export function localSettler(init: LocalSettlerInit): Settler {
       if (call == null) return { reason: 'invalid_exact_evm_signature' }
       const { ahead } = ledger.open(id, getAddress(a.from), BigInt(a.value), Number(a.validBefore) * 1000)
       const verdict = await check(call, a, ahead)
-      return verdict == null ? call : { reason: verdict.invalidReason ?? 'simulation_failed' }
+      const { hasCode: _, ...signed } = call
+      return verdict == null ? signed : { reason: verdict.invalidReason ?? 'simulation_failed' }
+    },
+    ...(batcher != null ? { batcher } : {}),
+    async alone(a, signature, asset) {
+      // The payer's code now: the batch that failed may have been sunk by code it got meanwhile (EIP-7702).
+      await payerHasCode(getAddress(a.from), 0)
+      const call = await buildCall(a, signature, asset)
+      if (call == null) return 'invalid_exact_evm_signature'
+      const { hasCode: _, ...signed } = call
+      const verdict = await check(signed, a, 0n)
+      return verdict == null ? undefined : (verdict.invalidReason ?? 'invalid_exact_evm_transaction_simulation_failed')
+    },
+    /** A batch member's call: the verification's if fresh, else built anew (the batch is simulated as a whole). */
+    async member(a, signature, asset, simulateAgain) {
+      const id = authId(a)
+      const fresh = simulated.get(id)
+      if (fresh?.hasCode === true || (fresh == null && (await payerHasCode(getAddress(a.from))))) {
+        return { hasCode: true }
+      }
+      simulated.delete(id)
+      if (!simulateAgain && fresh != null && Date.now() - fresh.at <= reuseMs) {
+        return { call: fresh.call, fresh: true, hasCode: false }
+      }
+      const built = await buildCall(a, signature, asset)
+      if (built == null) return { reason: 'invalid_exact_evm_signature' }
+      const { hasCode, ...call } = built
+      return hasCode ? { hasCode: true } : { call, fresh: false, hasCode: false }
     }
   }
 
@@ -302,6 +467,7 @@ export function localSettler(init: LocalSettlerInit): Settler {
     // Refunds come from the settlement account, which receives the payments when it is the payee.
     refunder: refunderFor(context),
     verify,
+    verifyDeferred,
     settle(
       payload: PaymentPayload,
       requirements: PaymentRequirements,

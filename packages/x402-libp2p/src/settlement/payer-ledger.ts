@@ -39,6 +39,10 @@ export interface PayerLedgerInit {
  */
 export class PayerLedger {
   private readonly entries = new Map<string, Entry>()
+  /** The ids of each payer's open entries: a payer's line is read without walking every payer's. */
+  private readonly byPayer = new Map<string, Set<string>>()
+  /** When expired entries were last dropped (they are looked for at most once a second). */
+  private pruned = 0
   private readonly throttled = new Map<string, number>()
   /** Last balance read per payer, less what our confirmed settlements took since. */
   private readonly balances = new Map<string, { value: bigint; at: number }>()
@@ -95,9 +99,15 @@ export class PayerLedger {
       if (this.entries.size >= this.maxPayers * 4) throw new RangeError('too many open settlements')
       entry = { payer: key, amount, seq: this.seq++, expiresAt }
       this.entries.set(id, entry)
+      const ids = this.byPayer.get(key) ?? new Set<string>()
+      ids.add(id)
+      this.byPayer.set(key, ids)
     }
     let ahead = 0n
-    for (const e of this.entries.values()) if (e.payer === key && e.seq < entry.seq) ahead += e.amount
+    for (const other of this.byPayer.get(key) ?? []) {
+      const e = this.entries.get(other)
+      if (e != null && e.seq < entry.seq && e.expiresAt > now) ahead += e.amount
+    }
     return { ahead }
   }
 
@@ -107,7 +117,7 @@ export class PayerLedger {
    */
   close(id: string, settled = false): void {
     const entry = this.entries.get(id)
-    this.entries.delete(id)
+    this.drop(id)
     if (entry == null || !settled) return
     const cached = this.balances.get(entry.payer)
     if (cached != null) cached.value -= entry.amount
@@ -178,9 +188,9 @@ export class PayerLedger {
    * when none is fresh. It can only overstate the balance if the payer moved funds itself, which costs the seller at
    * most one reverted transaction before the payer is throttled.
    */
-  cachedBalance(payer: Address, now = Date.now()): bigint | undefined {
+  cachedBalance(payer: Address, now = Date.now(), ttlMs = this.balanceTtlMs): bigint | undefined {
     const cached = this.balances.get(payer.toLowerCase())
-    return cached != null && now - cached.at <= this.balanceTtlMs ? cached.value : undefined
+    return cached != null && now - cached.at <= ttlMs ? cached.value : undefined
   }
 
   /** Records a balance just read. */
@@ -192,6 +202,17 @@ export class PayerLedger {
   }
 
   private prune(now: number): void {
-    for (const [id, e] of this.entries) if (e.expiresAt <= now) this.entries.delete(id)
+    if (now - this.pruned < 1_000) return
+    this.pruned = now
+    for (const [id, e] of this.entries) if (e.expiresAt <= now) this.drop(id)
+  }
+
+  private drop(id: string): void {
+    const entry = this.entries.get(id)
+    if (entry == null) return
+    this.entries.delete(id)
+    const ids = this.byPayer.get(entry.payer)
+    ids?.delete(id)
+    if (ids?.size === 0) this.byPayer.delete(entry.payer)
   }
 }

@@ -32,7 +32,8 @@ export interface RpcFailure {
 const EXECUTION_REVERTED = 3
 
 const PATTERNS: Array<[RpcFailureKind, RegExp]> = [
-  ['out-of-gas', /gas required exceeds allowance|out of gas/i],
+  // (anvil, reth and other revm nodes answer an eth_call that ran out of gas with -32603 "EVM error OutOfGas")
+  ['out-of-gas', /gas required exceeds allowance|out of gas|OutOfGas/i],
   ['revert', /execution reverted|reverted|VM execution error|invalid opcode/i],
   ['nonce-too-low', /nonce too low|nonce has already been used|invalid nonce|NonceTooLow|OldNonce/i],
   ['already-known', /already known|already imported|known transaction|AlreadyKnown/i],
@@ -67,7 +68,7 @@ export function classifyRpcError(err: unknown): RpcFailure {
   const message = (texts[0] ?? 'unknown error').split('\n')[0]?.slice(0, 300) ?? ''
   if (transport) return { kind: 'infrastructure', message }
   if (code === EXECUTION_REVERTED) {
-    return { kind: /gas required exceeds allowance|out of gas/i.test(text) ? 'out-of-gas' : 'revert', message }
+    return { kind: /gas required exceeds allowance|out of gas|OutOfGas/i.test(text) ? 'out-of-gas' : 'revert', message }
   }
   for (const [kind, re] of PATTERNS) if (re.test(text)) return { kind, message }
   return { kind: 'infrastructure', message }

@@ -2,22 +2,30 @@ import {
   type Account,
   type Address,
   type Chain,
+  formatTransactionReceipt,
   type Hash,
   type Hex,
   keccak256,
   type LocalAccount,
   type PublicClient,
+  type RpcTransactionReceipt,
   type TransactionReceipt,
   type Transport,
   type WalletClient
 } from 'viem'
 import type { SettlementNonceManager } from './nonce-manager.ts'
+import { receiptWatcherFor } from './receipt-watcher.ts'
 import { getReceipt, waitForReceipt } from './receipts.ts'
 import { classifyRpcError } from './rpc-errors.ts'
 import type { SettlementTransaction } from './settler.ts'
 
 /** Fees are re-read at most this often (one block on Base is 2 s). */
 const FEE_TTL_MS = 1_000
+/**
+ * On a chain that mines on demand, fees are re-read at most this often: each of its blocks holds a transaction or two,
+ * so its base fee falls between our transactions (a fee cap the next block refuses is re-read at once anyway).
+ */
+const FEE_TTL_ON_DEMAND_MS = 5_000
 /** The account's mined nonce is re-read at most this often. */
 const NONCE_TTL_MS = 250
 /** Fresh nonces tried when a broadcast finds its nonce taken, before the attempt is left to the resolver. */
@@ -62,15 +70,25 @@ export class SettlementSender {
   private readonly reader: PublicClient
   private readonly nonces: SettlementNonceManager
   private queue: Promise<unknown> = Promise.resolve()
-  private fees: { at: number; value: Fees } | undefined
+  private fees: { at: number; value: Promise<Fees> } | undefined
   private mined: { at: number; value: Promise<number> } | undefined
   /** Live settlement transactions by nonce: what the gap repair may re-broadcast. */
   private readonly outstanding = new Map<number, SettlementTransaction>()
   /** The block number at which each live transaction was first seen stuck. */
   private readonly stuckSince = new Map<Hex, bigint>()
   private lastRepair = 0
+  /** Broadcast with `eth_sendRawTransactionSync` where the chain mines on demand (`false` once the node lacks it). */
+  private syncBroadcast: boolean
+  /** Sends queued or running (signing, persisting, broadcasting). */
+  private sending = 0
+  private idleWaiters: Array<() => void> = []
 
-  constructor(wallet: WalletClient<Transport, Chain, Account>, reader: PublicClient, nonces: SettlementNonceManager) {
+  constructor(
+    wallet: WalletClient<Transport, Chain, Account>,
+    reader: PublicClient,
+    nonces: SettlementNonceManager,
+    init: { syncBroadcast?: boolean } = {}
+  ) {
     const account = wallet.account
     if (account.type !== 'local' || account.signTransaction == null) {
       throw new TypeError('localSettler needs a local account (it signs each settlement before broadcasting it)')
@@ -79,18 +97,47 @@ export class SettlementSender {
     this.chainId = wallet.chain.id
     this.reader = reader
     this.nonces = nonces
+    this.syncBroadcast = init.syncBroadcast === true
+  }
+
+  /** Whether a send is queued or running. */
+  get busy(): boolean {
+    return this.sending > 0
+  }
+
+  /** Resolves once no send is queued or running. */
+  idle(): Promise<void> {
+    if (this.sending === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  /**
+   * Whether a broadcast now is answered with its receipt (`eth_sendRawTransactionSync`, EIP-7966): when enabled and the
+   * chain mines on demand, as learnt from how soon the last receipts came.
+   */
+  get answersWithReceipt(): boolean {
+    return this.syncBroadcast && receiptWatcherFor(this.reader).minesOnDemand()
   }
 
   get address(): Address {
     return this.account.address
   }
 
-  /** Current EIP-1559 fees (cached for a second). */
-  async currentFees(): Promise<Fees> {
+  /**
+   * Current EIP-1559 fees, cached for a second (five where the chain mines on demand); concurrent callers share one
+   * read (16 settlements starting together read the fees once, not 16 times).
+   */
+  currentFees(): Promise<Fees> {
     const now = Date.now()
-    if (this.fees == null || now - this.fees.at > FEE_TTL_MS) {
-      const { maxFeePerGas, maxPriorityFeePerGas } = await this.reader.estimateFeesPerGas()
-      this.fees = { at: now, value: { maxFeePerGas, maxPriorityFeePerGas } }
+    const ttl = receiptWatcherFor(this.reader).minesOnDemand() ? FEE_TTL_ON_DEMAND_MS : FEE_TTL_MS
+    if (this.fees == null || now - this.fees.at > ttl) {
+      const value = this.reader
+        .estimateFeesPerGas()
+        .then(({ maxFeePerGas, maxPriorityFeePerGas }) => ({ maxFeePerGas, maxPriorityFeePerGas }))
+      value.catch(() => {
+        if (this.fees?.value === value) this.fees = undefined
+      })
+      this.fees = { at: now, value }
     }
     return this.fees.value
   }
@@ -132,7 +179,11 @@ export class SettlementSender {
   }
 
   private serial<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(task)
+    this.sending++
+    const next = this.queue.then(task).finally(() => {
+      if (--this.sending > 0) return
+      for (const wake of this.idleWaiters.splice(0)) wake()
+    })
     this.queue = next.catch(() => undefined)
     return next
   }
@@ -268,11 +319,27 @@ export class SettlementSender {
     kind: 'fresh' | 'again' | 'replacement'
   ): Promise<BroadcastResult> {
     if (tx.raw == null) return 'unknown'
+    // Announced first, so the block watcher picks its receipt out of the block that holds it without asking for it.
+    const watcher = receiptWatcherFor(this.reader)
+    await watcher.expect(tx.hash)
+    const sync = kind === 'fresh' && this.answersWithReceipt
     try {
+      if (sync) {
+        const receipt = await this.sendSync(tx.raw)
+        if (receipt !== 'unsupported') {
+          // Mined in the same request (one request instead of a broadcast, a head and a block read).
+          if (receipt != null) watcher.received(receipt)
+          else watcher.slow(tx.hash)
+          return 'accepted'
+        }
+      }
       await this.reader.sendRawTransaction({ serializedTransaction: tx.raw })
+      watcher.broadcast()
       return 'accepted'
     } catch (err) {
       const failure = classifyRpcError(err)
+      // (No receipt with the answer: a node that timed the request out is not mining on demand any more.)
+      if (sync) watcher.slow(tx.hash)
       if (failure.kind === 'already-known') return 'accepted'
       if (failure.kind === 'no-gas-funds') return 'no-gas-funds'
       if (failure.kind === 'fee-too-low') return 'fee-too-low'
@@ -283,6 +350,29 @@ export class SettlementSender {
       if (failure.kind === 'underpriced') return kind === 'replacement' ? 'underpriced' : 'displaced'
       return 'unknown'
     }
+  }
+
+  /**
+   * `eth_sendRawTransactionSync` (EIP-7966): the node answers once the transaction is mined, with its receipt.
+   * `'unsupported'` (and never asked again) when the node lacks the method; throws the node's refusal as a broadcast
+   * would (nonce too low, underpriced, …), and `undefined` when it answered without a receipt.
+   */
+  private async sendSync(raw: Hex): Promise<TransactionReceipt | undefined | 'unsupported'> {
+    let answer: unknown
+    try {
+      answer = await this.reader.request({ method: 'eth_sendRawTransactionSync', params: [raw] } as never)
+    } catch (err) {
+      const code = (err as { code?: unknown }).code
+      const unsupported =
+        code === -32601 ||
+        code === -32602 ||
+        /not (found|supported)|unsupported|does not exist/i.test((err as Error).message)
+      if (!unsupported) throw err
+      this.syncBroadcast = false
+      return 'unsupported'
+    }
+    const receipt = answer as RpcTransactionReceipt | null
+    return receipt?.transactionHash != null ? formatTransactionReceipt(receipt) : undefined
   }
 
   /** Whether the node knows the transaction (in its pool or mined); `false` also when it could not be asked. */
@@ -296,8 +386,18 @@ export class SettlementSender {
 
   /** The receipt of `hash`, `undefined` while none exists; throws when the node could not be asked. */
   receipt(hash: Hash): Promise<TransactionReceipt | undefined> {
-    return getReceipt(this.reader, hash)
+    // Every member of a batch asks for the same receipt, often at the same moment (their waits end together): one
+    // request answers all of them.
+    let read = this.receiptReads.get(hash)
+    if (read == null) {
+      read = getReceipt(this.reader, hash).finally(() => this.receiptReads.delete(hash))
+      this.receiptReads.set(hash, read)
+    }
+    return read
   }
+
+  /** Receipt requests in flight, by hash. */
+  private readonly receiptReads = new Map<Hash, Promise<TransactionReceipt | undefined>>()
 
   /** Polls for a receipt of any of `hashes` until `timeoutMs` (failed polls are retried). */
   waitForReceipt(

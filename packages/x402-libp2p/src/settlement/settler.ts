@@ -32,6 +32,18 @@ export interface SettlementAttempt {
   /** Why nothing is in flight right now (e.g. `payer_throttled`, `insufficient_balance`), for SETTLEMENT_PENDING. */
   reason?: string
   /**
+   * Set when the transactions are a batch (spec §7.6): one `aggregate3` transaction settling several authorizations.
+   * `id` names the batch, `members` are the authorization ids (`payer/nonce`, lower case) it carries. Written to every
+   * member's record before the batch is broadcast, so a restarted node finds the batch from any of them.
+   */
+  batch?: { id: string; members: string[] }
+  /**
+   * Batch transactions of ours that were mined without settling this authorization although its transfer succeeds when
+   * simulated alone: another member sank the batch (spec §7.6). Not this payer's doing — it is not blamed, these are no
+   * longer looked at, and the authorization is settled alone from then on.
+   */
+  failedBatches?: Hex[]
+  /**
    * A refund's first block (decimal string), read before its first transaction was signed: where the search for the
    * transaction holding a refund's nonce starts.
    */
@@ -92,6 +104,18 @@ export interface Settler {
     attempt: SettlementAttempt,
     options: SettleOptions
   ): Promise<SettlementOutcome>
+  /**
+   * The check of a `deferred` call (spec §7.7), without a chain round trip where possible: the x402 checks of
+   * {@link verify} on the payload, the EIP-712 signature recovered locally, and the payer's balance (a recent read) covering
+   * `owed` — what it already owes in deferred calls — plus this amount. Throws {@link SettlerUnavailableError} when the
+   * chain could not be asked. Settlers without it cannot serve deferred resources.
+   */
+  verifyDeferred?(
+    payload: PaymentPayload,
+    requirements: PaymentRequirements,
+    owed: bigint,
+    options?: AbortOptions
+  ): Promise<VerifyResponse>
   /** A verified payment will not be settled (its reservation failed): forget any per-payer accounting for it. */
   release?(payload: PaymentPayload): void
 }

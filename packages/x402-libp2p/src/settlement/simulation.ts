@@ -12,6 +12,15 @@ export interface SettlementCall {
   fees: Fees
 }
 
+/** How a settlement is simulated. */
+export interface SimulationOptions {
+  /**
+   * Run it as if in a block with this timestamp (unix seconds) instead of the latest block's: on a chain that has been
+   * idle, the next block's time is now, not the last block's.
+   */
+  time?: bigint
+}
+
 /**
  * Runs the settlement transaction with `eth_call` using **the fields it will be signed with** — sender, gas limit and
  * EIP-1559 fees, so `tx.gasprice` is what it will be on-chain, never 0 — at the latest block. The token checks the
@@ -19,21 +28,25 @@ export interface SettlementCall {
  * payer's `isValidSignature` runs under the real gas cap. Resolves when it would succeed; otherwise resolves with what
  * the node said (a revert, out of gas under the cap, or an infrastructure failure).
  */
-export async function simulateSettlement(client: PublicClient, call: SettlementCall): Promise<RpcFailure | undefined> {
+export async function simulateSettlement(
+  client: PublicClient,
+  call: SettlementCall,
+  options: SimulationOptions = {}
+): Promise<RpcFailure | undefined> {
+  const tx = {
+    from: call.from,
+    to: call.to,
+    data: call.data,
+    gas: numberToHex(call.gas),
+    maxFeePerGas: numberToHex(call.fees.maxFeePerGas),
+    maxPriorityFeePerGas: numberToHex(call.fees.maxPriorityFeePerGas)
+  }
   try {
     await client.request({
       method: 'eth_call',
-      params: [
-        {
-          from: call.from,
-          to: call.to,
-          data: call.data,
-          gas: numberToHex(call.gas),
-          maxFeePerGas: numberToHex(call.fees.maxFeePerGas),
-          maxPriorityFeePerGas: numberToHex(call.fees.maxPriorityFeePerGas)
-        },
-        'latest'
-      ]
+      // Block overrides (geth, anvil, reth: the fourth parameter) only when asked for: a node without them may refuse
+      // the extra parameter.
+      params: (options.time != null ? [tx, 'latest', {}, { time: numberToHex(options.time) }] : [tx, 'latest']) as never
     })
     return undefined
   } catch (err) {

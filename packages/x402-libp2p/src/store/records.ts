@@ -44,9 +44,12 @@ export type CallState =
 
 /**
  * When a paid call's payment settles relative to its handler (spec §7.5): `before` settles then runs the handler,
- * refunding on-chain if it fails; `after` runs the handler first and settles only a success (x402's HTTP order).
+ * refunding on-chain if it fails; `after` runs the handler first and settles only a success (x402's HTTP order);
+ * `deferred` checks the authorization locally, reserves its amount against the payer's credit, runs the handler and
+ * answers at once, and settles in the next batch (spec §7.7) — `reserved → executed → settling → done`, the result
+ * delivered from `executed` on.
  */
-export type SettlementOrder = 'before' | 'after'
+export type SettlementOrder = 'before' | 'after' | 'deferred'
 
 /** Unix ms of a call's authorization `validBefore`: no transfer for it can happen afterwards. */
 export function validBeforeMs(record: Pick<CallRecord, 'payment'>): number {

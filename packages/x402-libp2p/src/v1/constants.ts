@@ -47,6 +47,13 @@ export const V1_MAX_TYPE_LENGTH = 128
 /** Largest frame data length in bytes Go accepts: 8 MiB (`maxMessageDataLen`). Callers may lower it, never raise it. */
 export const V1_MAX_DATA_LENGTH = 8 * 1024 * 1024
 
+/**
+ * Deepest nesting of arrays and objects read from a message (Go allows 10,000; its messages nest 4 levels, `extra`
+ * being the only free-form value). Checked before parsing: a recursive schema overflowed the stack on a 1,500-deep
+ * `extra` and kept ~170 KB of heap per decode (issue 13, fault 2).
+ */
+export const V1_MAX_JSON_DEPTH = 64
+
 /** Bytes of the fixed-width frame header fields: `uint16` type length plus `uint32` data length. */
 export const V1_FRAME_OVERHEAD = 2 + 4
 

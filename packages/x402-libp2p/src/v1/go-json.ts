@@ -12,7 +12,9 @@
  * - `float64` (values inside `interface{}`): shortest round-trip digits, exponent form below 1e-6 and from 1e21 on,
  *   `-0` kept. JavaScript's `Number#toString` follows the same rules, except for `-0`.
  */
+import { parseBoundedJson } from '@betar/bounded-json'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { V1_MAX_DATA_LENGTH, V1_MAX_JSON_DEPTH } from './constants.ts'
 
 /** A JSON value as Go's `interface{}` holds it after `json.Unmarshal`. */
 export type GoJsonValue = string | number | boolean | null | GoJsonValue[] | { [key: string]: GoJsonValue }
@@ -116,14 +118,16 @@ export function goBase64Decode(text: string): Uint8Array | undefined {
   return out
 }
 
-const utf8Lenient = new TextDecoder('utf-8', { ignoreBOM: true })
-
 /**
  * Parses JSON bytes like Go's `json.Unmarshal` reads them: invalid UTF-8 inside strings becomes U+FFFD, and a leading
- * byte order mark is a syntax error (it is kept, so `JSON.parse` rejects it).
+ * byte order mark is a syntax error (it is kept, so `JSON.parse` rejects it). Unlike Go (10,000 levels), nesting
+ * deeper than {@link V1_MAX_JSON_DEPTH} is refused before anything recursive (the zod schema of `extra`, the
+ * re-encoder) sees it; no Go peer nests its messages more than 4 levels.
+ *
+ * @throws JsonLimitError (`size`, `depth` or `syntax`)
  */
 export function parseGoJson(data: Uint8Array): unknown {
-  return JSON.parse(utf8Lenient.decode(data))
+  return parseBoundedJson(data, { utf8: 'lenient', maxBytes: V1_MAX_DATA_LENGTH, maxDepth: V1_MAX_JSON_DEPTH })
 }
 
 /** UTF-8 bytes of an encoded JSON text. */

@@ -17,8 +17,9 @@
  * Envelope keys are snake_case, the embedded x402-go v2 objects camelCase. No struct uses `json.RawMessage`; the only
  * free-form value is `extra` (`map[string]interface{}`), whose keys Go sorts.
  */
+import { JsonLimitError } from '@betar/bounded-json'
 import type { z } from 'zod'
-import { isV1MessageType, type V1MessageType, v1ErrorInfo, X402_V1_VERSION } from './constants.ts'
+import { isV1MessageType, V1_ERROR_INFO, type V1MessageType, v1ErrorInfo, X402_V1_VERSION } from './constants.ts'
 import { InvalidV1MessageError } from './errors.ts'
 import { goJsonBytes, goJsonInt, goJsonObject, goJsonString, goJsonValue, jsonBytes, parseGoJson } from './go-json.ts'
 import {
@@ -183,7 +184,8 @@ function toEnvelope(e: z.output<typeof paymentEnvelopeSchema>): V1PaymentEnvelop
 /**
  * Parses and validates the JSON data of a frame of type `type`.
  *
- * @throws InvalidV1MessageError when the type is unknown, the data is not JSON, or a field is missing or mistyped
+ * @throws InvalidV1MessageError when the type is unknown, the data is not JSON or nests more than 64 levels deep
+ * (`issues[0].code` `invalid_json`, `too_deep` or `too_big`), or a field is missing or mistyped
  */
 export function decodeV1Message<T extends V1MessageType>(type: T, data: Uint8Array): V1MessageMap[T]
 export function decodeV1Message(type: string, data: Uint8Array): V1Message
@@ -194,9 +196,10 @@ export function decodeV1Message(type: string, data: Uint8Array): V1Message {
     json = parseGoJson(data)
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
-    throw new InvalidV1MessageError(type, `not JSON: ${message}`, [{ path: [], message, code: 'invalid_json' }], {
-      cause: err
-    })
+    const reason = err instanceof JsonLimitError ? err.reason : 'syntax'
+    const code = reason === 'depth' ? 'too_deep' : reason === 'size' ? 'too_big' : 'invalid_json'
+    const summary = code === 'invalid_json' ? `not JSON: ${message}` : message
+    throw new InvalidV1MessageError(type, summary, [{ path: [], message, code }], { cause: err })
   }
   return decodeParsed(type, json)
 }
@@ -230,6 +233,27 @@ function decodeParsed(type: V1MessageType, json: unknown): V1Message {
     }
     case 'x402.error':
       return parse(type, errorSchema, json)
+  }
+}
+
+/**
+ * The `x402.error` a server sends for `err`, as Go's server would: for the codes Go defines, Go's name and retryable flag
+ * (`NewX402Error`: 2002 `PAYMENT_NONCE_MISMATCH` where this package says `NONCE_MISMATCH`, 2007 retryable), so a Go
+ * buyer reads it as it reads Go's; for codes only this implementation sends (rate limits, pending settlements, …), their
+ * own name and flag.
+ */
+export function v1ErrorFor(
+  correlationId: string,
+  err: { code: number; codeName: string; message: string; retryable: boolean }
+): V1ErrorMessage {
+  const go = V1_ERROR_INFO[err.code]
+  return {
+    version: X402_V1_VERSION,
+    correlation_id: correlationId,
+    error_code: err.code,
+    error_name: go?.name ?? err.codeName,
+    message: err.message,
+    retryable: go?.retryable ?? err.retryable
   }
 }
 

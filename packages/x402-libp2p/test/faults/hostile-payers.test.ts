@@ -271,7 +271,7 @@ describe('one transaction that pays the seller once and spends several calls’ 
 
 describe('settlements of one payer in flight at once', () => {
   it('a fresh payer has one in flight: draining its balance costs the seller at most one reverted transaction', {
-    timeout: 60_000
+    timeout: 90_000
   }, async () => {
     const seller = await shortLivedSeller()
     try {
@@ -297,7 +297,8 @@ describe('settlements of one payer in flight at once', () => {
       const answers = await Promise.all(calls.map((c) => rawExchange(dialer, seller.node, [c.paid])))
       await drained
       for (const [answer] of answers) expect(answer?.type).toBe('ERROR')
-      expect(await settleAll(seller)).toEqual(Array(5).fill('void'))
+      // The calls end void once their 9 s authorizations are past by chain time: room for a loaded machine.
+      expect(await settleAll(seller, 45_000)).toEqual(Array(5).fill('void'))
       const receipts = await sellerTransactions(seller)
       expect(receipts.filter((r) => r.status === 'reverted').length).toBeLessThanOrEqual(1)
       expect(seller.runs.size).toBe(0)

@@ -132,3 +132,30 @@ export async function assertMoneyInvariant(
 export async function balances(chain: Chain, buyers: readonly Address[]): Promise<Map<Address, bigint>> {
   return new Map(await Promise.all(buyers.map(async (b) => [b, await chain.balance(b)] as const)))
 }
+
+/**
+ * What a deferred payer obtained (spec §7.7), from the seller's records and the chain: `paid` — its calls whose
+ * transfer exists on-chain; `unpaidDelivered` — results it was given whose transfer does not exist (on credit, or a
+ * default). Asserts no record says `done` unpaid or `void`/`failed` paid, and that what was delivered unpaid stays
+ * within `creditLimit`.
+ */
+export async function assertDeferredExposure(
+  chain: Chain,
+  datastore: Datastore,
+  payer: Address,
+  creditLimit: bigint
+): Promise<{ paid: bigint; unpaidDelivered: bigint }> {
+  let paid = 0n
+  let unpaidDelivered = 0n
+  for (const r of await sellerRecords(datastore)) {
+    const a = (r.payment.payload as { authorization: AuthorizationRef }).authorization
+    if (getAddress(a.from) !== getAddress(payer)) continue
+    const used = (await readAuthorization(chain.client, r.requirements, a)).state === 'used'
+    if (used) paid += BigInt(r.requirements.amount)
+    if (r.state === 'void' || r.state === 'failed') expect(used, `${r.correlationId} ${r.state} but paid`).toBe(false)
+    if (r.state === 'done') expect(used, `${r.correlationId} done but unpaid`).toBe(true)
+    if (!used && r.result != null) unpaidDelivered += BigInt(r.requirements.amount)
+  }
+  expect(unpaidDelivered, `results delivered unpaid to ${payer} vs. the credit limit`).toBeLessThanOrEqual(creditLimit)
+  return { paid, unpaidDelivered }
+}

@@ -135,6 +135,45 @@ export async function inPool(chain: Chain, hash: Hash): Promise<void> {
   throw new Error(`${hash} never reached the pool`)
 }
 
+/** Deploys {@link testContracts}' `GasBurnerDelegate` (with automine on): an ERC-1271 check that burns all its gas. */
+export async function deployGasBurnerDelegate(chain: Chain, deployer: LocalAccount): Promise<Address> {
+  const { abi, bytecode } = testContracts().GasBurnerDelegate
+  const deployed = await writer(chain, deployer).deployContract({ abi, bytecode })
+  const address = (await chain.client.waitForTransactionReceipt({ hash: deployed, pollingInterval: 20 }))
+    .contractAddress
+  if (address == null) throw new Error('GasBurnerDelegate not deployed')
+  return address
+}
+
+/**
+ * The externally owned `payer` delegates its account to `delegate` (EIP-7702): a type-4 transaction sent by `sponsor`
+ * with a high tip, so that it is ordered before the seller's pending settlement in the next block. Not waited for.
+ */
+export async function delegateAccount(
+  chain: Chain,
+  payer: LocalAccount,
+  sponsor: LocalAccount,
+  delegate: Address
+): Promise<Hash> {
+  const authorization = await payer.signAuthorization!({
+    chainId: chain.devnet.chainId,
+    address: delegate,
+    nonce: await chain.client.getTransactionCount({ address: payer.address, blockTag: 'pending' })
+  })
+  const raw = await sponsor.signTransaction({
+    type: 'eip7702',
+    chainId: chain.devnet.chainId,
+    nonce: await chain.client.getTransactionCount({ address: sponsor.address, blockTag: 'pending' }),
+    to: sponsor.address,
+    data: '0x',
+    gas: 200_000n,
+    maxFeePerGas: OUTBID.maxFeePerGas,
+    maxPriorityFeePerGas: OUTBID.maxPriorityFeePerGas,
+    authorizationList: [authorization]
+  })
+  return chain.client.sendRawTransaction({ serializedTransaction: raw })
+}
+
 /**
  * An ordinary USDC transfer from `from`. `outbid`: with a high tip, not waited for (it lands before the seller's
  * settlement in the next block); `after`: with the lowest fee cap the next block takes, not waited for (anvil orders

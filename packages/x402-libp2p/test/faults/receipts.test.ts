@@ -25,13 +25,16 @@ describe('receipt polls that fail on a chain with 1-second blocks', () => {
   })
 
   it('settles once and delivers the result; nothing is broadcast twice', { timeout: 60_000 }, async () => {
-    // Every receipt poll fails for 2.5 s — HTTP 502s, then JSON-RPC internal errors — while blocks keep coming.
-    seller.proxy.fault({ method: 'eth_getTransactionReceipt', times: 1_000_000, action: { kind: 'refuse' } })
-    seller.proxy.fault({
-      method: 'eth_getTransactionReceipt',
-      times: 1_000_000,
-      action: { kind: 'error', code: -32603, message: 'internal error' }
-    })
+    // Every receipt read fails for 2.5 s — HTTP 502s, then JSON-RPC internal errors — while blocks keep coming: the
+    // block watcher's reads of each block's receipts and any direct receipt request alike.
+    for (const method of ['eth_getBlockReceipts', 'eth_getTransactionReceipt']) {
+      seller.proxy.fault({ method, times: 1_000_000, action: { kind: 'refuse' } })
+      seller.proxy.fault({
+        method,
+        times: 1_000_000,
+        action: { kind: 'error', code: -32603, message: 'internal error' }
+      })
+    }
     const healed = setTimeout(() => seller.proxy.heal(), 2_500)
     const [buyer] = await startBuyers(chain, [chain.devnet.accounts[1]!.account], { reaskAttempts: 0 })
     try {
@@ -43,7 +46,9 @@ describe('receipt polls that fail on a chain with 1-second blocks', () => {
       expect(log.error).toBeUndefined()
       expect(str(log.result!.body)).toBe('done:blocks')
       expect(log.asks).toBeGreaterThan(1) // answered SETTLEMENT_PENDING first, then the result on a re-ask
-      expect(seller.proxy.faultsApplied()).toBeGreaterThanOrEqual(10)
+      // Receipt reads failed meanwhile (fewer than before: one read per block through the watcher, not a poll per call
+      // every few ms; re-asks read the receipt once, then the authorization's state and logs).
+      expect(seller.proxy.faultsApplied()).toBeGreaterThanOrEqual(3)
       expect(seller.proxy.count('eth_sendRawTransaction')).toBe(1)
       expect(seller.runs.get('receipt-faults-1')).toBe(1)
       await assertMoneyInvariant(chain, before, [log], { datastore: seller.datastore, settled: true })

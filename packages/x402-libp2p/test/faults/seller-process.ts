@@ -7,7 +7,7 @@ import { privateKeyFromProtobuf } from '@libp2p/crypto/keys'
 import { LevelDatastore } from 'datastore-level'
 import { createPublicClient, createWalletClient, defineChain, type Hex, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { localSettler, type PaymentAsset } from '../../src/index.ts'
+import { type LocalSettlerInit, localSettler, type PaymentAsset } from '../../src/index.ts'
 import { createNode } from '../fixtures/nodes.ts'
 
 interface Config {
@@ -21,6 +21,8 @@ interface Config {
   asset: PaymentAsset
   price: string
   confirmationTimeoutMs: number
+  /** Batched settlement (`localSettler`'s `batch`). */
+  batch?: LocalSettlerInit['batch']
 }
 
 const config = JSON.parse(process.env.BETAR_TEST_SELLER ?? '{}') as Config
@@ -44,7 +46,8 @@ const node = await createNode({
   server: {
     settler: localSettler({
       walletClient: createWalletClient({ account, chain, transport }),
-      publicClient: createPublicClient({ chain, transport, pollingInterval: 20 })
+      publicClient: createPublicClient({ chain, transport, pollingInterval: 20 }),
+      ...(config.batch != null ? { batch: config.batch } : {})
     }),
     asset: config.asset,
     confirmationTimeoutMs: config.confirmationTimeoutMs,

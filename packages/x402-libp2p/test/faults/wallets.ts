@@ -20,8 +20,8 @@ import type { Chain } from '../fixtures/chain.ts'
 /** The contract wallets of `contracts/TestWallets.sol`. */
 export type WalletContract = 'OwnedWallet' | 'GasPriceGatedWallet' | 'GasBurnerWallet' | 'ToggleWallet'
 
-/** Every test contract: the wallets, and `Batch` (`contracts/Batch.sol`). */
-export type TestContract = WalletContract | 'Batch'
+/** Every test contract: the wallets, `GasBurnerDelegate` (an EIP-7702 delegate) and `Batch` (`contracts/Batch.sol`). */
+export type TestContract = WalletContract | 'GasBurnerDelegate' | 'Batch'
 
 interface Compiled {
   abi: Abi
@@ -59,6 +59,7 @@ export function testContracts(): Record<TestContract, Compiled> {
     GasPriceGatedWallet: pick('TestWallets.sol', 'GasPriceGatedWallet'),
     GasBurnerWallet: pick('TestWallets.sol', 'GasBurnerWallet'),
     ToggleWallet: pick('TestWallets.sol', 'ToggleWallet'),
+    GasBurnerDelegate: pick('TestWallets.sol', 'GasBurnerDelegate'),
     Batch: pick('Batch.sol', 'Batch')
   }
   return compiled

@@ -1,0 +1,118 @@
+import { authorizationTypes } from '@x402/evm'
+import { type Address, type Hex, hashTypedData, numberToHex, recoverTypedDataAddress, toHex } from 'viem'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { describe, expect, it } from 'vitest'
+import type { Authorization } from '../src/settlement/eip3009.ts'
+import { AuthorizationSignatures, type TokenDomain } from '../src/settlement/signature.ts'
+
+const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
+const domain: TokenDomain = {
+  name: 'USD Coin',
+  version: '2',
+  chainId: 31337,
+  verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3'
+}
+const payee: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+
+function authorization(from: Address, i: number): Authorization {
+  return {
+    from,
+    to: payee,
+    value: String(1000 + i),
+    validAfter: '0',
+    validBefore: String(2_000_000_000 + i),
+    nonce: toHex(crypto.getRandomValues(new Uint8Array(32)))
+  }
+}
+
+const typed = (a: Authorization) => ({
+  domain,
+  types: authorizationTypes,
+  primaryType: 'TransferWithAuthorization' as const,
+  message: {
+    from: a.from,
+    to: a.to,
+    value: BigInt(a.value),
+    validAfter: BigInt(a.validAfter),
+    validBefore: BigInt(a.validBefore),
+    nonce: a.nonce
+  }
+})
+
+const parts = (sig: Hex) => ({
+  r: BigInt(`0x${sig.slice(2, 66)}`),
+  s: BigInt(`0x${sig.slice(66, 130)}`),
+  v: Number.parseInt(sig.slice(130), 16)
+})
+const join = (r: bigint, s: bigint, v: number): Hex =>
+  `0x${numberToHex(r, { size: 32 }).slice(2)}${numberToHex(s, { size: 32 }).slice(2)}${v.toString(16).padStart(2, '0')}`
+
+describe('AuthorizationSignatures: the token’s ecrecover check, locally', () => {
+  it('builds the EIP-712 digest viem builds', () => {
+    const sigs = new AuthorizationSignatures()
+    const a = authorization(privateKeyToAccount(generatePrivateKey()).address, 1)
+    expect(toHex(sigs.digest(domain, a) as Uint8Array)).toBe(hashTypedData(typed(a)))
+    expect(sigs.digest(domain, { ...a, value: (1n << 256n).toString() })).toBeUndefined()
+  })
+
+  it('accepts a payer’s signatures, first by recovery, then against its remembered key and its table', async () => {
+    const account = privateKeyToAccount(generatePrivateKey())
+    const other = privateKeyToAccount(generatePrivateKey())
+    const sigs = new AuthorizationSignatures({ tableAfter: 3 })
+    for (let i = 0; i < 8; i++) {
+      const a = authorization(account.address, i)
+      const signature = await account.signTypedData(typed(a))
+      expect(sigs.signedBy(domain, a, signature)).toBe(true)
+      // Another key's signature, the same signature for other terms, or for another payer: refused (and viem agrees).
+      const forged = await other.signTypedData(typed(a))
+      expect(await recoverTypedDataAddress({ ...typed(a), signature: forged })).not.toBe(account.address)
+      expect(sigs.signedBy(domain, a, forged)).toBe(false)
+      expect(sigs.signedBy(domain, { ...a, value: String(1 + Number(a.value)) }, signature)).toBe(false)
+      expect(sigs.signedBy(domain, { ...a, from: other.address }, signature)).toBe(false)
+      expect(sigs.signedBy({ ...domain, chainId: 1 }, a, signature)).toBe(false)
+    }
+  })
+
+  it('refuses what the token refuses: high s, a wrong or out-of-range v, r or s out of range, not 65 bytes', async () => {
+    const account = privateKeyToAccount(generatePrivateKey())
+    // Once with an unknown payer (recovery), once with its key remembered (the table-less check).
+    for (const known of [false, true]) {
+      const sigs = new AuthorizationSignatures()
+      if (known) {
+        const a = authorization(account.address, 99)
+        expect(sigs.signedBy(domain, a, await account.signTypedData(typed(a)))).toBe(true)
+      }
+      const a = authorization(account.address, 1)
+      const signature = await account.signTypedData(typed(a))
+      const { r, s, v } = parts(signature)
+      // The malleable twin (n − s, other parity) recovers the same address — ecrecover would accept it, FiatToken's
+      // ECRecover does not.
+      const twin = join(r, N - s, v === 27 ? 28 : 27)
+      expect(await recoverTypedDataAddress({ ...typed(a), signature: twin })).toBe(account.address)
+      expect(sigs.signedBy(domain, a, twin)).toBe(false)
+      expect(sigs.signedBy(domain, a, join(r, s, v === 27 ? 28 : 27))).toBe(false)
+      for (const bad of [26, 29, 2, 255]) expect(sigs.signedBy(domain, a, join(r, s, bad))).toBe(false)
+      expect(sigs.signedBy(domain, a, join(0n, s, v))).toBe(false)
+      expect(sigs.signedBy(domain, a, join(N, s, v))).toBe(false)
+      expect(sigs.signedBy(domain, a, join(r, 0n, v))).toBe(false)
+      expect(sigs.signedBy(domain, a, `${signature}00`)).toBe(false)
+      expect(sigs.signedBy(domain, a, signature.slice(0, 130) as Hex)).toBe(false)
+      // v as 0/1 is what the settlement calldata turns into 27/28.
+      expect(sigs.signedBy(domain, a, join(r, s, v - 27))).toBe(true)
+      expect(sigs.signedBy(domain, a, signature)).toBe(true)
+    }
+  })
+
+  it('forgets the least recently used keys and tables beyond its bounds, and still checks correctly', async () => {
+    const accounts = Array.from({ length: 5 }, () => privateKeyToAccount(generatePrivateKey()))
+    const sigs = new AuthorizationSignatures({ maxKeys: 3, maxTables: 1, tableAfter: 2 })
+    for (let round = 0; round < 3; round++) {
+      for (const account of accounts) {
+        const a = authorization(account.address, round)
+        expect(sigs.signedBy(domain, a, await account.signTypedData(typed(a)))).toBe(true)
+        const b = authorization(accounts[0]?.address as Address, round)
+        expect(sigs.signedBy(domain, b, await account.signTypedData(typed(b)))).toBe(account === accounts[0])
+      }
+    }
+  })
+})
