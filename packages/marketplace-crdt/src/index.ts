@@ -16,6 +16,9 @@
  * ```
  */
 
+// First: installs the Node 20 shims (see node20.ts) before anything else runs.
+import './node20.ts'
+
 export type { ApplyOptions, ApplyResult } from './core/apply-remote.ts'
 export { clientIdOf, entryClientId } from './core/client-id.ts'
 export { canonical, MAX_ENVELOPE_SIZE, type SignedRecord, signRecord, verifyRecord } from './core/envelope.ts'

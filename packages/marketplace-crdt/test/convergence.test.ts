@@ -210,6 +210,28 @@ describe('signed listing envelope (seeded properties)', () => {
     const bytes = new TextEncoder().encode(JSON.stringify({ ...envelope, s: `${envelope.s.slice(0, -1)}!` }))
     expect(() => verifyRecord(bytes)).toThrow(InvalidListingError)
   })
+
+  it('a validly signed payload with a "__proto__" member is refused: zod would drop it (fuzzing, issue 13)', async () => {
+    const seller = await testPeer(1, () => 0)
+    let record = randomRecord(new Prng(9), seller.id)
+    for (let seed = 10; record.kind !== 'listing'; seed++) record = randomRecord(new Prng(seed), seller.id)
+    // What a hostile seller signs by hand: its own payload, with a member `JSON.parse` keeps and zod drops.
+    const payload = canonical(record).replace('{', '{"__proto__":{"polluted":true},')
+    const domain = new TextEncoder().encode('betar/marketplace/listing/v1\n')
+    const body = new TextEncoder().encode(payload)
+    const signature = await seller.key.sign(new Uint8Array([...domain, ...body]))
+    const bytes = new TextEncoder().encode(
+      JSON.stringify({ p: payload, s: Buffer.from(signature).toString('base64url') })
+    )
+    expect(() => verifyRecord(bytes)).toThrow(expect.objectContaining({ name: 'InvalidListingError' }))
+    // the same payload without the member verifies: the refusal is for the member, not the signature
+    const plain = canonical(record)
+    const plainSignature = await seller.key.sign(new Uint8Array([...domain, ...new TextEncoder().encode(plain)]))
+    const plainBytes = new TextEncoder().encode(
+      JSON.stringify({ p: plain, s: Buffer.from(plainSignature).toString('base64url') })
+    )
+    expect(verifyRecord(plainBytes).record).toEqual(record)
+  })
 })
 
 describe('a replica never shows a listing its seller did not sign, whatever the path', () => {

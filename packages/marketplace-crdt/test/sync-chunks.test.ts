@@ -84,7 +84,10 @@ describe('chunked state (sync 2.0.0)', () => {
       new Uint8Array([FrameType.ACK]), // truncated
       new Uint8Array([FrameType.END, 0]), // trailing bytes
       new Uint8Array([FrameType.HELLO, 4]), // too many epochs
-      new Uint8Array([FrameType.HELLO, 2, 5, 5]) // an epoch twice
+      new Uint8Array([FrameType.HELLO, 2, 5, 5]), // an epoch twice
+      // 2^56, past 2^53 (fuzzing, issue 13): counts are read as safe integers, like epochs
+      new Uint8Array([FrameType.ACK, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]),
+      new Uint8Array([FrameType.BUSY, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01])
     ]
     for (const b of bad) expect(() => decodeFrame(b)).toThrow(expect.objectContaining({ name: 'InvalidMessageError' }))
   })

@@ -1,4 +1,3 @@
-import { SHARDS } from './entry-store.ts'
 import { verifyParsedMany } from './envelope.ts'
 import type { DeleteRange, ScannedUpdate } from './scanned-update.ts'
 import { runNow, runSliced, Slicer } from './slices.ts'
@@ -53,6 +52,10 @@ export interface ApplyResult extends ValidatedUpdate {
 /** What the pipeline needs of a document. */
 export interface ApplyTarget {
   readonly view: EntryView
+  /** The shard (Yjs document) a key's client is in: one transaction per shard and step. */
+  shardOf(client: number): number
+  /** Resolves once no shard split is under way: a bulk apply waits for one between steps (documents stay small). */
+  settled(): Promise<void>
   /** Applies planned chains and delete ranges. */
   commit(scan: ScannedUpdate, plans: readonly ChainPlan[], ranges: readonly DeleteRange[]): void
 }
@@ -107,6 +110,8 @@ export async function applyInSteps(
   const parsed: ParsedEntries = []
   const dropped: DroppedEntry[] = []
   const committed: ChainPlan[] = []
+  /** Clients whose chains (and their own delete ranges) were committed. */
+  const done = new Set<number>()
   const slicer = new Slicer()
   /** Parses, plans and verifies one batch of groups. */
   const check = async (from: number): Promise<ChainPlan[]> => {
@@ -115,15 +120,31 @@ export async function applyInSteps(
     dropped.push(...planned.dropped)
     return keepVerified(planned.plans, await verifyBulk(planned.plans, parsed, o), dropped, strict)
   }
-  /** Applies checked plans step by step, planning each step again against the document as it is then. */
+  /**
+   * Applies checked plans step by step. A key whose clock moved since it was checked (other work ran in between) is
+   * planned again against the document as it is then; quotas are always checked again. (A key collected meanwhile keeps
+   * its clock: its plan stays right, as the new version is newer than the one collected.)
+   */
   const apply = async (candidates: readonly ChainPlan[]): Promise<void> => {
-    for (const groups of steps(scan, candidates)) {
+    const byGroup = new Map(candidates.map((p) => [p.group, p]))
+    for (const groups of steps(scan, candidates, (client) => target.shardOf(client))) {
       await slicer.tick()
-      const again = planChains(scan, groups, parsed, deletes, target.view, o, false)
+      await target.settled()
+      const current: ChainPlan[] = []
+      const moved: number[] = []
+      for (const g of groups) {
+        const plan = byGroup.get(g) as ChainPlan
+        if (target.view.state(plan.client) === plan.state) current.push(plan)
+        else moved.push(g)
+      }
+      const again = planChains(scan, moved, parsed, deletes, target.view, o, false)
       dropped.push(...again.dropped)
-      const plans = keepWithinQuota(again.plans, target.view, o, dropped, false)
-      target.commit(scan, plans, [])
+      const plans = keepWithinQuota([...current, ...again.plans], target.view, o, dropped, false)
+      // With the ranges of their own clients (superseded history, a value arriving collected), in the same transaction
+      // as `applyNow` does: an entry that arrives collected is never live, so it is never reported.
+      target.commit(scan, plans, ownRanges(plans, deletes, target.view))
       committed.push(...plans)
+      for (const p of plans) done.add(p.client)
     }
   }
   /** Lets go of a batch's parsed records. */
@@ -147,8 +168,29 @@ export async function applyInSteps(
   await slicer.tick()
   const byClient = new Map(committed.map((p) => [p.client, p]))
   const { ranges, removed } = await runSliced(planDeletes(scan, byClient, target.view, o, dropped, false))
-  target.commit(scan, [], ranges)
+  // The ranges of committed chains went in with them; the rest (collections of entries held here) now.
+  target.commit(
+    scan,
+    [],
+    ranges.filter((r) => !done.has(r.client))
+  )
   return { scan, plans: committed, dropped, removed, ranges }
+}
+
+/**
+ * The delete ranges an update carries for the chains of `plans` (checked when they were planned: superseded history, or
+ * the new value arriving collected), cut to what the chains reach, as `planDeletes` cuts them.
+ */
+function ownRanges(plans: readonly ChainPlan[], deletes: Map<number, DeleteRange[]>, view: EntryView): DeleteRange[] {
+  const out: DeleteRange[] = []
+  for (const p of plans) {
+    const known = Math.max(view.state(p.client), p.finalClock + 1)
+    for (const r of deletes.get(p.client) ?? []) {
+      if (r.clock < known)
+        out.push({ client: r.client, clock: r.clock, len: Math.min(r.clock + r.len, known) - r.clock })
+    }
+  }
+  return out
 }
 
 /** Signatures of the planned records, on two cores, in slices. */
@@ -171,23 +213,20 @@ async function verifyBulk(
 }
 
 /** The candidates' groups in apply steps: by shard, at most so many keys and bytes per step. */
-function steps(scan: ScannedUpdate, plans: readonly ChainPlan[]): number[][] {
-  const sorted = [...plans].sort((a, b) => (a.client % SHARDS) - (b.client % SHARDS))
+function steps(scan: ScannedUpdate, plans: readonly ChainPlan[], shardOf: (client: number) => number): number[][] {
+  const sorted = plans.map((p) => ({ p, shard: shardOf(p.client) })).sort((a, b) => a.shard - b.shard)
   const steps: number[][] = []
   let step: number[] = []
   let bytes = 0
   let shard = -1
-  for (const p of sorted) {
+  for (const { p, shard: s } of sorted) {
     const size = scan.end(p.to - 1) - scan.start(p.from)
-    if (
-      step.length > 0 &&
-      (p.client % SHARDS !== shard || step.length >= MAX_GROUPS_PER_STEP || bytes + size > MAX_BYTES_PER_STEP)
-    ) {
+    if (step.length > 0 && (s !== shard || step.length >= MAX_GROUPS_PER_STEP || bytes + size > MAX_BYTES_PER_STEP)) {
       steps.push(step)
       step = []
       bytes = 0
     }
-    shard = p.client % SHARDS
+    shard = s
     step.push(p.group)
     bytes += size
   }

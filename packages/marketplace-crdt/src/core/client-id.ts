@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { createHash, hash } from 'node:crypto'
 
 const cache = new Map<string, number>()
 
@@ -24,8 +24,9 @@ export function clientIdOf(peerId: string): number {
  * identity").
  */
 export function entryClientId(key: string): number {
-  // Not cached: one hash (≈ 1 µs) per key and update costs less than a cache entry per listing held.
-  const digest = createHash('sha256').update(`betar/marketplace/entry/v1\n${key}`).digest()
+  // Not cached: one hash (≈ 1 µs; the one-shot `hash` costs half of `createHash`) per key and update costs less than a
+  // cache entry per listing held.
+  const digest = hash('sha256', `betar/marketplace/entry/v1\n${key}`, 'buffer')
   // 48 bits fit readUIntBE; the 5 more bits of a 53-bit integer come from the next byte.
   return digest.readUIntBE(0, 6) * 32 + ((digest[6] as number) >> 3)
 }

@@ -3,18 +3,12 @@ import * as Y from 'yjs'
 import { entryClientId } from './client-id.ts'
 import { MAX_ENVELOPE_SIZE } from './envelope.ts'
 import type { DeleteRange, ScannedUpdate } from './scanned-update.ts'
-import { runNow } from './slices.ts'
+import { SHARDS, type Shard, ShardLayout } from './shards.ts'
+import { runNow, SLICE_MS, yieldToEventLoop } from './slices.ts'
 import { encodeSubset, type GroupSlice, scanUpdate } from './update-format.ts'
 import { LISTINGS_MAP } from './validate.ts'
 
-/**
- * Yjs documents the entries are spread over, by client id. Every entry key has its own Yjs client, and a Yjs transaction
- * walks the whole state vector of its document several times (`getStateVector` in `Transaction`, in cleanup and in
- * `writeClientsStructs`): measured on the reference machine, one small update to a document of 100,000 clients takes
- * 60–110 ms, against 0.1 ms at 1,000. Shards keep each document at #keys / 64 clients. The wire format is unchanged: an
- * update is a plain Yjs v1 update, split by client on the way in and merged on the way out.
- */
-export const SHARDS = 64
+export { KEYS_PER_SHARD, SHARDS } from './shards.ts'
 
 /** Marks changes that came from the network, so they are not echoed back. */
 export const REMOTE = Symbol('betar/marketplace/remote')
@@ -26,37 +20,186 @@ export interface EntryStoreInit {
   /** The client id the Yjs documents rest on between writes (never used for an entry). */
   restingClientId: number
   onChange: (event: Y.YMapEvent<Uint8Array>) => void
-  /** A Yjs update of one shard (v1), with its transaction origin. */
+  /** A Yjs update of one shard (v1) made by a local write ({@link EntryStore.transact}), with its origin. */
   onUpdate: (update: Uint8Array, origin: unknown) => void
 }
 
-/** The marketplace's Yjs state: one `listings` map spread over {@link SHARDS} documents, one Yjs client per key. */
+/** Most chains, and about how many bytes of records, a split copies at once (the step's time is checked in between). */
+const COPY_BATCH = 128
+const COPY_BYTES = 256 * 1024
+
+/** A split under way: `from` still holds (and serves) its clients until its `children` replace it. */
+interface Split {
+  from: Shard
+  children: Shard[]
+  /** Clients not copied yet. */
+  pending: number[]
+  /** Clients written in `from` since the split started. */
+  changed: Set<number>
+}
+
+/**
+ * The marketplace's Yjs state: one `listings` map spread over Yjs documents by client id (a {@link ShardLayout}: one
+ * document at first, split as they fill, up to {@link SHARDS}), one Yjs client per key.
+ */
 export class EntryStore {
-  private readonly shards: Y.Doc[] = []
-  private readonly maps: Array<Y.Map<Uint8Array>> = []
+  private readonly layout: ShardLayout
+  private readonly onUpdate: EntryStoreInit['onUpdate']
+  private readonly onChange: EntryStoreInit['onChange']
   private readonly resting: number
+  /** Shards changed (or split) since {@link takeDirty} last ran. */
+  private readonly dirty = new Set<number>()
+  /** The split under way, if any ({@link grow}). */
+  private splitting: Split | undefined
+  private growth: Promise<void> | undefined
 
   constructor(init: EntryStoreInit) {
     this.resting = init.restingClientId
-    for (let i = 0; i < SHARDS; i++) {
-      // Keep the signed content of each key's last entry even once it is deleted (collected): a replica that missed the
-      // entry can still receive it, signed, in a sync, and its version keeps stale copies out. Older versions are
-      // trimmed.
-      const doc = new Y.Doc({
-        gc: true,
-        gcFilter: (item) => !(item.parentSub != null && item.right == null && item.content instanceof Y.ContentBinary)
-      })
-      doc.clientID = this.resting
-      const map = doc.getMap<Uint8Array>(LISTINGS_MAP)
-      map.observe(init.onChange)
-      doc.on('update', init.onUpdate)
-      this.shards.push(doc)
-      this.maps.push(map)
-    }
+    this.onUpdate = init.onUpdate
+    this.onChange = init.onChange
+    this.layout = new ShardLayout(init.restingClientId)
+    for (const shard of this.layout.shards()) shard.map.observe(this.onChange)
+  }
+
+  /** The shard (its id, stable across restarts) holding a key's client; it changes only when that shard splits. */
+  shardOf(client: number): number {
+    return this.layout.of(client).id
   }
 
   private shard(client: number): Y.Doc {
-    return this.shards[client % SHARDS] as Y.Doc
+    return this.layout.of(client).doc
+  }
+
+  private map(client: number): Y.Map<Uint8Array> {
+    return this.layout.of(client).map
+  }
+
+  /**
+   * Starts splitting an overfull shard, if any: the split runs in steps of a few milliseconds, letting the event loop
+   * through in between ({@link splitStep}). Until its last step the shard being split keeps serving every read and
+   * write of its keys; the new shards are filled from it, caught up with what changed meanwhile, and put in its place in
+   * one synchronous step — so queries see one consistent state throughout and no update is lost.
+   */
+  private grow(): void {
+    if (this.growth != null || this.layout.overfull() == null) return
+    this.growth = this.growInSteps()
+  }
+
+  private async growInSteps(): Promise<void> {
+    try {
+      do await yieldToEventLoop()
+      while (this.splitStep())
+    } catch {
+      // Not expected (the state is this store's own); the shard stays whole, and the next write tries again.
+      this.splitting = undefined
+    } finally {
+      this.growth = undefined
+    }
+  }
+
+  /** Resolves once no split is under way (one a write starts meanwhile included). */
+  async settled(): Promise<void> {
+    while (this.growth != null) await this.growth
+  }
+
+  /** Runs any split to the end at once (restoring persisted parts: nothing is served yet). */
+  growNow(): void {
+    try {
+      while (this.splitStep()) {}
+    } catch {
+      this.splitting = undefined
+    }
+  }
+
+  /**
+   * One step of a split: starts one if a shard is overfull, copies chains of the shard into its children for about one
+   * slice, then — once all are copied and what changed meanwhile fits in one step — catches the children up and puts
+   * them in the shard's place. Returns whether there is more to do.
+   */
+  private splitStep(): boolean {
+    let split = this.splitting
+    if (split == null) {
+      const from = this.layout.overfull()
+      if (from == null) return false
+      split = {
+        from,
+        children: this.layout.children(from),
+        pending: [...from.doc.store.clients.keys()],
+        changed: new Set()
+      }
+      this.splitting = split
+    }
+    const started = performance.now()
+    while (split.pending.length > 0) {
+      this.copy(split, this.batch(split.pending))
+      if (performance.now() - started >= SLICE_MS) return true
+    }
+    // Chains written meanwhile: copied again from where each child's copy ends (new keys whole) — in steps while they
+    // are many, then the last of them in the step that swaps the shards, so nothing written in between is missed.
+    if (split.changed.size > COPY_BATCH) {
+      split.pending.push(...split.changed)
+      split.changed.clear()
+      return true
+    }
+    this.copy(split, [...split.changed])
+    split.changed.clear()
+    split.from.map.unobserve(this.onChange)
+    this.layout.replace(split.from, split.children)
+    for (const child of split.children) {
+      child.map.observe(this.onChange)
+      this.dirty.add(child.id)
+    }
+    this.dirty.add(split.from.id)
+    this.splitting = undefined
+    return this.layout.overfull() != null
+  }
+
+  /** Takes clients off the end of `pending`: up to {@link COPY_BATCH} of them, or about {@link COPY_BYTES} of records. */
+  private batch(pending: number[]): number[] {
+    const out: number[] = []
+    let bytes = 0
+    while (pending.length > 0 && out.length < COPY_BATCH && bytes < COPY_BYTES) {
+      const client = pending.pop() as number
+      const tail = this.tail(client)
+      bytes += tail?.content instanceof Y.ContentBinary ? tail.content.content.byteLength : 64
+      out.push(client)
+    }
+    return out
+  }
+
+  /** Copies the chains of `clients` (what each child lacks of them, and all their deleted ranges) into the children. */
+  private copy(split: Split, clients: readonly number[]): void {
+    const byChild = new Map<Shard, Array<{ structs: Uint8Array | undefined; deletions: Uint8Array | undefined }>>()
+    for (const client of clients) {
+      const structs = split.from.doc.store.clients.get(client)
+      if (structs == null || structs.length === 0) continue
+      const child = split.children.find((c) => client % c.modulus === c.residue) as Shard
+      const held = child.doc.store.clients.get(client)
+      const last = held?.[held.length - 1]
+      const from = last == null ? 0 : last.id.clock + last.length
+      const part = {
+        structs: this.state(client) > from ? encodeChain(structs, client, from) : undefined,
+        deletions: encodeDeletions(structs, client)
+      }
+      if (part.structs == null && part.deletions == null) continue
+      const parts = byChild.get(child)
+      if (parts == null) byChild.set(child, [part])
+      else parts.push(part)
+    }
+    for (const [child, parts] of byChild) {
+      try {
+        Y.applyUpdate(child.doc, assemble(parts), REMOTE)
+      } finally {
+        child.doc.clientID = this.resting
+      }
+    }
+  }
+
+  /** Notes clients written in a shard being split (its children must catch up with them). */
+  private touched(shard: number, clients: Iterable<number>): void {
+    const split = this.splitting
+    if (split == null || split.from.id !== shard) return
+    for (const client of clients) split.changed.add(client)
   }
 
   /** The structs of one client (one key's chain). */
@@ -66,7 +209,7 @@ export class EntryStore {
 
   /** Every client (key chain) of every shard. */
   private *chains(): IterableIterator<[number, Structs]> {
-    for (const doc of this.shards) yield* doc.store.clients
+    for (const shard of this.layout.shards()) yield* shard.doc.store.clients
   }
 
   state(client: number): number {
@@ -88,17 +231,17 @@ export class EntryStore {
 
   /** The live value of a key (written by `client`). */
   get(key: string, client: number): Uint8Array | undefined {
-    return (this.maps[client % SHARDS] as Y.Map<Uint8Array>).get(key)
+    return this.map(client).get(key)
   }
 
   /** Every live entry. */
   *entries(): IterableIterator<[string, Uint8Array]> {
-    for (const map of this.maps) yield* map.entries()
+    for (const shard of this.layout.shards()) yield* shard.map.entries()
   }
 
   /** Every key ever written here (live, withdrawn or collected), with the item holding its last value. */
   *items(): IterableIterator<[string, Y.Item]> {
-    for (const map of this.maps) yield* (map as unknown as MapInternals)._map
+    for (const shard of this.layout.shards()) yield* (shard.map as unknown as MapInternals)._map
   }
 
   /** Runs local writes and deletions; `fn` gets a writer bound to each key's client. */
@@ -110,11 +253,17 @@ export class EntryStore {
   ): void {
     // Group by shard, so each shard sees one transaction (one update).
     const work = new Map<number, Array<() => void>>()
+    const clients = new Map<number, number[]>()
     const queue = (client: number, op: () => void) => {
-      const s = client % SHARDS
+      const s = this.shardOf(client)
       const list = work.get(s)
-      if (list == null) work.set(s, [op])
-      else list.push(op)
+      if (list == null) {
+        work.set(s, [op])
+        clients.set(s, [client])
+      } else {
+        list.push(op)
+        clients.get(s)?.push(client)
+      }
     }
     fn({
       set: (key, client, bytes) =>
@@ -122,25 +271,36 @@ export class EntryStore {
           const doc = this.shard(client)
           doc.clientID = client
           try {
-            ;(this.maps[client % SHARDS] as Y.Map<Uint8Array>).set(key, bytes)
+            this.map(client).set(key, bytes)
           } finally {
             doc.clientID = this.resting
           }
         }),
-      del: (key, client) => queue(client, () => (this.maps[client % SHARDS] as Y.Map<Uint8Array>).delete(key))
+      del: (key, client) => queue(client, () => this.map(client).delete(key))
     })
     for (const [s, ops] of work) {
-      ;(this.shards[s] as Y.Doc).transact(() => {
-        for (const op of ops) op()
-      })
+      this.dirty.add(s)
+      this.touched(s, clients.get(s) ?? [])
+      const doc = (this.layout.get(s) as Shard).doc
+      // Listened to only here: Yjs encodes every transaction's update while a document has an 'update' listener, and
+      // remote updates (a sync's 100,000 entries) are reported as they arrived instead.
+      doc.on('update', this.onUpdate)
+      try {
+        doc.transact(() => {
+          for (const op of ops) op()
+        })
+      } finally {
+        doc.off('update', this.onUpdate)
+      }
     }
+    this.grow()
   }
 
   /** Applies (already validated) struct runs and delete ranges of a scanned update, shard by shard. */
   apply(scan: ScannedUpdate, runs: readonly GroupSlice[], ranges: readonly DeleteRange[]): void {
     const byShard = new Map<number, { runs: GroupSlice[]; ranges: DeleteRange[] }>()
     const at = (client: number) => {
-      const s = client % SHARDS
+      const s = this.shardOf(client)
       let entry = byShard.get(s)
       if (entry == null) {
         entry = { runs: [], ranges: [] }
@@ -151,7 +311,11 @@ export class EntryStore {
     for (const run of runs) at(scan.client(run.from)).runs.push(run)
     for (const r of ranges) at(r.client).ranges.push(r)
     for (const [s, work] of byShard) {
-      const doc = this.shards[s] as Y.Doc
+      this.dirty.add(s)
+      if (this.splitting?.from.id === s) {
+        this.touched(s, [...work.runs.map((run) => scan.client(run.from)), ...work.ranges.map((r) => r.client)])
+      }
+      const doc = (this.layout.get(s) as Shard).doc
       try {
         Y.applyUpdate(doc, encodeSubset(scan, work.runs, work.ranges), REMOTE)
       } finally {
@@ -159,6 +323,7 @@ export class EntryStore {
         doc.clientID = this.resting
       }
     }
+    this.grow()
   }
 
   /** The merged state vector (Yjs format, clients in descending order as Yjs writes them). */
@@ -201,7 +366,7 @@ export class EntryStore {
       first.write(encoder, clock - first.id.clock)
       for (let i = start + 1; i < structs.length; i++) (structs[i] as Y.Item | Y.GC).write(encoder, 0)
     }
-    const ds = Y.mergeDeleteSets(this.shards.map((doc) => Y.createDeleteSetFromStructStore(doc.store)))
+    const ds = Y.mergeDeleteSets([...this.layout.shards()].map((s) => Y.createDeleteSetFromStructStore(s.doc.store)))
     const clients = [...ds.clients.entries()].sort((a, b) => b[0] - a[0])
     encoding.writeVarUint(encoder.restEncoder, clients.length)
     for (const [client, items] of clients) {
@@ -227,7 +392,9 @@ export class EntryStore {
     for (const [client] of this.chains()) clients.push(client)
     // By shard, so that a chunk's keys share few shards: applying it then costs a few Yjs transactions, not one per
     // shard, each walking its shard's state vector (a late joiner of 50,000 listings: 21 s of CPU, 13 s by shard).
-    clients.sort((a, b) => (a % SHARDS) - (b % SHARDS) || b - a)
+    // The receiver's shards are classes modulo 1, 8 or 64: ordered by residue modulo 8, then 64, a chunk's clients
+    // share few of them whichever it has.
+    clients.sort((a, b) => (a % 8) - (b % 8) || (a % SHARDS) - (b % SHARDS) || b - a)
     let parts: Array<{ structs: Uint8Array | undefined; deletions: Uint8Array | undefined }> = []
     let bytes = 0
     for (const client of clients) {
@@ -256,6 +423,27 @@ export class EntryStore {
     return Y.convertUpdateFormatV1ToV2(this.diff())
   }
 
+  /** The shards changed since the last call (all of them the first time), forgotten as changed. */
+  takeDirty(): number[] {
+    const out = [...this.dirty].sort((a, b) => a - b)
+    this.dirty.clear()
+    return out
+  }
+
+  /** Marks shards changed again (their snapshot could not be stored). */
+  markDirty(shards: Iterable<number>): void {
+    for (const s of shards) this.dirty.add(s)
+  }
+
+  /**
+   * The whole state of one shard as a Yjs v1 update, for persistence ({@link restoreV1} reads it back); `undefined` for
+   * a shard that was split (its part is to be deleted). A node re-encodes only what changed, never its whole state.
+   */
+  shardSnapshot(shard: number): Uint8Array | undefined {
+    const live = this.layout.get(shard)
+    return live != null ? Y.encodeStateAsUpdate(live.doc) : undefined
+  }
+
   /**
    * Restores state this node persisted itself (a Yjs v2 update: a {@link snapshot} or part of one, whole chains
    * continuing where this store's chains end). Returns false, restoring nothing, unless it is made of per-key chains
@@ -263,10 +451,43 @@ export class EntryStore {
    * would refuse its entries: the node resyncs instead.
    */
   restore(update: Uint8Array): boolean {
-    let scan: ScannedUpdate
+    let v1: Uint8Array
     try {
-      scan = runNow(
-        scanUpdate(Y.convertUpdateFormatV2ToV1(update), {
+      v1 = Y.convertUpdateFormatV2ToV1(update)
+    } catch {
+      return false
+    }
+    return this.restoreV1(v1)
+  }
+
+  /** {@link restore} for a Yjs v1 update (a {@link shardSnapshot}): all of it, or nothing. */
+  restoreV1(update: Uint8Array): boolean {
+    return this.replay(update, false) === 'whole'
+  }
+
+  /**
+   * Replays a Yjs v1 update this node logged itself, key by key: a key whose chain does not continue what this store
+   * holds (a record it builds on was lost) is skipped with its delete ranges — it keeps the version it has — and every
+   * other key is restored. `partly` when some key was skipped; `refused` when the update cannot be read.
+   */
+  replayV1(update: Uint8Array): 'whole' | 'partly' | 'refused' {
+    return this.replay(update, true)
+  }
+
+  /** Whether this store holds every struct of a Yjs v1 update (false when it cannot be read). */
+  holds(update: Uint8Array): boolean {
+    const scan = this.scanOwn(update)
+    if (scan == null) return false
+    for (let g = 0; g < scan.groups; g++) {
+      if (this.state(scan.groupClient(g)) < scan.next(scan.groupEnd(g) - 1)) return false
+    }
+    return true
+  }
+
+  private scanOwn(update: Uint8Array): ScannedUpdate | undefined {
+    try {
+      return runNow(
+        scanUpdate(update, {
           maxUpdateSize: Number.MAX_SAFE_INTEGER,
           maxStructs: Number.MAX_SAFE_INTEGER,
           maxBinaryBytes: MAX_ENVELOPE_SIZE,
@@ -274,36 +495,58 @@ export class EntryStore {
         })
       )
     } catch {
-      return false
+      return undefined
     }
+  }
+
+  /**
+   * Restores whole chains that continue this store's (state this node persisted itself: not validated again). `partial`:
+   * a chain that does not continue is skipped alone (with its delete ranges); otherwise it refuses the whole update.
+   */
+  private replay(update: Uint8Array, partial: boolean): 'whole' | 'partly' | 'refused' {
+    const scan = this.scanOwn(update)
+    if (scan == null) return 'refused'
     const runs: GroupSlice[] = []
     const ends = new Map<number, number>()
+    const skipped = new Set<number>()
     for (let g = 0; g < scan.groups; g++) {
       const client = scan.groupClient(g)
       const end = scan.groupEnd(g)
       const state = this.state(client)
       let from = scan.groupFirst(g)
       while (from < end && scan.next(from) <= state) from++
-      ends.set(client, Math.max(state, scan.next(end - 1)))
-      if (from === end) continue
-      for (let i = from; i < end; i++) {
+      if (from === end) {
+        ends.set(client, state)
+        continue
+      }
+      let continues = true
+      for (let i = from; i < end && continues; i++) {
         const key = scan.key(i)
         const chained =
           scan.originClient(i) < 0
             ? scan.clock(i) === 0 && key != null && entryClientId(key) === client
             : scan.originClient(i) === client && scan.originClock(i) === scan.clock(i) - 1
-        if (!chained || (i === from && scan.clock(i) > state)) return false
+        if (!chained || (i === from && scan.clock(i) > state)) continues = false
       }
+      if (!continues) {
+        if (!partial) return 'refused'
+        skipped.add(client)
+        continue
+      }
+      ends.set(client, scan.next(end - 1))
       runs.push({ from, to: end })
     }
     const ranges: DeleteRange[] = []
     for (let r = 0; r < scan.ranges; r++) {
       const client = scan.rangeClient(r)
+      if (skipped.has(client)) continue
       const clock = scan.rangeClock(r)
-      if (clock < (ends.get(client) ?? this.state(client))) ranges.push({ client, clock, len: scan.rangeLen(r) })
+      // Cut to what the store will hold: Yjs would keep the rest pending, and apply it to whatever comes later.
+      const end = Math.min(clock + scan.rangeLen(r), ends.get(client) ?? this.state(client))
+      if (clock < end) ranges.push({ client, clock, len: end - clock })
     }
     this.apply(scan, runs, ranges)
-    return true
+    return skipped.size > 0 ? 'partly' : 'whole'
   }
 }
 

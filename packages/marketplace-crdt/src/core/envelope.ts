@@ -1,4 +1,5 @@
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto'
+import { parseBoundedJson } from '@betar/bounded-json'
 import type { PrivateKey, PublicKey } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { fromString as fromBase64url, toString as toBase64url } from 'uint8arrays'
@@ -6,6 +7,9 @@ import { z } from 'zod'
 import { InvalidListingError } from '../errors.ts'
 import { type ListingRecord, ListingRecordSchema } from './listing.ts'
 import { type SignatureJob, verifyInParallel } from './parallel-verify.ts'
+
+/** Deepest nesting of a signed record's JSON (its input/output schemas included). */
+export const MAX_RECORD_DEPTH = 32
 
 /** Largest signed listing accepted from the network. */
 export const MAX_ENVELOPE_SIZE = 16 * 1024
@@ -109,6 +113,9 @@ export interface ParsedRecord extends SignedRecord {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
+/** A surrogate code unit not part of a pair (`u` mode reads pairs as one code point). */
+const LONE_SURROGATE = /\p{Cs}/u
+
 /**
  * Decodes a signed record from the network without checking its signature: size, JSON shape, schema. Cheap checks
  * (is it the right key, is it newer) can then run before the expensive one. Throws {@link InvalidListingError}.
@@ -117,7 +124,13 @@ export function parseRecord(bytes: Uint8Array): ParsedRecord {
   if (bytes.byteLength > MAX_ENVELOPE_SIZE) throw new InvalidListingError('signed listing too large')
   try {
     const envelope = EnvelopeSchema.parse(JSON.parse(utf8.decode(bytes)))
-    const record = ListingRecordSchema.parse(JSON.parse(envelope.p))
+    // The signature covers the payload's UTF-8, and UTF-8 cannot carry a lone surrogate (TextEncoder writes U+FFFD):
+    // a payload with one would verify with the signature of another text (review of issue 13).
+    if (LONE_SURROGATE.test(envelope.p)) throw new Error('payload is not well-formed Unicode')
+    // Bounded before anything recursive reads it: a signed schema nested thousands deep parsed, then made every
+    // JSON.stringify of the listing (a node's GET /listings) throw RangeError.
+    // A `__proto__` member is refused too: zod drops it, so the record read would differ from the one signed.
+    const record = ListingRecordSchema.parse(parseBoundedJson(envelope.p, { maxDepth: MAX_RECORD_DEPTH }))
     const signature = fromBase64url(envelope.s, 'base64url')
     return { record, bytes, payload: envelope.p, signature, signatureText: envelope.s }
   } catch (err) {

@@ -24,7 +24,8 @@ export type EpochsEvents = Pick<MarketplaceDocEvents, 'listing:added' | 'listing
  * The marketplace as one {@link MarketplaceDoc} per epoch, so that state stays bounded: writes go to the current
  * epoch's document, sellers re-publish their live listings into each new epoch, and a node holds only the current and
  * the previous epoch. Since a listing lives at most one epoch, a dropped document holds only expired entries. Queries
- * see one merged view: per key, the record with the highest version across epochs.
+ * see one merged view: per key, the record with the highest version across epochs — none when the highest version was
+ * collected (a collected version is a floor in every epoch: older versions neither show nor are accepted again).
  */
 export class EpochedMarketplace extends TypedEventEmitter<EpochsEvents> {
   readonly epochMs: number
@@ -123,13 +124,15 @@ export class EpochedMarketplace extends TypedEventEmitter<EpochsEvents> {
       // Entries are bound to their epoch: versions must fall in it.
       epoch: { index: epoch, startMs: epoch * this.epochMs, endMs: (epoch + 1) * this.epochMs },
       now: this.now,
-      // A value must be newer than what another epoch holds for the key: no rollback across epochs.
+      // A value must be newer than what another epoch holds or collected for the key: no rollback across epochs. (Only
+      // a later epoch can hold a newer version: versions fall in their epoch.)
       versionFloor: (key) => {
         let floor: number | undefined
         for (const [e, other] of this.docs) {
-          if (e === epoch) continue
-          const v = other.record(key)?.updatedAt
-          if (v != null && (floor == null || v > floor)) floor = v
+          if (e <= epoch) continue
+          for (const v of [other.record(key)?.updatedAt, other.collectedVersion(key)]) {
+            if (v != null && (floor == null || v > floor)) floor = v
+          }
         }
         return floor
       }
@@ -144,9 +147,19 @@ export class EpochedMarketplace extends TypedEventEmitter<EpochsEvents> {
   /** Recomputes one key of the merged view and reports the change. */
   private refresh(key: string): void {
     let newest: ListingRecord | undefined
-    for (const doc of this.docs.values()) {
+    let from = -1
+    for (const [epoch, doc] of this.docs) {
       const r = doc.record(key)
-      if (r != null && (newest == null || r.updatedAt > newest.updatedAt)) newest = r
+      if (r != null && (newest == null || r.updatedAt > newest.updatedAt)) {
+        newest = r
+        from = epoch
+      }
+    }
+    // A collected version supersedes every older one: once it is gone, an older record of another epoch (which the
+    // seller replaced) must not show again. Only a later epoch can hold a newer one (versions fall in their epoch).
+    for (const [epoch, doc] of this.docs) {
+      if (newest == null || epoch <= from) continue
+      if (newest.updatedAt <= (doc.collectedVersion(key) ?? -1)) newest = undefined
     }
     const before = this.view.get(key)
     if (newest == null) this.view.delete(key)

@@ -11,7 +11,7 @@ import {
 } from './apply-remote.ts'
 import { clientIdOf, entryClientId } from './client-id.ts'
 import { EntryStore, REMOTE } from './entry-store.ts'
-import { type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
+import { parseRecord, type SignedRecord, signRecord, verifyRecord } from './envelope.ts'
 import { LISTING_SCHEMA_VERSION, type Listing, type ListingRecord, listingKey, MAX_LISTING_TTL_MS } from './listing.ts'
 import type { DeleteRange, ScannedUpdate } from './scanned-update.ts'
 import { encodeSubset, type GroupSlice } from './update-format.ts'
@@ -90,6 +90,8 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   private readonly incoming = new Map<string, SignedRecord>()
   /** Versions of entries collected here recently: a replay of one is refused even though its item is gone. */
   private readonly collected = new Map<string, { version: number; until: number }>()
+  /** Versions read from collected last items (a key's next version replaces the item, so this never goes stale). */
+  private readonly collectedTails = new WeakMap<Y.Item, number>()
   /** Per seller: keys held in this document (collected ones too) and bytes of their last values. */
   private readonly usage = new Map<string, { keys: number; bytes: number }>()
   private localUpdates: Uint8Array[] | undefined
@@ -128,7 +130,12 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
       current: (key) => this.records.get(key),
       usage: (seller) => this.usage.get(seller) ?? { keys: 0, bytes: 0 }
     }
-    this.target = { view: this.view, commit: (scan, plans, ranges) => this.commit(scan, plans, ranges) }
+    this.target = {
+      view: this.view,
+      shardOf: (client) => this.store.shardOf(client),
+      settled: () => this.store.settled(),
+      commit: (scan, plans, ranges) => this.commit(scan, plans, ranges)
+    }
   }
 
   /** The Yjs client id this document writes `key` with. */
@@ -290,7 +297,15 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
    * most 128 keys, each checked again against the document as it is then. Same rules, same errors.
    */
   async applyRemoteBulk(update: Uint8Array, options: ApplyOptions = {}): Promise<ApplyResult> {
-    return this.finish(await applyInSteps(this.target, update, this.validation(options), options.partial !== true))
+    const applied = await applyInSteps(this.target, update, this.validation(options), options.partial !== true)
+    // A shard this update filled is split in steps too: done before the update counts as applied.
+    await this.store.settled()
+    return this.finish(applied)
+  }
+
+  /** Resolves once no shard split is under way (a split runs in steps of a few milliseconds, in the background). */
+  settled(): Promise<void> {
+    return this.store.settled()
   }
 
   /** Applies planned chains and delete ranges. */
@@ -342,15 +357,91 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
    */
   restore(snapshot: Uint8Array): boolean {
     if (!this.store.restore(snapshot)) return false
+    this.recountUsage()
+    return true
+  }
+
+  /**
+   * Parts of the state (one per shard of the document, numbered 0–72) changed or split since the last call, for
+   * persistence: a node re-encodes only those ({@link part}), never its whole state at once.
+   */
+  changedParts(): number[] {
+    return this.store.takeDirty()
+  }
+
+  /** Marks parts changed again: their {@link part} could not be stored. */
+  markChanged(parts: Iterable<number>): void {
+    this.store.markDirty(parts)
+  }
+
+  /**
+   * One part of the state (a shard: 0–72, see {@link changedParts}) as a Yjs v1 update, for {@link restoreParts};
+   * `undefined` for a part that no longer exists (its shard was split: a stored copy is to be deleted).
+   */
+  part(index: number): Uint8Array | undefined {
+    return this.store.shardSnapshot(index)
+  }
+
+  /**
+   * Restores parts this node persisted itself ({@link part}); each is restored or skipped whole (an unreadable one, or
+   * one of an earlier package version). Returns how many were restored. Restored parts do not count as changed.
+   */
+  restoreParts(parts: Iterable<Uint8Array>): number {
+    let restored = 0
+    for (const update of parts) {
+      if (this.store.restoreV1(update)) restored++
+      // A part that tips a shard over splits it now, before the next part lands in it (nothing is served yet).
+      this.store.growNow()
+    }
+    this.store.takeDirty()
+    this.recountUsage()
+    return restored
+  }
+
+  /**
+   * Replays updates this node logged itself after its parts were stored, in order, key by key: a key whose chain does
+   * not continue what the document holds (an earlier record of it was lost) keeps the version it has — a sync brings the
+   * rest — and every other key of the update is restored. Replayed parts count as changed. Returns the indices of the
+   * updates not wholly restored (their content is not all in the document: keep them, see {@link holds}).
+   */
+  restoreLog(updates: Iterable<Uint8Array>): number[] {
+    const incomplete: number[] = []
+    let i = 0
+    for (const update of updates) {
+      if (this.store.replayV1(update) !== 'whole') incomplete.push(i)
+      i++
+    }
+    this.recountUsage()
+    return incomplete
+  }
+
+  /** Whether the document holds all the entries of an update (a logged one: whether it can be forgotten). */
+  holds(update: Uint8Array): boolean {
+    return this.store.holds(update)
+  }
+
+  /** Bytes of the signed records this document holds (its size on disk, roughly). */
+  storedBytes(): number {
+    let bytes = 0
+    for (const usage of this.usage.values()) bytes += usage.bytes
+    return bytes
+  }
+
+  /**
+   * Per-seller usage, recounted from what the store holds. Restored keys whose last entry was collected are reported
+   * (`record:changed`, no listing event): Yjs reports nothing for an entry that arrives deleted, and a view over several
+   * epochs must learn that the key's collected version supersedes older ones elsewhere.
+   */
+  private recountUsage(): void {
     this.usage.clear()
     for (const [key, item] of this.store.items()) {
+      if (item.deleted) this.safeDispatchEvent('record:changed', { detail: { key } })
       const seller = key.slice(0, key.indexOf('/'))
       const usage = this.usage.get(seller) ?? { keys: 0, bytes: 0 }
       usage.keys++
       usage.bytes += item.content instanceof Y.ContentBinary ? item.content.content.byteLength : 0
       this.usage.set(seller, usage)
     }
-    return true
   }
 
   /** The state vector, for sync. */
@@ -407,6 +498,29 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
   get(key: string, now = this.now()): Listing | undefined {
     const record = this.records.get(key)?.record
     return record?.kind === 'listing' && record.expiresAt > now ? record : undefined
+  }
+
+  /**
+   * The version of a key's last entry when that entry was collected here: the store keeps a collected entry's signed
+   * record (see `EntryStore`), so this holds across restarts. A version at or below it is superseded, in this document
+   * and in any other epoch's (`EpochedMarketplace`). `undefined` while the key is live, or never held.
+   */
+  collectedVersion(key: string): number | undefined {
+    const tail = this.store.tail(this.clientOf(key))
+    if (tail == null || !tail.deleted || !(tail.content instanceof Y.ContentBinary)) return undefined
+    let version = this.collectedTails.get(tail)
+    if (version == null) {
+      try {
+        // Read once per item, without its signature: it was verified when it arrived, and the item holds this node's
+        // own state (a restart reads thousands of them).
+        const { record } = parseRecord(tail.content.content)
+        version = listingKey(record.seller, record.id) === key ? record.updatedAt : -1
+      } catch {
+        version = -1
+      }
+      this.collectedTails.set(tail, version)
+    }
+    return version < 0 ? undefined : version
   }
 
   /** Keys and bytes a seller holds in this document, as counted against its quota. */

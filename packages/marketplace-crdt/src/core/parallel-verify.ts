@@ -1,87 +1,194 @@
+import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 
-/** One Ed25519 check: SPKI DER public key, signed bytes, signature. */
+/** One Ed25519 check: the key as a 44-byte SPKI DER (RFC 8410), the signed bytes, the 64-byte signature. */
 export interface SignatureJob {
   spki: Uint8Array
   data: Uint8Array
   signature: Uint8Array
 }
 
-/** Below this many signatures a worker round trip is not worth it. */
+/** Below this many signatures a worker round trip costs more than it saves: they are checked on the calling thread. */
 const MIN_PARALLEL = 64
+/** Signatures per message to a worker: small enough that every worker gets a share of one sync chunk. */
+const BATCH = 48
+const SPKI_BYTES = 44
+const SIGNATURE_BYTES = 64
+/** Per job in a packed batch: signed-data length (u32), SPKI, signature, then the data. */
+const HEADER_BYTES = 4 + SPKI_BYTES + SIGNATURE_BYTES
 
-// The worker only runs node:crypto's Ed25519 verify; it is inlined so the package ships no extra entry point.
+/*
+ * The worker only runs node:crypto's Ed25519 verify over packed batches (one transferred buffer each, so no structured
+ * clone of 100,000 small arrays); it keeps one KeyObject per seller key for its lifetime. It is inlined so that the
+ * package ships no extra entry point.
+ */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createPublicKey, verify } = require('node:crypto')
-parentPort.on('message', ({ id, jobs }) => {
-  const keys = new Map()
-  const results = jobs.map(({ spki, data, signature }) => {
+const keys = new Map()
+parentPort.on('message', ({ id, buffer, count }) => {
+  const bytes = new Uint8Array(buffer)
+  const view = new DataView(buffer)
+  const results = new Uint8Array(count)
+  let at = 0
+  for (let i = 0; i < count; i++) {
+    const length = view.getUint32(at)
+    const spki = bytes.subarray(at + 4, at + ${4 + SPKI_BYTES})
+    const signature = bytes.subarray(at + ${4 + SPKI_BYTES}, at + ${HEADER_BYTES})
+    const data = bytes.subarray(at + ${HEADER_BYTES}, at + ${HEADER_BYTES} + length)
+    at += ${HEADER_BYTES} + length
     const hex = Buffer.from(spki).toString('hex')
     let key = keys.get(hex)
-    if (key === undefined) { key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }); keys.set(hex, key) }
-    try { return verify(null, data, key, signature) } catch { return false }
-  })
-  parentPort.postMessage({ id, results })
+    try {
+      if (key === undefined) {
+        if (keys.size > 100000) keys.clear()
+        key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' })
+        keys.set(hex, key)
+      }
+      results[i] = verify(null, data, key, signature) ? 1 : 0
+    } catch {
+      results[i] = 0
+    }
+  }
+  parentPort.postMessage({ id, results }, [results.buffer])
 })
 `
 
-let worker: Worker | undefined
-let nextId = 0
-const pending = new Map<number, (results: boolean[]) => void>()
+interface Batch {
+  id: number
+  buffer: ArrayBuffer
+  count: number
+  jobs: readonly SignatureJob[]
+  /** Checks one job on this thread, when no worker can. */
+  fallback: (job: SignatureJob) => boolean
+  done: (results: Uint8Array) => void
+}
 
-function getWorker(): Worker {
-  if (worker == null) {
-    worker = new Worker(WORKER_SOURCE, { eval: true })
-    worker.unref()
-    worker.on('message', ({ id, results }: { id: number; results: boolean[] }) => {
-      pending.get(id)?.(results)
-      pending.delete(id)
-    })
-    worker.on('error', () => {
-      for (const resolve of pending.values()) resolve([])
-      pending.clear()
-      worker = undefined
-    })
-  }
-  return worker
+interface PoolWorker {
+  worker: Worker
+  batch?: Batch | undefined
 }
 
 /**
- * Verifies many Ed25519 signatures using two cores: the second half goes to a worker thread while this thread checks
- * the first, in slices of at most `sliceMs` between which it yields to the event loop (a 1 MiB update can carry a few
- * thousand signed records: ≈ 0.13 ms each on the reference machine). Returns one verdict per job, in order.
+ * Worker threads checking Ed25519 signatures for every marketplace document of the process: one per core (at most 4),
+ * fed batch by batch from one queue, so that a state sync of 100,000 listings keeps every core busy while the event
+ * loop only parses and applies. A worker that dies has its batch checked on the calling thread and is replaced.
+ * Workers hold the process open only while they have work.
+ */
+class VerifyPool {
+  private readonly size = Math.min(4, Math.max(1, availableParallelism()))
+  private readonly workers: PoolWorker[] = []
+  private readonly queue: Batch[] = []
+  private nextId = 0
+  private broken = false
+
+  /** Checks `jobs` (Ed25519 keys and 64-byte signatures only); `fallback` checks one job on this thread. */
+  verify(jobs: readonly SignatureJob[], fallback: (job: SignatureJob) => boolean): Promise<boolean[]> {
+    if (this.broken) return Promise.resolve(jobs.map(fallback))
+    const parts: Array<Promise<Uint8Array>> = []
+    for (let from = 0; from < jobs.length; from += BATCH) {
+      const slice = jobs.slice(from, from + BATCH)
+      parts.push(
+        new Promise((done) => this.queue.push({ ...pack(slice), id: this.nextId++, jobs: slice, fallback, done }))
+      )
+    }
+    this.pump()
+    return Promise.all(parts).then((results) => {
+      const out: boolean[] = []
+      for (const r of results) for (const v of r) out.push(v === 1)
+      return out
+    })
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const idle = this.idleWorker()
+      if (idle == null) return
+      const batch = this.queue.shift() as Batch
+      idle.batch = batch
+      idle.worker.ref()
+      idle.worker.postMessage({ id: batch.id, buffer: batch.buffer, count: batch.count }, [batch.buffer])
+    }
+  }
+
+  private idleWorker(): PoolWorker | undefined {
+    const idle = this.workers.find((w) => w.batch == null)
+    if (idle != null || this.workers.length >= this.size) return idle
+    try {
+      return this.spawn()
+    } catch {
+      // No worker threads here (a restricted runtime): every check runs on the calling thread.
+      this.broken = true
+      for (const batch of this.queue.splice(0)) batch.done(checkHere(batch))
+      return undefined
+    }
+  }
+
+  private spawn(): PoolWorker {
+    const entry: PoolWorker = { worker: new Worker(WORKER_SOURCE, { eval: true }) }
+    entry.worker.unref()
+    entry.worker.on('message', ({ id, results }: { id: number; results: Uint8Array }) => {
+      const batch = entry.batch
+      entry.batch = undefined
+      entry.worker.unref()
+      if (batch?.id === id) batch.done(results)
+      this.pump()
+    })
+    entry.worker.on('error', () => this.retire(entry))
+    entry.worker.on('exit', () => this.retire(entry))
+    this.workers.push(entry)
+    return entry
+  }
+
+  private retire(entry: PoolWorker): void {
+    const at = this.workers.indexOf(entry)
+    if (at < 0) return
+    this.workers.splice(at, 1)
+    const batch = entry.batch
+    entry.batch = undefined
+    if (batch != null) batch.done(checkHere(batch))
+    this.pump()
+  }
+}
+
+/** A batch the workers could not take, checked here (its packed buffer may be gone: the jobs are kept). */
+function checkHere(batch: Batch): Uint8Array {
+  return Uint8Array.from(batch.jobs, (job) => (batch.fallback(job) ? 1 : 0))
+}
+
+function pack(jobs: readonly SignatureJob[]): { buffer: ArrayBuffer; count: number } {
+  let size = 0
+  for (const job of jobs) size += HEADER_BYTES + job.data.byteLength
+  const bytes = new Uint8Array(size)
+  const view = new DataView(bytes.buffer)
+  let at = 0
+  for (const job of jobs) {
+    view.setUint32(at, job.data.byteLength)
+    bytes.set(job.spki, at + 4)
+    bytes.set(job.signature, at + 4 + SPKI_BYTES)
+    bytes.set(job.data, at + HEADER_BYTES)
+    at += HEADER_BYTES + job.data.byteLength
+  }
+  return { buffer: bytes.buffer, count: jobs.length }
+}
+
+let pool: VerifyPool | undefined
+
+/**
+ * Verifies many Ed25519 signatures on the process's verification workers (one per core). Returns one verdict per job,
+ * in order. Fewer than 64 jobs, and jobs whose key or signature has the wrong length for Ed25519, are checked with
+ * `verifyHere` on this thread.
  */
 export async function verifyInParallel<J extends SignatureJob>(
   jobs: readonly J[],
-  verifyHere: (job: J) => boolean,
-  sliceMs = 8
+  verifyHere: (job: J) => boolean
 ): Promise<boolean[]> {
-  const here = async (list: readonly J[]): Promise<boolean[]> => {
-    const out: boolean[] = []
-    let since = performance.now()
-    for (const job of list) {
-      out.push(verifyHere(job))
-      if (performance.now() - since >= sliceMs) {
-        await new Promise((resolve) => setImmediate(resolve))
-        since = performance.now()
-      }
-    }
-    return out
-  }
-  if (jobs.length < MIN_PARALLEL) return here(jobs)
-  const split = Math.floor(jobs.length / 2)
-  const remote = jobs.slice(split)
-  const id = nextId++
-  const fromWorker = new Promise<boolean[]>((resolve) => {
-    pending.set(id, resolve)
-    getWorker().postMessage({
-      id,
-      jobs: remote.map(({ spki, data, signature }) => ({ spki, data, signature }))
-    })
-  })
-  const local = await here(jobs.slice(0, split))
-  let others = await fromWorker
-  if (others.length !== remote.length) others = await here(remote) // the worker died: do it here
-  return [...local, ...others]
+  if (jobs.length < MIN_PARALLEL) return jobs.map(verifyHere)
+  const fit = (job: J) => job.spki.byteLength === SPKI_BYTES && job.signature.byteLength === SIGNATURE_BYTES
+  const remote = jobs.filter(fit)
+  pool ??= new VerifyPool()
+  const verdicts = await pool.verify(remote, verifyHere as (job: SignatureJob) => boolean)
+  if (remote.length === jobs.length) return verdicts
+  let k = 0
+  return jobs.map((job) => (fit(job) ? verdicts[k++] === true : verifyHere(job)))
 }

@@ -60,9 +60,13 @@ const refuse = (message: string): never => {
   throw new RejectedUpdateError(message)
 }
 
+/**
+ * A varint within `[0, max]`. lib0 reads an overlong varint (0x80 × 147, then 0x00) as NaN, which no `n > max` test
+ * catches: it passed every bound, then Yjs threw a plain Error or `new Array(NaN)` on it (review of issue 13).
+ */
 function readUint(d: decoding.Decoder, max = Number.MAX_SAFE_INTEGER): number {
   const n = decoding.readVarUint(d)
-  if (n > max) refuse(`value ${n} out of range`)
+  if (!Number.isSafeInteger(n) || n > max) refuse(`value ${n} out of range`)
   return n
 }
 

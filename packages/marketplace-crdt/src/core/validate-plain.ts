@@ -1,4 +1,5 @@
 import * as Y from 'yjs'
+import { RejectedUpdateError } from '../errors.ts'
 import { parseRecord, type SignedRecord, verifyParsed } from './envelope.ts'
 import { runNow } from './slices.ts'
 import { scanUpdate } from './update-format.ts'
@@ -77,7 +78,18 @@ export function validateUpdate(doc: Y.Doc, update: Uint8Array, o: ValidationOpti
   let { plans } = planChains(scan, groupsOf(scan), parsed, deletes, view, o, true)
   plans = keepVerified(plans, verifyNow(plans, parsed, o.preverified), dropped, true)
   plans = keepWithinQuota(plans, view, o, dropped, true)
-  const { removed } = runNow(planDeletes(scan, new Map(plans.map((p) => [p.client, p])), view, o, dropped, true))
+  const byClient = new Map(plans.map((p) => [p.client, p]))
+  const { removed } = runNow(planDeletes(scan, byClient, view, o, dropped, true))
+  // `applyRemote` leaves out deletions beyond what the node holds or receives; here the caller applies the update as
+  // it is, and Yjs would keep such a range pending for good (re-tried, and merged, on every later update).
+  for (let i = 0; i < scan.ranges; i++) {
+    const client = scan.rangeClient(i)
+    const plan = byClient.get(client)
+    const known = Math.max(view.state(client), plan != null ? plan.finalClock + 1 : 0)
+    if (scan.rangeClock(i) + scan.rangeLen(i) > known) {
+      throw new RejectedUpdateError(`deletes clocks of client ${client} this document does not hold`, true)
+    }
+  }
   const records = new Map<string, SignedRecord>()
   for (const p of plans) if (!p.finalDeleted) records.set(p.key, { record: p.final.record, bytes: p.final.bytes })
   return { records, removed }

@@ -98,6 +98,8 @@ export interface ChainPlan {
   binaries: number[]
   /** The node held nothing of this key. */
   newKey: boolean
+  /** The key's clock (its client's state) this plan was made against. */
+  state: number
   /** Record bytes the key holds before and after. */
   bytesBefore: number
   bytesAfter: number
@@ -293,6 +295,7 @@ export function planChain(
     finalDeleted,
     binaries,
     newKey: state === 0,
+    state,
     bytesBefore: state === 0 ? 0 : view.tailBytes(client),
     bytesAfter: final.bytes.byteLength
   }

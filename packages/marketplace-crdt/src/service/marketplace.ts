@@ -218,6 +218,7 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
     }
     this.market.addEventListener('update', (e) => {
       if (e.detail.local) this.broadcast(e.detail.epoch, e.detail.update)
+      this.store.record(e.detail.epoch, e.detail.update)
       this.schedulePersist()
     })
     this.market.addEventListener('epoch:open', (e) => {

@@ -71,11 +71,17 @@ const fail = (message: string): never => {
   throw new InvalidMessageError(message)
 }
 
-function readEpoch(d: decoding.Decoder): number {
-  const epoch = decoding.readVarUint(d)
-  if (!Number.isSafeInteger(epoch)) fail('epoch is not a safe integer')
-  return epoch
+/**
+ * A varint that must be a safe integer: lib0 reads up to 2^70 into a float, so a hostile peer can send a number that
+ * loses precision (an ACK of 2^60 bytes would open the window for good).
+ */
+function readCount(d: decoding.Decoder, what: string): number {
+  const n = decoding.readVarUint(d)
+  if (!Number.isSafeInteger(n)) fail(`${what} is not a safe integer`)
+  return n
 }
+
+const readEpoch = (d: decoding.Decoder): number => readCount(d, 'epoch')
 
 /** Decodes one frame; throws `InvalidMessageError` on anything malformed, including trailing bytes. */
 export function decodeFrame(bytes: Uint8Array | { subarray(): Uint8Array }): Frame {
@@ -109,13 +115,13 @@ export function decodeFrame(bytes: Uint8Array | { subarray(): Uint8Array }): Fra
         break
       }
       case FrameType.ACK:
-        frame = { type, bytes: decoding.readVarUint(d) }
+        frame = { type, bytes: readCount(d, 'ACK bytes') }
         break
       case FrameType.END:
         frame = { type }
         break
       case FrameType.BUSY:
-        frame = { type, retryAfterMs: decoding.readVarUint(d) }
+        frame = { type, retryAfterMs: readCount(d, 'BUSY retryAfterMs') }
         break
       default:
         return fail(`unknown frame type ${type}`)
