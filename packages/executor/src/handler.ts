@@ -1,4 +1,5 @@
-import { InputValidationError } from './errors.ts'
+import { exceedsJsonDepth } from '@betar/bounded-json'
+import { ExecutionFailedError, InputValidationError } from './errors.ts'
 import { type RunOptions, runExecutor } from './run.ts'
 import { compileSchema, isTextSchema } from './schema.ts'
 import type { Executor, JsonSchema } from './types.ts'
@@ -48,11 +49,21 @@ export function toX402Handler(binding: ExecutorBinding): BytesHandler {
     if (binding.outputSchema != null) options.outputSchema = binding.outputSchema
     if (binding.maxOutputBytes != null) options.maxOutputBytes = binding.maxOutputBytes
     const output = await runExecutor(binding.executor, input, options)
-    return new TextEncoder().encode(JSON.stringify(output === undefined ? null : output))
+    let text: string
+    try {
+      text = JSON.stringify(output === undefined ? null : output)
+    } catch (err) {
+      // A cycle or a BigInt from a function executor: a typed failure (the server refunds), not a plain TypeError.
+      throw new ExecutionFailedError(`output is not JSON: ${(err as Error).message}`, { cause: err })
+    }
+    return new TextEncoder().encode(text)
   }
 }
 
-/** Decodes a request body into an executor input (see {@link toX402Handler}). */
+/** Deepest nesting of arrays and objects in a JSON input (checked before parsing). */
+export const MAX_INPUT_DEPTH = 64
+
+/** Decodes a request body into an executor input (see {@link toX402Handler}); JSON nests at most 64 levels deep. */
 export function decodeInput(body: Uint8Array, inputSchema?: JsonSchema): unknown {
   let text: string
   try {
@@ -61,6 +72,11 @@ export function decodeInput(body: Uint8Array, inputSchema?: JsonSchema): unknown
     throw invalidBody('body is not valid UTF-8')
   }
   const textAllowed = isTextSchema(inputSchema)
+  // Adapters encode the input again (`JSON.stringify`), which recurses: nothing nested deeper reaches them (issue 13).
+  if (exceedsJsonDepth(text, MAX_INPUT_DEPTH)) {
+    if (textAllowed) return text
+    throw invalidBody(`body nests more than ${MAX_INPUT_DEPTH} levels deep`)
+  }
   try {
     const value: unknown = JSON.parse(text)
     if (inputSchema != null && textAllowed && typeof value !== 'string') return text

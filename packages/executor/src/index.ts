@@ -56,9 +56,10 @@ export {
   decodeInput,
   type ExecutorBinding,
   type HandlerRequest,
+  MAX_INPUT_DEPTH,
   toX402Handler,
   validateRequestBody
 } from './handler.ts'
-export { DEFAULT_MAX_OUTPUT_BYTES, type RunOptions, runExecutor } from './run.ts'
+export { DEFAULT_MAX_OUTPUT_BYTES, MAX_OUTPUT_DEPTH, type RunOptions, runExecutor } from './run.ts'
 export { compileSchema } from './schema.ts'
 export type { ExecutionContext, ExecutionResult, Executor, JsonSchema } from './types.ts'

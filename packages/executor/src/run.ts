@@ -1,3 +1,4 @@
+import { exceedsValueDepth, parseBoundedJson } from '@betar/bounded-json'
 import { raceAbort } from './abort.ts'
 import {
   ExecutionAbortedError,
@@ -71,6 +72,10 @@ export async function runExecutor(executor: Executor, input: unknown, options: R
     })
   }
 
+  // What follows (ajv, then the handler's JSON.stringify) recurses: an agent's output is bounded like its input.
+  if (typeof output === 'object' && output !== null && exceedsValueDepth(output, MAX_OUTPUT_DEPTH)) {
+    throw new ExecutionFailedError(`output nests more than ${MAX_OUTPUT_DEPTH} levels deep`)
+  }
   if (options.outputSchema != null) {
     const validate = compileSchema(options.outputSchema)
     if (!validate(output)) {
@@ -83,10 +88,15 @@ export async function runExecutor(executor: Executor, input: unknown, options: R
   return output
 }
 
+/** Deepest nesting of arrays and objects an executor's output may have (as {@link MAX_INPUT_DEPTH} for inputs). */
+export const MAX_OUTPUT_DEPTH = 64
+
 function parseForSchema(output: unknown, schema: JsonSchema): { ok: true; value: unknown } | { ok: false } {
   if (typeof output !== 'string' || typeof schema !== 'object' || schema.type === 'string') return { ok: false }
   try {
-    return { ok: true, value: JSON.parse(output) }
+    // An LLM or command writes what the buyer asks for: a 20 KB answer nesting 10,000 deep parsed, then broke the
+    // handler's JSON.stringify with a RangeError after the task ran (review of issue 13).
+    return { ok: true, value: parseBoundedJson(output, { maxDepth: MAX_OUTPUT_DEPTH }) }
   } catch {
     return { ok: false }
   }
