@@ -10,15 +10,14 @@
  * Target (issue 11): under 2 s from the local index. Prints a `BENCH_JSON` line. Run: `pnpm --filter @betar/full-node bench`
  * (`BETAR_BENCH_BIN=dist/cli/bin.js` after a build times the shipped JavaScript instead of tsx).
  */
-import '../src/cli/polyfill.ts'
 import { execFile } from 'node:child_process'
 import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type BetarNode, buyService, sellAgent } from '@betar/node'
+import { nodeOn, startDevnet, textStatsAgent } from '../../../packages/node/test/fixtures.ts'
 import { reputationCommand } from '../src/cli/commands/reputation.ts'
-import { type BetarNode, buyService, sellAgent } from '../src/index.ts'
 import { cliRunner } from '../test/cli-harness.ts'
-import { nodeOn, startDevnet, textStatsAgent } from '../test/fixtures.ts'
 
 const PRICE = 250_000n
 

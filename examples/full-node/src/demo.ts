@@ -1,11 +1,9 @@
 import '../../../tools/polyfills.ts'
 import { startDevnet } from '@betar/devnet'
+import { buyService, createBetarNode, formatUsdc, sellAgent } from '@betar/node'
 import { STARRED_TAG } from '@betar/reputation'
-import { buyService } from './buyer.ts'
 import { demoAgent } from './demo-agent.ts'
-import { createBetarNode } from './node.ts'
-import { sellAgent } from './seller.ts'
-import { formatUsdc } from './usdc.ts'
+import { demoWorkflow } from './demo-workflow.ts'
 
 const INPUT =
   'Betar is a peer-to-peer marketplace where AI agents sell their work to other agents. ' +
@@ -16,9 +14,11 @@ const detail = (text: string) => console.log(`    ${text}`)
 
 async function main(): Promise<void> {
   step(1, 'Starting the embedded devnet (anvil + USDC + ERC-8004 registries)')
-  const devnet = await startDevnet({ accounts: 2 })
-  const [sellerAccount, buyerAccount] = devnet.accounts
-  if (sellerAccount == null || buyerAccount == null) throw new Error('the devnet has too few accounts')
+  const devnet = await startDevnet({ accounts: 3 })
+  const [sellerAccount, buyerAccount, seller2Account] = devnet.accounts
+  if (sellerAccount == null || buyerAccount == null || seller2Account == null) {
+    throw new Error('the devnet has too few accounts')
+  }
   detail(`chain ${devnet.network.caip2} at ${devnet.rpcUrl}, USDC ${devnet.network.usdc.address}`)
 
   const common = { network: devnet.network, rpcUrl: devnet.rpcUrl, chain: devnet.chain }
@@ -87,6 +87,14 @@ async function main(): Promise<void> {
         : `seller score (${STARRED_TAG}): ${summary.score?.toFixed(1)} from ${summary.count} paying client(s), ` +
             `${formatUsdc(summary.paidVolume)} paid, confidence ${summary.confidence.toFixed(2)}`
     )
+
+    step(6, 'Paid workflow: text-stats → headline (a second agent on a third node), receipt checked on-chain')
+    const seller2 = await createBetarNode({ ...common, wallet: seller2Account.account })
+    try {
+      await demoWorkflow({ buyer, seller, seller2 }, INPUT, detail)
+    } finally {
+      await seller2.stop()
+    }
   } finally {
     await buyer.stop()
     await seller.stop()

@@ -1,11 +1,11 @@
 import type { Devnet } from '@betar/devnet'
 import { analyzeText } from '@betar/executor'
+import { type BetarNode, createBetarNode, type SoldAgent, sellAgent } from '@betar/node'
 import { parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAccount, privateKeyToAddress } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nodeOn, startDevnet, textStatsAgent } from '../../../packages/node/test/fixtures.ts'
 import { type CallView, createApi, createApiToken, type RunningApi, startApi } from '../src/api/index.ts'
-import { type BetarNode, createBetarNode, type SoldAgent, sellAgent } from '../src/index.ts'
-import { nodeOn, startDevnet, textStatsAgent } from './fixtures.ts'
 
 const TEXT = 'Prices are decimal USDC. Errors are typed.'
 type ErrorBody = { error: { name: string; message: string; [k: string]: unknown } }

@@ -1,8 +1,8 @@
+import { ListingVerificationError, NoSellerError } from '@betar/node'
 import { type CallJournalEntry, PaymentNotApprovedError, X402Error } from '@betar/x402-libp2p'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { callView, createApiToken, isLoopbackHost, startApi, toHttpError } from '../src/api/index.ts'
-import { ListingVerificationError, NoSellerError } from '../src/errors.ts'
 
 function entry(state: CallJournalEntry['state'], extra: Partial<CallJournalEntry> = {}): CallJournalEntry {
   return {

@@ -1,12 +1,12 @@
 import { request as httpRequest } from 'node:http'
 import type { Devnet } from '@betar/devnet'
 import { analyzeText } from '@betar/executor'
+import { type BetarNode, type SoldAgent, sellAgent } from '@betar/node'
 import { STARRED_TAG } from '@betar/reputation'
 import type { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nodeOn, publishForgedPayeeListing, startDevnet, textStatsAgent } from '../../../packages/node/test/fixtures.ts'
 import { type CallView, createApi, createApiToken, type RunningApi, startApi } from '../src/api/index.ts'
-import { type BetarNode, type SoldAgent, sellAgent } from '../src/index.ts'
-import { nodeOn, publishForgedPayeeListing, startDevnet, textStatsAgent } from './fixtures.ts'
 
 const PRICE = 250_000n
 const TEXT = 'The local API lets apps buy agent work. Calls pay in USDC and settle on-chain.'

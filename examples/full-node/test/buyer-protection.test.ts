@@ -1,15 +1,14 @@
 import { usdcAbi } from '@betar/devnet'
 import type { AgentConfig } from '@betar/executor'
+import { AgentUnhealthyError, type BetarNode, buyService, createBetarNode, FeedbackQueue, sellAgent } from '@betar/node'
 import { ExecutionFailedError, X402Error } from '@betar/x402-libp2p'
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
 import { createTestClient, http, parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { eventually, nodeOn, startDevnet } from '../../../packages/node/test/fixtures.ts'
 import { createApi, createApiToken, type RunningApi, startApi } from '../src/api/index.ts'
-import { FeedbackQueue } from '../src/feedback.ts'
-import { AgentUnhealthyError, type BetarNode, buyService, createBetarNode, sellAgent } from '../src/index.ts'
-import { eventually, nodeOn, startDevnet } from './fixtures.ts'
 import { type OpenAiStub, startOpenAiStub } from './openai-stub.ts'
 
 const PRICE = 100_000n

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { identityRegistryAbi } from '@betar/contracts'
 import { type Devnet, startDevnet } from '@betar/devnet'
+import { createClients, usdcBalance } from '@betar/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClients } from '../src/clients.ts'
-import { usdcBalance } from '../src/usdc.ts'
 import { cliRunner, type RunningSeller } from './cli-harness.ts'
 
 const PRICE = 250_000n
@@ -97,7 +96,9 @@ describe('a restarted seller keeps its identity, address and agent', () => {
       // The buyer (its own data dir, still holding the old version) sees the re-announced listing at once.
       const started = Date.now()
       const found = await cli(['discover', 'text-analysis', ...buyerArgs, '--json'], buyerEnv)
-      expect(Date.now() - started).toBeLessThan(10_000)
+      // A whole CLI run, process start included (loading @betar/node under tsx takes 4–15 s on a loaded 2-core
+      // machine): the bound catches a discovery that waits out its timeouts, not the machine's speed.
+      expect(Date.now() - started).toBeLessThan(30_000)
       const listings = JSON.parse(found.stdout) as Array<{ updatedAt: number; multiaddrs: string[] }>
       expect(listings).toHaveLength(1)
       expect(listings[0]!.updatedAt).toBeGreaterThan(seen[0].updatedAt)

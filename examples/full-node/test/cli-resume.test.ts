@@ -4,9 +4,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Devnet, startDevnet } from '@betar/devnet'
+import { createClients, usdcBalance } from '@betar/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createClients } from '../src/clients.ts'
-import { usdcBalance } from '../src/usdc.ts'
 import { cliRunner, type RunningSeller } from './cli-harness.ts'
 
 const PRICE = 200_000n
@@ -135,5 +134,51 @@ describe('betar call --resume after both nodes were killed mid-call', () => {
     expect(history.stdout).toMatch(/done\s+0\.2 USDC\s+shout\s+killed-mid-call/)
     const one = await cli(['calls', 'killed-mid-call', '--data-dir', join(dir, 'buyer'), '--json'], buyerEnv)
     expect(JSON.parse(one.stdout)).toMatchObject({ state: 'done', charged: true, output: { upper: 'HELLO' } })
+  })
+
+  it('shows each step of a call on stderr while stdout holds only the --json result', {
+    timeout: 120_000
+  }, async () => {
+    const { cli, startSeller } = cliRunner(devnetFile)
+    const [sellerAccount, buyerAccount] = devnet.accounts
+    const seller = await startSeller(
+      ['--data-dir', join(dir, 'seller-progress'), '--agents', join(dir, 'agents.yaml'), '--no-api'],
+      { BETAR_WALLET_KEY: sellerAccount!.privateKey }
+    )
+    try {
+      const address = /^\s+(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)$/m.exec(seller.stdout)?.[1]
+      const args = ['--data-dir', join(dir, 'buyer-progress'), '--bootstrap', address!, '--correlation-id', 'watched']
+      const run = await cli(['call', 'shout', 'hi', '--max-price', '1', ...args, '--json'], {
+        BETAR_WALLET_KEY: buyerAccount!.privateKey
+      })
+      expect(run.code, run.stderr).toBe(0)
+      const result = JSON.parse(run.stdout) as { correlationId: string; output: unknown; transaction: string }
+      expect(result).toMatchObject({ correlationId: 'watched', output: { upper: 'HI' } })
+      // In order: discovery, the seller's verification, the payment signed, sent and settled (the agent takes 3 s, so
+      // the settlement is seen on-chain before the result), the result and the rating.
+      const steps = [
+        'betar: looking for "shout" at most 1 USDC…',
+        'betar: 1 seller(s) within the price; the cheapest asks 0.2 USDC',
+        'betar: connecting to "slow-upper"',
+        'betar: verifying its ERC-8004 identity',
+        'betar: agent ',
+        `betar: payment of 0.2 USDC to ${sellerAccount!.address} signed (correlation id watched)`,
+        'betar: payment sent; waiting for the seller to settle it on-chain…',
+        "betar: payment settled on-chain; waiting for the agent's result…",
+        `betar: result received; settlement ${result.transaction} verified`,
+        'betar: rating agent '
+      ]
+      const at = steps.map((step) => run.stderr.indexOf(step))
+      expect(
+        at.every((i) => i >= 0),
+        run.stderr
+      ).toBe(true)
+      expect([...at].sort((a, b) => a - b)).toEqual(at)
+      expect(run.stdout).not.toContain('betar:')
+    } finally {
+      const exited = new Promise<number | null>((resolve) => seller.child.once('exit', resolve))
+      seller.child.kill('SIGTERM')
+      await exited
+    }
   })
 })

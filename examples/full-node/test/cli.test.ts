@@ -2,12 +2,14 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type Devnet, startDevnet } from '@betar/devnet'
+import { createClients, usdcBalance } from '@betar/node'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decryptKeystore, type Keystore } from '../src/cli/keystore.ts'
-import { createClients } from '../src/clients.ts'
-import { usdcBalance } from '../src/usdc.ts'
 import { cliRunner } from './cli-harness.ts'
+
+// Each test runs the CLI in child processes under tsx (seconds of module loading each): room for a loaded machine.
+vi.setConfig({ testTimeout: 90_000 })
 
 const AGENTS_YAML = `agents:
   - name: text-stats
@@ -169,11 +171,12 @@ describe('betar CLI', () => {
         ['call', 'text-analysis', '"Hello there. Bye now."', '--max-price', '0.5', ...common],
         buyer
       )
-      expect(called.code).toBe(0)
+      expect(called.code, called.stderr).toBe(0)
       expect(called.stdout).toContain('"sentences": 2')
       expect(called.stdout).toContain(`Paid 0.25 USDC to ${sellerAddress}`)
       expect(called.stdout).toMatch(/Settlement tx 0x[0-9a-f]{64}/)
-      expect(called.stderr).toContain('verifying, paying and calling')
+      expect(called.stderr).toContain(`betar: payment of 0.25 USDC to ${sellerAddress} signed`)
+      expect(called.stderr).toMatch(/betar: result received; settlement 0x[0-9a-f]{64} verified/)
       expect(await balance(buyerAddress)).toBe(before.buyer - 250_000n)
       expect(await balance(sellerAddress)).toBe(before.seller + 250_000n)
 

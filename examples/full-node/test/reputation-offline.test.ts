@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Devnet } from '@betar/devnet'
+import { type BetarNode, buyService, type SoldAgent, sellAgent } from '@betar/node'
 import type { ScoredFeedback, TagSummary } from '@betar/reputation'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type BetarNode, buyService, type SoldAgent, sellAgent } from '../src/index.ts'
+import { nodeOn, startDevnet, textStatsAgent } from '../../../packages/node/test/fixtures.ts'
 import { cliRunner } from './cli-harness.ts'
-import { nodeOn, startDevnet, textStatsAgent } from './fixtures.ts'
 
 const PRICE = 250_000n
 const TEXT = 'Scores must not depend on who is online. Proofs live on the chain.'

@@ -2,11 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AgentConfig } from '@betar/executor'
+import { type BetarNode, buyService, type SaleRecord, sellAgent } from '@betar/node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { nodeOn, startDevnet } from '../../../packages/node/test/fixtures.ts'
 import { createApi, createApiToken, startApi } from '../src/api/index.ts'
-import { type BetarNode, buyService, sellAgent } from '../src/index.ts'
-import type { SaleRecord } from '../src/sales.ts'
-import { nodeOn, startDevnet } from './fixtures.ts'
 
 const PRICE = 100_000n
 const picky = (name: string, settlement: 'before' | 'after'): AgentConfig => ({

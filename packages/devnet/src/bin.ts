@@ -16,7 +16,8 @@ Options:
   --port <port>    RPC port on 127.0.0.1 (default: a free one)
   --chain-id <id>  chain id (default 31337)
   --block-time <s> seconds between blocks after deployment (default: a block per transaction)
-  --json           print the summary as JSON
+  --json           print the summary as JSON (what \`betar --devnet <file>\` reads:
+                   betar-devnet --json > devnet.json)
   --once           print the summary and exit (stops the chain)
   -h, --help       show this help
 
@@ -39,7 +40,14 @@ function printHuman(devnet: Devnet, ms: number): void {
   out.write(`\nUSDC EIP-712 domain: name "${s.usdc.name}", version "${s.usdc.version}", ${s.usdc.decimals} decimals\n`)
   out.write('\nFunded accounts (public dev keys, never use them on a real chain)\n')
   for (const a of s.accounts) out.write(`  #${String(a.index).padEnd(3)} ${a.address}  ${a.privateKey}\n`)
+  out.write(`\n${CLI_HINT}\n`)
 }
+
+/** How to point the `betar` CLI at a devnet: it reads the JSON summary, not this human one. */
+const CLI_HINT = `The betar CLI reads a devnet from its JSON summary. Start the devnet with
+  betar-devnet --json > devnet.json &        (in the repository: pnpm betar-devnet --json > devnet.json &)
+then pass --devnet devnet.json (or set BETAR_DEVNET=devnet.json) to every betar command, e.g.
+  betar wallet --devnet devnet.json          (in the repository: pnpm betar wallet --devnet devnet.json)`
 
 // A closed pipe (`betar-devnet | head`) is a normal way to stop reading: exit quietly, stopping the chain.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -35,6 +35,9 @@ describe('betar-devnet CLI', () => {
     expect(stdout).toMatch(/Betar devnet up in \d+ ms/)
     expect(stdout).toContain('identityRegistry')
     expect(stdout).toMatch(/#0 {3}0x[0-9a-fA-F]{40} {2}0x[0-9a-f]{64}/)
+    // It says how to feed the betar CLI, which reads the JSON summary (issue 16).
+    expect(stdout).toContain('betar-devnet --json > devnet.json')
+    expect(stdout).toContain('--devnet devnet.json')
   })
 
   it('--help documents the flags', async () => {

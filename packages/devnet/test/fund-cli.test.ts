@@ -6,8 +6,11 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { createPublicClient, http, type PublicClient, parseEther } from 'viem'
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Devnet, startDevnet, usdcAbi } from '../src/index.ts'
+
+// Each test runs the CLI in child processes under tsx (seconds of module loading each): room for a loaded machine.
+vi.setConfig({ testTimeout: 90_000 })
 
 const run = promisify(execFile)
 const tsx = createRequire(import.meta.url).resolve('tsx')
@@ -16,7 +19,7 @@ const bin = join(import.meta.dirname, '..', 'src', 'bin.ts')
 /** Runs `betar-devnet` from source, as it runs from dist, without BETAR_* variables. */
 function cli(...args: string[]) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('BETAR_')))
-  return run(process.execPath, ['--conditions=@betar/source', '--import', tsx, bin, ...args], { timeout: 30_000, env })
+  return run(process.execPath, ['--conditions=@betar/source', '--import', tsx, bin, ...args], { timeout: 60_000, env })
 }
 
 describe('betar-devnet fund', () => {

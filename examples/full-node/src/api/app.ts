@@ -1,8 +1,9 @@
+import type { BetarNode } from '@betar/node'
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
-import type { BetarNode } from '../node.ts'
 import { bearerAuth } from './auth.ts'
+import { limitedBody } from './body-limit.ts'
 import { jsonContentType } from './content-type.ts'
+import { registerDashboardRoutes } from './dashboard-routes.ts'
 import { toHttpError } from './errors.ts'
 import { registerFaucetRoute } from './faucet-route.ts'
 import { hostPolicy, LOOPBACK_HOSTNAMES } from './host.ts'
@@ -12,6 +13,7 @@ import { type LocalAgents, registerNodeRoutes } from './node-routes.ts'
 import { openApiDocument } from './openapi.ts'
 import { originPolicy } from './origin.ts'
 import { registerSalesRoutes } from './sales-routes.ts'
+import { registerWorkflowRoutes } from './workflow-routes.ts'
 
 /** Largest request body accepted (413 above). */
 export const MAX_BODY_BYTES = 64 * 1024
@@ -41,10 +43,9 @@ export function createApi(node: BetarNode, options: ApiOptions): Hono {
   app.use(originPolicy(options.allowedOrigins ?? []))
   app.use(bearerAuth(options.token))
   app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json(errorBody('PayloadTooLarge', `request body exceeds ${MAX_BODY_BYTES} bytes`), 413)
-    })
+    limitedBody(MAX_BODY_BYTES, (c) =>
+      c.json(errorBody('PayloadTooLarge', `request body exceeds ${MAX_BODY_BYTES} bytes`), 413)
+    )
   )
 
   app.use(jsonContentType())
@@ -53,6 +54,8 @@ export function createApi(node: BetarNode, options: ApiOptions): Hono {
   registerMarketRoutes(app, node)
   registerFaucetRoute(app, node)
   registerSalesRoutes(app, node)
+  registerDashboardRoutes(app, node)
+  registerWorkflowRoutes(app, node)
   app.get('/openapi.json', (c) => sendJson(c, openApiDocument))
 
   app.notFound((c) => c.json(errorBody('NotFound', `no route ${c.req.method} ${c.req.path}`), 404))

@@ -1,7 +1,6 @@
 import type { Listing } from '@betar/marketplace-crdt'
+import { decodeOutput, type FeedbackJob, purchaseMetadata } from '@betar/node/utils'
 import type { CallJournalEntry, CallJournalState, CallJournalSummary } from '@betar/x402-libp2p'
-import { purchaseMetadata } from '../buyer.ts'
-import type { FeedbackJob } from '../feedback.ts'
 import { usdcString } from './price.ts'
 
 /**
@@ -50,8 +49,6 @@ export interface CallView {
   warnings?: string[]
 }
 
-const decoder = new TextDecoder()
-
 /** The view of a journal entry: with its output when the entry has its result body (`get`, not `list`). */
 export function callView(entry: CallJournalEntry | CallJournalSummary, feedback: FeedbackJob | undefined): CallView {
   const metadata = purchaseMetadata(entry.metadata)
@@ -93,7 +90,8 @@ export function callView(entry: CallJournalEntry | CallJournalSummary, feedback:
     feedback: feedbackView(feedback)
   }
   const result = entry.result
-  if (entry.state === 'done' && result != null && 'body' in result) view.output = decodeOutput(result.body)
+  if (entry.state === 'done' && result != null && 'body' in result)
+    view.output = decodeOutput(Buffer.from(result.body, 'base64'))
   return view
 }
 
@@ -124,15 +122,6 @@ function feedbackView(job: FeedbackJob | undefined): CallView['feedback'] {
         }
       : {}),
     ...(job.lastError != null && job.state === 'pending' ? { lastError: job.lastError } : {})
-  }
-}
-
-function decodeOutput(base64: string): unknown {
-  const text = decoder.decode(Buffer.from(base64, 'base64'))
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
   }
 }
 

@@ -1,4 +1,11 @@
 import {
+  InsufficientFundsError,
+  ListingVerificationError,
+  NoSellerError,
+  ReputationTooLowError,
+  SellerUnreachableError
+} from '@betar/node'
+import {
   BudgetExceededError,
   CallConflictError,
   CallNotFoundError,
@@ -9,13 +16,6 @@ import {
   X402Error
 } from '@betar/x402-libp2p'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import {
-  InsufficientFundsError,
-  ListingVerificationError,
-  NoSellerError,
-  ReputationTooLowError,
-  SellerUnreachableError
-} from '../errors.ts'
 import { type ApiErrorBody, errorBody } from './json.ts'
 import { libraryHttpError } from './library-errors.ts'
 

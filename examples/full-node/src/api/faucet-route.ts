@@ -1,7 +1,7 @@
 import { fundAccount } from '@betar/devnet'
+import type { BetarNode } from '@betar/node'
 import type { Hono } from 'hono'
 import { formatEther, getAddress } from 'viem'
-import type { BetarNode } from '../node.ts'
 import { ApiError } from './errors.ts'
 import { sendJson } from './json.ts'
 import { usdcString } from './price.ts'

@@ -8,6 +8,14 @@
 export { type ApiOptions, createApi, MAX_BODY_BYTES } from './app.ts'
 export { createApiToken } from './auth.ts'
 export { type CallView, callView } from './calls.ts'
+export {
+  DASHBOARD_CSP,
+  type DashboardOptions,
+  type DashboardServer,
+  DEFAULT_DASHBOARD_DIR,
+  withDashboard
+} from './dashboard.ts'
+export { salesSeries } from './dashboard-routes.ts'
 export { ApiError, toHttpError } from './errors.ts'
 export { LOOPBACK_HOSTNAMES } from './host.ts'
 export type { ApiErrorBody } from './json.ts'

@@ -1,11 +1,10 @@
+import type { LegacyListing } from '@betar/marketplace-crdt/legacy'
+import { type BetarNode, buyService, connectedPeers, NO_PEERS_HINT, type Purchase, resumePurchase } from '@betar/node'
 import type { Hono } from 'hono'
-import { buyService, type Purchase, resumePurchase } from '../buyer.ts'
-import type { BetarNode } from '../node.ts'
-import { connectedPeers, NO_PEERS_HINT } from '../peers.ts'
 import { callView, listingView } from './calls.ts'
 import { ApiError, toHttpError } from './errors.ts'
 import { sendJson } from './json.ts'
-import { capOf } from './price.ts'
+import { capOf, usdcString } from './price.ts'
 import {
   CallBodySchema,
   CallsQuerySchema,
@@ -15,6 +14,11 @@ import {
   ListingsQuerySchema,
   validate
 } from './schemas.ts'
+
+/** A Go listing as the API shows it: `legacy: true`, `verified: false`, and its price in decimal USDC. */
+function legacyView(listing: LegacyListing): LegacyListing & { priceUsdc: string } {
+  return { ...listing, priceUsdc: usdcString(listing.priceAtomic.toString()) }
+}
 
 /** Registers the market routes: `/listings`, `/discover`, `/calls`, `/calls/:correlationId`. */
 export function registerMarketRoutes(app: Hono, node: BetarNode): void {
@@ -29,7 +33,19 @@ export function registerMarketRoutes(app: Hono, node: BetarNode): void {
       ...(q.text != null ? { text: q.text } : {}),
       ...(q.limit != null ? { limit: q.limit } : {})
     })
-    return sendJson(c, { listings: listings.map(listingView) })
+    // With the Go bridge on, Go listings come apart from the signed ones: unverified, and without capabilities.
+    const legacy =
+      node.services.legacy != null && q.capability == null
+        ? node.services.legacy.list({
+            ...(maxPrice != null ? { maxPrice } : {}),
+            ...(q.text != null ? { text: q.text } : {}),
+            ...(q.limit != null ? { limit: q.limit } : {})
+          })
+        : undefined
+    return sendJson(c, {
+      listings: listings.map(listingView),
+      ...(legacy != null ? { legacy: legacy.map(legacyView) } : {})
+    })
   })
 
   app.post('/discover', async (c) => {

@@ -1,7 +1,6 @@
 import { readAgent } from '@betar/identity'
+import { type BetarNode, formatUsdc } from '@betar/node'
 import type { Hono } from 'hono'
-import type { BetarNode } from '../node.ts'
-import { formatUsdc } from '../usdc.ts'
 import { sendJson } from './json.ts'
 import { usdcString } from './price.ts'
 import { AgentIdSchema, validate } from './schemas.ts'

@@ -2,6 +2,8 @@
  * The OpenAPI 3.1 description of the local API, written by hand. Every route of `createApi` appears here and nothing
  * else (a test compares both).
  */
+import { dashboardOpenApiPaths } from './dashboard-openapi.ts'
+import { workflowOpenApiPaths } from './workflow-openapi.ts'
 
 const json = (schema: Record<string, unknown>) => ({ content: { 'application/json': { schema } } })
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
@@ -362,6 +364,8 @@ export const openApiDocument = {
         }
       }
     },
+    ...dashboardOpenApiPaths,
+    ...workflowOpenApiPaths,
     '/openapi.json': {
       get: {
         operationId: 'openapi',
@@ -478,6 +482,29 @@ export const openApiDocument = {
         type: 'object',
         properties: {
           listings: { type: 'array', items: ref('Listing') },
+          legacy: {
+            type: 'array',
+            description:
+              'GET /listings on a node running the Go marketplace bridge: Go listings, unverified (not signed), ' +
+              'each with legacy: true and verified: false; never part of `listings`',
+            items: {
+              type: 'object',
+              properties: {
+                legacy: { const: true },
+                verified: { const: false },
+                key: { type: 'string' },
+                agentId: { type: 'string' },
+                resource: { type: 'string' },
+                name: { type: 'string' },
+                seller: { type: 'string', description: 'the peer that signed the announcement or answered the pull' },
+                price: { type: 'number', description: "Go's float64 USDC" },
+                priceAtomic: Amount,
+                priceUsdc: Usdc,
+                multiaddrs: { type: 'array', items: { type: 'string' } },
+                expiresAt: { type: 'integer' }
+              }
+            }
+          },
           connectedPeers: { type: 'integer', description: 'POST /discover: 0 when the node knows no peers' },
           warnings: { type: 'array', items: { type: 'string' }, description: 'POST /discover: how to reach peers' }
         },

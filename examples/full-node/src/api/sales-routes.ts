@@ -1,7 +1,7 @@
+import type { BetarNode } from '@betar/node'
 import type { Hono } from 'hono'
 import { formatUnits } from 'viem'
 import { z } from 'zod'
-import type { BetarNode } from '../node.ts'
 import { sendJson } from './json.ts'
 import { validate } from './schemas.ts'
 

@@ -1,7 +1,6 @@
 import { join } from 'node:path'
+import { DataDirInUseError, openLevelDatastore } from '@betar/node/utils'
 import type { LevelDatastore } from 'datastore-level'
-import { DataDirInUseError } from '../errors.ts'
-import { openLevelDatastore } from '../level.ts'
 import { CliError } from './errors.ts'
 
 /**

@@ -1,6 +1,6 @@
+import type { BetarNode } from '@betar/node'
 import type { LoadUri } from '@betar/reputation'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import type { BetarNode } from '../node.ts'
 import type { ResolvedNetwork } from './network.ts'
 import { progress } from './output.ts'
 
@@ -35,7 +35,7 @@ export function lazyFeedbackFetcher(options: FeedbackFetcherOptions): FeedbackFe
       progress('fetching feedback files over bitswap…')
       // Imported here: libp2p and Helia take seconds to load, and most runs never need them.
       const [{ createBetarNode }, { multiaddr }] = await Promise.all([
-        import('../node.ts'),
+        import('@betar/node'),
         import('@multiformats/multiaddr')
       ])
       const node = await createBetarNode({

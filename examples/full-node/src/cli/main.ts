@@ -45,6 +45,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import('./commands/reputation.ts')).reputationCommand
   },
   {
+    name: 'workflow',
+    summary: 'run a paid multi-agent workflow from a YAML file, or show, cancel, resume one and its receipt',
+    load: async () => (await import('./commands/workflow.ts')).workflowCommand
+  },
+  {
     name: 'wallet',
     summary: 'show the wallet address and USDC balance, or create an encrypted wallet',
     load: async () => (await import('./commands/wallet.ts')).walletCommand

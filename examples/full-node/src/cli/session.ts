@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { SyncRefusedError } from '@betar/marketplace-crdt'
+import { type BetarNode, createBetarNode, DataDirInUseError } from '@betar/node'
 import { multiaddr } from '@multiformats/multiaddr'
-import { DataDirInUseError } from '../errors.ts'
-import { type BetarNode, createBetarNode } from '../node.ts'
 import type { GlobalFlags } from './args.ts'
 import { CliError } from './errors.ts'
 import { resolveNetwork } from './network.ts'
@@ -20,6 +19,8 @@ export interface NodeSessionOptions {
   dialTimeoutMs?: number
   /** Discover LAN peers with mDNS. @default false */
   mdns?: boolean
+  /** Run the Go marketplace bridge (unverified legacy listings in, ours out in Go's format). @default false */
+  legacy?: boolean
 }
 
 /**
@@ -44,7 +45,8 @@ export async function withNode<T>(
       wallet,
       ...(options.persistent ? { dataDir: flags.dataDir } : {}),
       ...(options.listen != null ? { listen: options.listen } : {}),
-      mdns: options.mdns === true
+      mdns: options.mdns === true,
+      legacy: options.legacy === true
     })
   } catch (err) {
     if (err instanceof DataDirInUseError) {

@@ -1,6 +1,6 @@
 import { type AgentConfig, AgentsConfigError, loadAgentsConfig } from '@betar/executor'
+import { formatUsdc } from '@betar/node/utils'
 import { formatUnits } from 'viem'
-import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand } from '../args.ts'
 import type { Command } from '../command.ts'
 import { CliError } from '../errors.ts'

@@ -1,8 +1,14 @@
+import {
+  type BuyProgress,
+  buyService,
+  connectedPeers,
+  formatUsdc,
+  NoSellerError,
+  type Purchase,
+  resumePurchase,
+  SellerUnreachableError
+} from '@betar/node'
 import { formatUnits } from 'viem'
-import { buyService, type Purchase, resumePurchase } from '../../buyer.ts'
-import { NoSellerError, SellerUnreachableError } from '../../errors.ts'
-import { connectedPeers } from '../../peers.ts'
-import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt, parseUsdc } from '../args.ts'
 import type { Command } from '../command.ts'
 import { CliError } from '../errors.ts'
@@ -72,6 +78,10 @@ export const callCommand: Command = {
     }
     const timeoutMs = values.timeout != null ? parsePositiveInt('--timeout', values.timeout) : 5000
 
+    const onProgress = (event: BuyProgress) => {
+      const line = progressLine(event)
+      if (line != null) progress(line)
+    }
     // Persistent: the journal (and the peer id a seller binds the call to) must outlive this process.
     const purchase = await withNode(
       globals,
@@ -79,7 +89,7 @@ export const callCommand: Command = {
       async (node): Promise<Purchase> => {
         if (resume != null) {
           progress(`resuming call ${resume}…`)
-          return resumePurchase(node, resume)
+          return resumePurchase(node, resume, { onProgress })
         }
         progress(`looking for "${capability}" at most ${formatUsdc(maxPrice)}…`)
         const all = await findListings(node, capability, timeoutMs)
@@ -107,14 +117,14 @@ export const callCommand: Command = {
           )
         }
         const id = correlationId ?? crypto.randomUUID()
-        progress(`verifying, paying and calling (correlation id ${id})…`)
         try {
           // This process exits right after: a data: URI keeps the feedback file readable by everyone afterwards.
           return await buyService(node, capability, parseInput(rawInput), {
             maxPrice,
             rating,
             correlationId: id,
-            feedbackStorage: 'data-uri'
+            feedbackStorage: 'data-uri',
+            onProgress
           })
         } catch (err) {
           if (err instanceof NoSellerError || err instanceof SellerUnreachableError) throw new CliError(err.message)
@@ -157,6 +167,42 @@ export const callCommand: Command = {
     out(`Correlation id ${purchase.correlationId}${purchase.resumed ? ' (resumed)' : ''}`)
     if (feedback?.result != null) out(`Feedback tx ${feedback.result.txHash}`)
     for (const warning of purchase.warnings) out(`Warning: ${warning}`)
+  }
+}
+
+/**
+ * A purchase step as a progress line on stderr (stdout, `--json` or not, holds only the result). Discovery and resuming
+ * are said by the command itself, before `buyService` runs.
+ */
+function progressLine(event: BuyProgress): string | undefined {
+  switch (event.type) {
+    case 'buy:discovered': {
+      const [cheapest] = event.detail.listings
+      const price = cheapest != null ? `; the cheapest asks ${formatUsdc(BigInt(cheapest.price.amount))}` : ''
+      return `${event.detail.listings.length} seller(s) within the price${price}`
+    }
+    case 'buy:connecting':
+      return `connecting to "${event.detail.listing.name}" (peer ${event.detail.listing.seller})…`
+    case 'buy:verifying':
+      return `verifying its ERC-8004 identity (agent ${event.detail.listing.erc8004?.agentId ?? '?'}) and reputation…`
+    case 'buy:verified': {
+      const { agentId, score } = event.detail
+      return `agent ${agentId} verified, ${score != null ? `score ${score.toFixed(1)}` : 'no score yet'}`
+    }
+    case 'buy:payment-signed':
+      return `payment of ${formatUsdc(event.detail.amount)} to ${event.detail.payTo} signed (correlation id ${event.detail.correlationId})`
+    case 'buy:payment-sent':
+      return 'payment sent; waiting for the seller to settle it on-chain…'
+    case 'buy:payment-settled':
+      return "payment settled on-chain; waiting for the agent's result…"
+    case 'buy:result': {
+      const { transaction, settlementCheck } = event.detail
+      return `result received; settlement ${transaction ?? '(none)'} ${settlementCheck ?? 'unchecked'}`
+    }
+    case 'buy:feedback':
+      return `rating agent ${event.detail.agentId} ${event.detail.rating}/100 on ERC-8004…`
+    default:
+      return undefined
   }
 }
 

@@ -1,7 +1,6 @@
+import { formatUsdc, readFeedbackJob } from '@betar/node/utils'
 import { type CallJournalState, datastoreCallJournal } from '@betar/x402-libp2p'
 import { callView } from '../../api/calls.ts'
-import { readFeedbackJob } from '../../feedback.ts'
-import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
 import { openDataDirForCommand } from '../data-dir.ts'

@@ -1,14 +1,13 @@
 import type { Listing } from '@betar/marketplace-crdt'
+import type { LegacyListing } from '@betar/marketplace-crdt/legacy'
+import { type BetarNode, connectedPeers, formatUsdc } from '@betar/node'
 import { formatUnits } from 'viem'
-import type { BetarNode } from '../../node.ts'
-import { connectedPeers } from '../../peers.ts'
-import { formatUsdc } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt, parseUsdc } from '../args.ts'
 import type { Command } from '../command.ts'
 import { out, outJson, progress } from '../output.ts'
 import { withNode } from '../session.ts'
 
-const USAGE = 'betar discover <capability> [--bootstrap <ma>]... [--max-price <usdc>] [options]'
+const USAGE = 'betar discover <capability> [--bootstrap <ma>]... [--max-price <usdc>] [--legacy] [options]'
 const HELP = `Usage: ${USAGE}
 
 Starts an ephemeral node, dials the bootstrap peers and lists the sellers offering <capability>
@@ -17,6 +16,8 @@ Starts an ephemeral node, dials the bootstrap peers and lists the sellers offeri
   --bootstrap <ma>      peer to dial first, repeatable
   --max-price <usdc>    only listings at most this price, e.g. 0.5
   --timeout <ms>        DHT search and dial timeout (default 5000)
+  --legacy              also list Go Betar nodes' listings (pulled from the bootstrap peers), after the signed
+                        ones and marked [legacy, unverified]: Go listings are not signed and have no capabilities
 
 ${GLOBAL_HELP}`
 
@@ -53,6 +54,19 @@ export async function findListings(
   return [...byKey.values()].sort((a, b) => (BigInt(a.price.amount) < BigInt(b.price.amount) ? -1 : 1))
 }
 
+/**
+ * Go listings from the peers this node reached: each is asked for its listings (Go's `info`) now — a peer that does
+ * not speak Go's protocol just refuses the stream. Go listings have no capabilities, so they are not filtered by one.
+ */
+async function legacyListings(node: BetarNode, timeoutMs: number, maxPrice?: bigint): Promise<LegacyListing[]> {
+  const bridge = node.services.legacy
+  if (bridge == null) return []
+  await Promise.allSettled(
+    node.libp2p.getPeers().map((peer) => bridge.pull(peer, { signal: AbortSignal.timeout(timeoutMs) }))
+  )
+  return bridge.list(maxPrice != null ? { maxPrice } : {})
+}
+
 /** `betar discover <capability>`. */
 export const discoverCommand: Command = {
   name: 'discover',
@@ -63,7 +77,8 @@ export const discoverCommand: Command = {
       {
         bootstrap: { type: 'string', multiple: true },
         'max-price': { type: 'string' },
-        timeout: { type: 'string' }
+        timeout: { type: 'string' },
+        legacy: { type: 'boolean', default: false }
       },
       { min: 1, max: 1, usage: USAGE }
     )
@@ -71,18 +86,28 @@ export const discoverCommand: Command = {
     const capability = positionals[0] ?? ''
     const maxPrice = values['max-price'] != null ? parseUsdc('--max-price', values['max-price']) : undefined
     const timeoutMs = values.timeout != null ? parsePositiveInt('--timeout', values.timeout) : 5000
-    const { listings, peers } = await withNode(
+    const withLegacy = values.legacy === true
+    const { listings, legacy, peers } = await withNode(
       globals,
-      { persistent: false, bootstrap: values.bootstrap ?? [], dialTimeoutMs: timeoutMs },
+      { persistent: false, bootstrap: values.bootstrap ?? [], dialTimeoutMs: timeoutMs, legacy: withLegacy },
       async (node) => {
         const peers = connectedPeers(node)
         if (peers === 0) progress(CLI_NO_PEERS_HINT)
         else progress(`searching for "${capability}"…`)
-        return { listings: await findListings(node, capability, timeoutMs, maxPrice), peers }
+        const listings = await findListings(node, capability, timeoutMs, maxPrice)
+        return { listings, legacy: withLegacy ? await legacyListings(node, timeoutMs, maxPrice) : [], peers }
       }
     )
-    if (globals.json) return outJson(listings.map((l) => ({ ...l, priceUsdc: formatUnits(BigInt(l.price.amount), 6) })))
-    if (listings.length === 0) {
+    const signed = listings.map((l) => ({ ...l, priceUsdc: formatUnits(BigInt(l.price.amount), 6) }))
+    if (globals.json) {
+      // Go listings stay apart from signed ones: their own array, each `legacy: true`, `verified: false`.
+      if (!withLegacy) return outJson(signed)
+      return outJson({
+        listings: signed,
+        legacy: legacy.map((l) => ({ ...l, priceUsdc: formatUnits(l.priceAtomic, 6) }))
+      })
+    }
+    if (listings.length === 0 && legacy.length === 0) {
       return out(`No seller offers "${capability}"${peers === 0 ? `: ${CLI_NO_PEERS_HINT}` : ''}.`)
     }
     for (const l of listings) {
@@ -92,6 +117,12 @@ export const discoverCommand: Command = {
       if (l.erc8004 != null) out(`    agentId  ${l.erc8004.agentId} (${l.erc8004.agentRegistry})`)
       for (const ma of l.multiaddrs) out(`    at       ${ma}`)
       if (l.description !== '') out(`    ${l.description}`)
+    }
+    for (const l of legacy) {
+      out(`${l.name}  ${formatUsdc(l.priceAtomic)}  [legacy, unverified]`)
+      out(`    seller   ${l.seller}`)
+      out(`    agent    ${l.agentId}`)
+      for (const ma of l.multiaddrs) out(`    at       ${ma}`)
     }
   }
 }

@@ -1,5 +1,4 @@
-import { type SaleRecord, SalesLedger } from '../../sales.ts'
-import { formatUsdc } from '../../usdc.ts'
+import { formatUsdc, type SaleRecord, SalesLedger } from '@betar/node/utils'
 import { GLOBAL_HELP, parseCommand, parsePositiveInt } from '../args.ts'
 import type { Command } from '../command.ts'
 import { openDataDirForCommand } from '../data-dir.ts'

@@ -1,9 +1,6 @@
 import { join } from 'node:path'
-import { createApi, startApi } from '../../api/index.ts'
-import { AgentUnhealthyError } from '../../errors.ts'
-import type { SoldAgent } from '../../seller.ts'
-import { delistUnsold, sellAgent } from '../../seller.ts'
-import { formatUsdc } from '../../usdc.ts'
+import { AgentUnhealthyError, delistUnsold, formatUsdc, type SoldAgent, sellAgent } from '@betar/node'
+import { createApi, startApi, withDashboard } from '../../api/index.ts'
 import { apiToken } from '../api-token.ts'
 import { GLOBAL_HELP, parseCommand } from '../args.ts'
 import type { Command } from '../command.ts'
@@ -26,8 +23,11 @@ A restart on the same data dir keeps the peer id, the listen ports and the ERC-8
   --listen <ma>        listen address, repeatable (default /ip4/127.0.0.1/tcp/0)
   --bootstrap <ma>     peer to dial at start, repeatable
   --mdns               discover peers on the LAN
+  --legacy             bridge to Go Betar nodes: offer our agents in Go's listing format and show theirs
+                       as unverified legacy listings (GET /listings → "legacy")
   --api-port <port>    serve the local REST API on 127.0.0.1:<port> (0 = any free port)
   --no-api             do not serve the REST API
+  --dashboard          serve the web dashboard at <api>/dashboard/ and print a one-time login link
 
 The REST API needs a bearer token: BETAR_API_TOKEN, or one generated into <data-dir>/api-token (mode 0600).
 
@@ -45,8 +45,10 @@ export const startCommand: Command = {
         listen: { type: 'string', multiple: true },
         bootstrap: { type: 'string', multiple: true },
         mdns: { type: 'boolean', default: false },
+        legacy: { type: 'boolean', default: false },
         'api-port': { type: 'string' },
-        'no-api': { type: 'boolean', default: false }
+        'no-api': { type: 'boolean', default: false },
+        dashboard: { type: 'boolean', default: false }
       },
       { min: 0, max: 0, usage: USAGE }
     )
@@ -62,6 +64,7 @@ export const startCommand: Command = {
       {
         persistent: true,
         mdns: values.mdns === true,
+        legacy: values.legacy === true,
         ...(values.listen != null ? { listen: values.listen } : {}),
         ...(values.bootstrap != null ? { bootstrap: values.bootstrap } : {})
       },
@@ -84,24 +87,32 @@ export const startCommand: Command = {
         )
         for (const id of retired) progress(`delisted "${id}": not sold by this run`)
         const multiaddrs = node.multiaddrs().map(String)
-        const api =
+        if (values.dashboard === true && values['no-api'] === true)
+          throw new CliError('--dashboard needs the REST API: drop --no-api')
+        const token = values['no-api'] === true ? '' : await apiToken(globals.dataDir)
+        const restApi =
           values['no-api'] === true
             ? undefined
-            : await startApi(
-                createApi(node, {
-                  token: await apiToken(globals.dataDir),
-                  agents: new Map(
-                    sold.map((s) => [s.resource, { agentId: String(s.registration.agentId), listing: s.listing }])
-                  )
-                }),
-                { port: apiPort }
-              )
+            : createApi(node, {
+                token,
+                agents: new Map(
+                  sold.map((s) => [s.resource, { agentId: String(s.registration.agentId), listing: s.listing }])
+                )
+              })
+        const dashboard = restApi != null && values.dashboard === true ? withDashboard(restApi, { token }) : undefined
+        const api = restApi == null ? undefined : await startApi(dashboard?.app ?? restApi, { port: apiPort })
+        const dashboardLogin = api != null ? dashboard?.loginUrl(api.url) : undefined
+        if (dashboard != null && !dashboard.built)
+          progress(
+            'the dashboard is not built: run `pnpm --filter @betar/full-node build:dashboard` (it answers 503 until then)'
+          )
         if (globals.json) {
           outJson({
             peerId: node.peerId,
             wallet: node.wallet.address,
             multiaddrs,
             ...(api != null ? { api: api.url } : {}),
+            ...(dashboardLogin != null ? { dashboard: dashboardLogin } : {}),
             agents: sold.map((s) => ({
               name: s.resource,
               agentId: s.registration.agentId,
@@ -123,6 +134,7 @@ export const startCommand: Command = {
           }
           if (api != null)
             out(`REST API on ${api.url} (bearer token in BETAR_API_TOKEN or ${join(globals.dataDir, 'api-token')})`)
+          if (dashboardLogin != null) out(`Dashboard: open ${dashboardLogin} (one-time login link, valid 10 minutes)`)
           out('Ready. Press Ctrl-C to stop.')
         }
         // The operator's log: one line per paid call's outcome (sale, refund, failure) and per refused payment.

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises'
+import { formatUsdc, usdcBalance } from '@betar/node/utils'
+import { createPublicClient, http } from 'viem'
 import { generatePrivateKey } from 'viem/accounts'
-import { createClients } from '../../clients.ts'
-import { formatUsdc, usdcBalance } from '../../usdc.ts'
 import { GLOBAL_HELP, parseCommand } from '../args.ts'
 import type { Command } from '../command.ts'
 import { CliError } from '../errors.ts'
@@ -46,7 +46,7 @@ export const walletCommand: Command = {
     if (action !== 'show') throw new CliError(`unknown wallet action "${action}" (show or create)\nUsage: ${USAGE}`)
     const wallet = await loadWallet(globals)
     const { network, chain, rpcUrl } = await resolveNetwork(globals)
-    const { publicClient } = createClients(rpcUrl, chain, wallet)
+    const publicClient = createPublicClient({ chain, transport: http(rpcUrl) })
     let usdc: bigint
     let eth: bigint
     try {

@@ -3,7 +3,14 @@ import { analyzeText } from '@betar/executor'
 import { STARRED_TAG } from '@betar/reputation'
 import { PaymentNotApprovedError } from '@betar/x402-libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type BetarNode, buyService, ListingVerificationError, type SoldAgent, sellAgent } from '../src/index.ts'
+import {
+  type BetarNode,
+  type BuyProgress,
+  buyService,
+  ListingVerificationError,
+  type SoldAgent,
+  sellAgent
+} from '../src/index.ts'
 import { nodeOn, publishClaimingListing, publishForgedPayeeListing, startDevnet, textStatsAgent } from './fixtures.ts'
 
 const PRICE = 250_000n
@@ -46,7 +53,37 @@ describe('full node: seller and buyer on loopback + devnet', () => {
     const buyerBefore = await buyer.usdcBalance()
     const sellerBefore = await seller.usdcBalance()
 
-    const purchase = await buyService(buyer, 'text-analysis', TEXT, { maxPrice: PRICE, rating: 95 })
+    const progress: BuyProgress[] = []
+    const purchase = await buyService(buyer, 'text-analysis', TEXT, {
+      maxPrice: PRICE,
+      rating: 95,
+      onProgress: (event) => progress.push(event)
+    })
+
+    // every step reported, in order (the settlement is seen on-chain only when the answer takes longer than a poll)
+    expect(progress.map((e) => e.type).filter((t) => t !== 'buy:payment-settled')).toEqual([
+      'buy:discovering',
+      'buy:discovered',
+      'buy:connecting',
+      'buy:verifying',
+      'buy:verified',
+      'buy:payment-signed',
+      'buy:payment-sent',
+      'buy:result',
+      'buy:feedback'
+    ])
+    const settled = progress.findIndex((e) => e.type === 'buy:payment-settled')
+    if (settled >= 0) expect(progress[settled - 1]?.type).toBe('buy:payment-sent')
+    expect(progress.find((e) => e.type === 'buy:payment-signed')?.detail).toEqual({
+      correlationId: purchase.correlationId,
+      amount: PRICE,
+      payTo: seller.wallet.address
+    })
+    expect(progress.find((e) => e.type === 'buy:result')?.detail).toEqual({
+      correlationId: purchase.correlationId,
+      transaction: purchase.call.settlement?.transaction,
+      settlementCheck: 'verified'
+    })
 
     // discovery
     expect(purchase.discovered.map((l) => l.seller)).toContain(seller.peerId)
@@ -106,5 +143,20 @@ describe('full node: seller and buyer on loopback + devnet', () => {
     expect(error).toBeInstanceOf(ListingVerificationError)
     expect((error as ListingVerificationError).reasons.map((r) => r.code)).toContain('PAYTO_NOT_AGENT_WALLET')
     expect(await buyer.usdcBalance()).toBe(before)
+  }, 30_000)
+
+  it('a progress handler that throws changes nothing: the purchase completes', async () => {
+    let calls = 0
+    const purchase = await buyService(buyer, 'text-analysis', TEXT, {
+      maxPrice: PRICE,
+      feedback: false,
+      onProgress: () => {
+        calls++
+        throw new Error('a bug in the handler')
+      }
+    })
+    expect(purchase.output).toEqual(analyzeText(TEXT))
+    expect(purchase.call.settlementCheck).toBe('verified')
+    expect(calls).toBeGreaterThanOrEqual(8)
   }, 30_000)
 })

@@ -6,9 +6,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Address } from 'viem'
 import { assertCanPay, noSellerError } from './buyer-checks.ts'
 import { ListingVerificationError, ReputationTooLowError, SellerUnreachableError } from './errors.ts'
-import type { FeedbackJob, FeedbackStorage } from './feedback.ts'
+import type { FeedbackJob, FeedbackStorage } from './feedback-job.ts'
 import type { BetarNode } from './node.ts'
+import { decodeOutput } from './output.ts'
 import { connectedPeers } from './peers.ts'
+import { type BuyProgressHandler, report, watchPayment } from './progress.ts'
+import { type PurchaseMetadata, purchaseMetadata } from './purchase-metadata.ts'
 
 const DEFAULT_FEEDBACK_WAIT_MS = 15_000
 const DEFAULT_DIAL_TIMEOUT_MS = 5_000
@@ -55,6 +58,12 @@ export interface BuyServiceOptions {
   dialTimeoutMs?: number
   /** Registration file retrieval timeout. @default 10000 */
   verifyTimeoutMs?: number
+  /**
+   * Told each step of the purchase as it happens — discovery, the seller's verification, the payment signed, sent and
+   * settled, the result, the feedback: see `BuyProgress`. Reading the settlement from the chain while the call is
+   * open costs one `eth_call` per 250 ms, and only when this is set.
+   */
+  onProgress?: BuyProgressHandler
   signal?: AbortSignal
 }
 
@@ -83,17 +92,7 @@ export interface Purchase {
   warnings: string[]
 }
 
-/** What the buyer journals about a purchase, next to the x402 call (`metadata` of the journal entry). */
-export interface PurchaseMetadata {
-  capability: string
-  listing: Listing
-  rating: number
-  feedback: boolean
-  feedbackStorage: FeedbackStorage
-}
-
 const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 /**
  * Buys one job from an agent offering `capability`: discovers sellers through the DHT and the marketplace, verifies
@@ -113,6 +112,7 @@ export async function buyService(
   options: BuyServiceOptions
 ): Promise<Purchase> {
   const signalOpt = options.signal != null ? { signal: options.signal } : {}
+  const { onProgress } = options
   if (options.correlationId != null) {
     const entry = await node.journal.get(options.correlationId, signalOpt)
     if (entry?.payment != null) {
@@ -126,6 +126,7 @@ export async function buyService(
   }
   const identityRegistry = options.identityRegistry ?? node.network.erc8004.identityRegistry
   const market = node.services.market
+  report(onProgress, { type: 'buy:discovering', detail: { capability, maxPrice: options.maxPrice } })
 
   // With no connection there is no one to ask (the DHT search would only time out): see `noSellerError`.
   const found =
@@ -136,6 +137,7 @@ export async function buyService(
   )
   const cheapest = discovered[0]
   if (cheapest == null) throw noSellerError(node, capability, options.maxPrice)
+  report(onProgress, { type: 'buy:discovered', detail: { listings: discovered } })
   await assertCanPay(node, cheapest, options.maxPrice)
 
   // Reach a seller by the addresses it signed (also lets bitswap fetch its registration file), cheapest first and
@@ -143,6 +145,7 @@ export async function buyService(
   const unreachable: string[] = []
   let listing: Listing | undefined
   for (const candidate of node.reachability.order(discovered)) {
+    report(onProgress, { type: 'buy:connecting', detail: { listing: candidate } })
     try {
       await node.dial(candidate.multiaddrs, {
         signal: anySignal(options.signal, AbortSignal.timeout(options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS))
@@ -163,6 +166,7 @@ export async function buyService(
   }
   if (listing !== cheapest) await assertCanPay(node, listing, options.maxPrice)
 
+  report(onProgress, { type: 'buy:verifying', detail: { listing } })
   const verification = await verifyListing(listing, {
     publicClient: node.clients.publicClient,
     identityRegistry,
@@ -178,6 +182,7 @@ export async function buyService(
   if (options.minScore != null && score != null && score < options.minScore) {
     throw new ReputationTooLowError(`agent ${agentId} scores ${score.toFixed(1)} < ${options.minScore}`)
   }
+  report(onProgress, { type: 'buy:verified', detail: { listing, agentId, ...(score != null ? { score } : {}) } })
 
   const metadata: PurchaseMetadata = {
     capability,
@@ -186,20 +191,27 @@ export async function buyService(
     feedback: options.feedback !== false,
     feedbackStorage: options.feedbackStorage ?? 'data-uri'
   }
-  const call = await node.services.x402Client.call(
-    listing.multiaddrs.map((a) => multiaddr(a)),
-    listing.resource,
-    encoder.encode(JSON.stringify(input)),
-    {
-      // Never more than the seller's signed listing says, nor more than the buyer allows.
-      maxAmount: BigInt(listing.price.amount) < options.maxPrice ? BigInt(listing.price.amount) : options.maxPrice,
-      payTo: listing.price.payTo as Address,
-      contentType: 'application/json',
-      correlationId: options.correlationId ?? crypto.randomUUID(),
-      metadata: metadata as unknown as Record<string, unknown>,
-      ...signalOpt
-    }
-  )
+  const correlationId = options.correlationId ?? crypto.randomUUID()
+  const payment = onProgress != null ? watchPayment(node, correlationId, onProgress) : undefined
+  let call: CallResult
+  try {
+    call = await node.services.x402Client.call(
+      listing.multiaddrs.map((a) => multiaddr(a)),
+      listing.resource,
+      encoder.encode(JSON.stringify(input)),
+      {
+        // Never more than the seller's signed listing says, nor more than the buyer allows.
+        maxAmount: BigInt(listing.price.amount) < options.maxPrice ? BigInt(listing.price.amount) : options.maxPrice,
+        payTo: listing.price.payTo as Address,
+        contentType: 'application/json',
+        correlationId,
+        metadata: metadata as unknown as Record<string, unknown>,
+        ...signalOpt
+      }
+    )
+  } finally {
+    payment?.stop()
+  }
   const done = await afterResult(node, metadata, call, options)
   return { ...done, resumed: false, discovered, listing, verification, reputation, call }
 }
@@ -219,6 +231,7 @@ export async function resumePurchase(
   if (entry?.payment == null) throw new CallNotFoundError(correlationId)
   const metadata = purchaseMetadata(entry.metadata)
   if (metadata == null) throw new CallNotFoundError(correlationId, 'the journal entry is not a purchase of this node')
+  report(options.onProgress, { type: 'buy:resuming', detail: { correlationId } })
   if (entry.state === 'sent') {
     // A seller that restarted may listen elsewhere now: its newest signed listing says where.
     const fresh = node.services.market.find({ sellers: [entry.peer] }).find((l) => l.id === metadata.listing.id)
@@ -236,8 +249,17 @@ async function afterResult(
   node: BetarNode,
   metadata: PurchaseMetadata,
   call: CallResult,
-  options: Pick<BuyServiceOptions, 'reputationRegistry' | 'signal' | 'feedbackWaitMs'>
+  options: Pick<BuyServiceOptions, 'reputationRegistry' | 'signal' | 'feedbackWaitMs' | 'onProgress'>
 ): Promise<Pick<Purchase, 'correlationId' | 'output' | 'proof' | 'feedback' | 'warnings'>> {
+  const { correlationId, settlement, settlementCheck } = call
+  report(options.onProgress, {
+    type: 'buy:result',
+    detail: {
+      correlationId,
+      ...(settlement?.transaction ? { transaction: settlement.transaction } : {}),
+      ...(settlementCheck != null ? { settlementCheck } : {})
+    }
+  })
   const warnings: string[] = []
   const output = decodeOutput(call.body)
   const base = { correlationId: call.correlationId, output, warnings }
@@ -257,6 +279,10 @@ async function afterResult(
   }
   if (!metadata.feedback) return { ...base, proof }
   const claim = claimOf(listing)
+  report(options.onProgress, {
+    type: 'buy:feedback',
+    detail: { correlationId: call.correlationId, agentId: claim.agentId, rating: metadata.rating }
+  })
   const feedback = await node.feedback.give(
     {
       correlationId: call.correlationId,
@@ -277,33 +303,10 @@ async function afterResult(
   return { ...base, proof, feedback }
 }
 
-/** The result body as JSON, or as text when it is not JSON (the result is the buyer's whatever its shape). */
-function decodeOutput(body: Uint8Array): unknown {
-  const text = decoder.decode(body)
-  try {
-    return JSON.parse(text) as unknown
-  } catch {
-    return text
-  }
-}
-
 function claimOf(listing: Listing): NonNullable<Listing['erc8004']> {
   const claim = listing.erc8004
   if (claim == null) throw new ListingVerificationError([{ code: 'NOT_REGISTERED', message: 'no erc8004 identity' }])
   return claim
-}
-
-/** The purchase metadata of a journal entry, if it is one. */
-export function purchaseMetadata(value: Record<string, unknown> | undefined): PurchaseMetadata | undefined {
-  const listing = value?.listing as Listing | undefined
-  if (typeof value?.capability !== 'string' || listing == null || typeof listing.id !== 'string') return undefined
-  return {
-    capability: value.capability,
-    listing,
-    rating: typeof value.rating === 'number' ? value.rating : 100,
-    feedback: value.feedback !== false,
-    feedbackStorage: value.feedbackStorage === 'node' ? 'node' : 'data-uri'
-  }
 }
 
 function dedupe(listings: Listing[]): Listing[] {

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import type { BetarNetwork } from '@betar/devnet'
 import type { MarketplaceInit } from '@betar/marketplace-crdt'
+import type { LegacyMarketplaceInit } from '@betar/marketplace-crdt/legacy'
 import { createReputation, ipfsFeedbackStorage, type Reputation, withDataUriSupport } from '@betar/reputation'
 import { type BudgetInit, type CallJournal, datastoreCallJournal } from '@betar/x402-libp2p'
 import { quic } from '@chainsafe/libp2p-quic'
@@ -31,6 +32,7 @@ import { SellerReachability } from './reachability.ts'
 import { SalesLedger } from './sales.ts'
 import { type BetarServices, betarServices } from './services.ts'
 import { usdcBalance } from './usdc.ts'
+import { deferredListingVerifier, workflowListingVerifier } from './workflow.ts'
 
 /** Options of {@link createBetarNode}. */
 export interface BetarNodeInit {
@@ -52,6 +54,11 @@ export interface BetarNodeInit {
   mdns?: boolean
   /** Marketplace options (topic, TTLs). */
   market?: MarketplaceInit
+  /**
+   * Bridge to Go Betar marketplaces: read Go listings as unverified legacy listings (`services.legacy`, kept apart
+   * from signed ones) and offer ours to Go buyers. `true` for the defaults. Off by default.
+   */
+  legacy?: boolean | LegacyMarketplaceInit
   /** Client-wide x402 spending cap. */
   budget?: BudgetInit
   /**
@@ -122,6 +129,8 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
     blockstore = new MemoryBlockstore()
   }
   const journal = datastoreCallJournal(datastore)
+  // Workflow steps verify listings as buyService does; the check needs Helia, which is built with the services.
+  const listingVerifier = deferredListingVerifier()
   const build = (addresses: string[]) =>
     withBitswap(
       withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [jsonCodec] }), {
@@ -137,8 +146,10 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
             wallet: init.wallet,
             clients,
             market: init.market,
+            legacy: init.legacy === true ? {} : init.legacy === false ? undefined : init.legacy,
             budget: init.budget,
-            journal
+            journal,
+            verifyListing: listingVerifier.verify
           }),
           // Relayed connections carry whole paid calls (and bitswap), so they are not data- or time-limited.
           ...(init.relayServer === true
@@ -162,6 +173,13 @@ export async function createBetarNode(init: BetarNodeInit): Promise<BetarNode> {
   }
   if (init.dataDir != null) await rememberListen(datastore, listen, helia.libp2p.getMultiaddrs())
   const libp2p = helia.libp2p as unknown as Libp2p<BetarServices>
+  listingVerifier.set(
+    workflowListingVerifier({
+      publicClient: clients.publicClient,
+      identityRegistry: init.network.erc8004.identityRegistry,
+      helia
+    })
+  )
   const feedbackStorage = ipfsFeedbackStorage(helia.blockstore)
   const reputation = createReputation({
     publicClient: clients.publicClient,

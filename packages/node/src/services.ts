@@ -6,6 +6,8 @@ import {
   marketplace,
   marketplaceScoreParams
 } from '@betar/marketplace-crdt'
+import { type LegacyMarketplace, type LegacyMarketplaceInit, legacyMarketplace } from '@betar/marketplace-crdt/legacy'
+import { type Workflows, type WorkflowsInit, workflows } from '@betar/workflow'
 import {
   type BudgetInit,
   type CallJournal,
@@ -36,6 +38,10 @@ export type BetarServices = {
   market: Marketplace
   x402: X402Server
   x402Client: X402Client
+  /** Paid multi-agent workflows (`@betar/workflow`), present when the node journals its calls (it always does). */
+  workflow?: Workflows
+  /** The bridge to Go Betar marketplaces, when enabled (`legacy`): unverified legacy listings, our listings for Go. */
+  legacy?: LegacyMarketplace
 }
 
 /** The USDC of a network as the x402 payment asset. */
@@ -49,9 +55,13 @@ export interface ServicesInit {
   wallet: LocalAccount
   clients: NodeClients
   market?: MarketplaceInit | undefined
+  /** Run the Go marketplace bridge (off by default: Go listings are unauthenticated). */
+  legacy?: LegacyMarketplaceInit | undefined
   budget?: BudgetInit | undefined
   /** The buyer's call journal (the node's datastore). */
   journal?: CallJournal | undefined
+  /** Checks a listing before a workflow step pays its seller (the node's ERC-8004 verification). */
+  verifyListing?: WorkflowsInit['verifyListing'] | undefined
 }
 
 /** The service factories of a Betar node (passed to `createLibp2p`). */
@@ -69,6 +79,7 @@ export function betarServices(init: ServicesInit) {
       scoreThresholds: MARKETPLACE_SCORE_THRESHOLDS
     }),
     market: marketplace(init.market),
+    ...(init.legacy != null ? { legacy: legacyMarketplace(init.legacy) } : {}),
     x402: x402Server({
       settler: localSettler({
         walletClient: init.clients.walletClient,
@@ -84,6 +95,17 @@ export function betarServices(init: ServicesInit) {
       publicClient: init.clients.publicClient,
       ...(init.budget != null ? { budget: init.budget } : {}),
       ...(init.journal != null ? { journal: init.journal } : {})
-    })
+    }),
+    // Workflows buy through x402Client from market listings; they need the journal to never pay a step twice.
+    ...(init.journal != null
+      ? {
+          workflow: workflows({
+            journal: init.journal,
+            asset,
+            publicClient: init.clients.publicClient,
+            ...(init.verifyListing != null ? { verifyListing: init.verifyListing } : {})
+          })
+        }
+      : {})
   }
 }

@@ -1,0 +1,3 @@
+import { betarProject } from '../../vitest.shared.ts'
+
+export default betarProject(import.meta.dirname)
