@@ -5,9 +5,13 @@ import { defineProject } from 'vitest/config'
 const conditions = ['@betar/source', 'import', 'node', 'default']
 
 /**
- * The settings every package's vitest project shares. Packages call `betarProject(import.meta.dirname)`.
+ * The settings every package's vitest project shares. Files of the other projects run side by side, as many as the
+ * root config's `maxWorkers` (most tests wait on anvil, sockets and child processes, not on the CPU). Packages call `betarProject(import.meta.dirname)`.
  */
-export function betarProject(root: string, overrides: { testTimeout?: number; hookTimeout?: number } = {}) {
+export function betarProject(
+  root: string,
+  overrides: { testTimeout?: number; hookTimeout?: number; maxWorkers?: number } = {}
+) {
   return defineProject({
     root,
     resolve: { conditions },
@@ -19,7 +23,11 @@ export function betarProject(root: string, overrides: { testTimeout?: number; ho
       pool: 'forks',
       setupFiles: [fileURLToPath(new URL('./tools/polyfills.ts', import.meta.url))],
       testTimeout: overrides.testTimeout ?? 30_000,
-      hookTimeout: overrides.hookTimeout ?? 30_000
+      hookTimeout: overrides.hookTimeout ?? 30_000,
+      // A project with `maxWorkers: 1` runs after all others, one file at a time, with the machine to itself
+      // (vitest puts such projects in a sequential group of their own): for tests that measure stalls or saturate
+      // both cores.
+      ...(overrides.maxWorkers != null ? { maxWorkers: overrides.maxWorkers } : {})
     }
   })
 }

@@ -1,3 +1,3 @@
 import { betarProject } from '../../vitest.shared.ts'
 
-export default betarProject(import.meta.dirname)
+export default betarProject(import.meta.dirname, { maxWorkers: 1 })

@@ -56,19 +56,6 @@ function catalog(): Record<string, string> {
   )
 }
 
-/**
- * The workspace's `undici` override (pnpm-workspace.yaml): what a Node 20 user of `@betar/node` must add too — helia
- * pulls undici 8 (through @libp2p/http), which reads zlib's zstd (Node >= 22.15) as soon as it is loaded. The
- * package's README says so; the app below does what it says.
- */
-function undiciOverride(): string {
-  const text = readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8')
-  const section = /^overrides:\n((?: {2}.*\n)+)/m.exec(text)?.[1] ?? ''
-  const range = /^ {2}undici: *([^\s#]+)/m.exec(section)?.[1]
-  if (range == null) throw new Error('pnpm-workspace.yaml overrides no longer pin undici')
-  return range
-}
-
 const packages = publishable()
 
 /** A paid call from outside the workspace: a devnet, a seller and a buyer on loopback TCP; no polyfill. */
@@ -173,8 +160,7 @@ describe('packed packages installed outside the workspace', () => {
           },
           // The tarballs depend on each other by version (^0.0.0): take them from the tarballs, not the registry.
           overrides: {
-            ...Object.fromEntries([...tarballOf].map(([name, file]) => [name, `file:${file}`])),
-            undici: undiciOverride()
+            ...Object.fromEntries([...tarballOf].map(([name, file]) => [name, `file:${file}`]))
           }
         },
         null,
