@@ -41,6 +41,9 @@ describe('BatchStore: what a batch’s members share, stored once', () => {
     // A replacement (same batch, a new transaction) is added to the batch before the records that name it.
     const replaced = await store.detach(attempt(members, tx('0xh1', '0x02aa'), tx('0xh2', '0x02bb')), Date.now() + 1)
     expect(datastore.puts).toBe(2)
+    // Members saved a little later (each record expiring a little later): no new write.
+    await store.detach(full, Date.now() + 61_000)
+    expect(datastore.puts).toBe(2)
     expect(replaced?.transactions.map((t) => t.raw)).toEqual([undefined, undefined])
     // A restarted node (a new store on the same datastore) gets everything back from any member's record.
     const restarted = new BatchStore(datastore)
@@ -63,5 +66,19 @@ describe('BatchStore: what a batch’s members share, stored once', () => {
     await expect(store.detach(full, Date.now() + 60_000)).resolves.toBeDefined()
     expect(datastore.puts).toBe(2)
     expect((await new BatchStore(datastore).attach(await store.detach(full, 1)))?.transactions[0]?.raw).toBe('0x02aa')
+  })
+
+  it('keeps a batch as long as the longest-kept record that names it (a record kept for a refund outlives its TTL)', async () => {
+    const datastore = new CountingDatastore()
+    const store = new BatchStore(datastore)
+    const t0 = Date.now()
+    const members = ['a', 'b']
+    await store.detach(attempt(members, tx('0xh1', '0x02aa')), t0 + 1_000)
+    const kept = await store.detach(attempt(members, tx('0xh1', '0x02aa')), Number.MAX_SAFE_INTEGER)
+    expect(datastore.puts).toBe(2)
+    // Long after the first member's record expired, a restarted node still finds the batch for the kept one.
+    expect(await new BatchStore(datastore).gc(t0 + 24 * 3600_000)).toBe(0)
+    const back = await new BatchStore(datastore).attach(kept)
+    expect(back?.transactions.map((t) => t.raw)).toEqual(['0x02aa'])
   })
 })

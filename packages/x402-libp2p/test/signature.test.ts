@@ -3,7 +3,7 @@ import { type Address, type Hex, hashTypedData, numberToHex, recoverTypedDataAdd
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import type { Authorization } from '../src/settlement/eip3009.ts'
-import { AuthorizationSignatures, type TokenDomain } from '../src/settlement/signature.ts'
+import { AuthorizationSignatures, domainSeparator, type TokenDomain } from '../src/settlement/signature.ts'
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n
 const domain: TokenDomain = {
@@ -13,6 +13,7 @@ const domain: TokenDomain = {
   verifyingContract: '0x5FbDB2315678afecb367f032d93F642f64180aa3'
 }
 const payee: Address = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+const separator = domainSeparator(domain)
 
 function authorization(from: Address, i: number): Authorization {
   return {
@@ -51,36 +52,37 @@ describe('AuthorizationSignatures: the token’s ecrecover check, locally', () =
   it('builds the EIP-712 digest viem builds', () => {
     const sigs = new AuthorizationSignatures()
     const a = authorization(privateKeyToAccount(generatePrivateKey()).address, 1)
-    expect(toHex(sigs.digest(domain, a) as Uint8Array)).toBe(hashTypedData(typed(a)))
-    expect(sigs.digest(domain, { ...a, value: (1n << 256n).toString() })).toBeUndefined()
+    expect(toHex(sigs.digest(separator, a) as Uint8Array)).toBe(hashTypedData(typed(a)))
+    expect(sigs.digest(separator, { ...a, value: (1n << 256n).toString() })).toBeUndefined()
   })
 
-  it('accepts a payer’s signatures, first by recovery, then against its remembered key and its table', async () => {
+  it('accepts a payer’s signatures, first by recovery, then against its remembered key', async () => {
     const account = privateKeyToAccount(generatePrivateKey())
     const other = privateKeyToAccount(generatePrivateKey())
-    const sigs = new AuthorizationSignatures({ tableAfter: 3 })
+    const sigs = new AuthorizationSignatures()
     for (let i = 0; i < 8; i++) {
       const a = authorization(account.address, i)
       const signature = await account.signTypedData(typed(a))
-      expect(sigs.signedBy(domain, a, signature)).toBe(true)
+      expect(sigs.signedBy(separator, a, signature)).toBe(true)
       // Another key's signature, the same signature for other terms, or for another payer: refused (and viem agrees).
       const forged = await other.signTypedData(typed(a))
       expect(await recoverTypedDataAddress({ ...typed(a), signature: forged })).not.toBe(account.address)
-      expect(sigs.signedBy(domain, a, forged)).toBe(false)
-      expect(sigs.signedBy(domain, { ...a, value: String(1 + Number(a.value)) }, signature)).toBe(false)
-      expect(sigs.signedBy(domain, { ...a, from: other.address }, signature)).toBe(false)
-      expect(sigs.signedBy({ ...domain, chainId: 1 }, a, signature)).toBe(false)
+      expect(sigs.signedBy(separator, a, forged)).toBe(false)
+      expect(sigs.signedBy(separator, { ...a, value: String(1 + Number(a.value)) }, signature)).toBe(false)
+      expect(sigs.signedBy(separator, { ...a, from: other.address }, signature)).toBe(false)
+      expect(sigs.signedBy(domainSeparator({ ...domain, chainId: 1 }), a, signature)).toBe(false)
+      expect(sigs.signedBy(domainSeparator({ ...domain, name: 'USDC' }), a, signature)).toBe(false)
     }
   })
 
   it('refuses what the token refuses: high s, a wrong or out-of-range v, r or s out of range, not 65 bytes', async () => {
     const account = privateKeyToAccount(generatePrivateKey())
-    // Once with an unknown payer (recovery), once with its key remembered (the table-less check).
+    // Once with an unknown payer (recovery), once with its key remembered.
     for (const known of [false, true]) {
       const sigs = new AuthorizationSignatures()
       if (known) {
         const a = authorization(account.address, 99)
-        expect(sigs.signedBy(domain, a, await account.signTypedData(typed(a)))).toBe(true)
+        expect(sigs.signedBy(separator, a, await account.signTypedData(typed(a)))).toBe(true)
       }
       const a = authorization(account.address, 1)
       const signature = await account.signTypedData(typed(a))
@@ -89,30 +91,55 @@ describe('AuthorizationSignatures: the token’s ecrecover check, locally', () =
       // ECRecover does not.
       const twin = join(r, N - s, v === 27 ? 28 : 27)
       expect(await recoverTypedDataAddress({ ...typed(a), signature: twin })).toBe(account.address)
-      expect(sigs.signedBy(domain, a, twin)).toBe(false)
-      expect(sigs.signedBy(domain, a, join(r, s, v === 27 ? 28 : 27))).toBe(false)
-      for (const bad of [26, 29, 2, 255]) expect(sigs.signedBy(domain, a, join(r, s, bad))).toBe(false)
-      expect(sigs.signedBy(domain, a, join(0n, s, v))).toBe(false)
-      expect(sigs.signedBy(domain, a, join(N, s, v))).toBe(false)
-      expect(sigs.signedBy(domain, a, join(r, 0n, v))).toBe(false)
-      expect(sigs.signedBy(domain, a, `${signature}00`)).toBe(false)
-      expect(sigs.signedBy(domain, a, signature.slice(0, 130) as Hex)).toBe(false)
+      expect(sigs.signedBy(separator, a, twin)).toBe(false)
+      expect(sigs.signedBy(separator, a, join(r, s, v === 27 ? 28 : 27))).toBe(false)
+      for (const bad of [26, 29, 2, 255]) expect(sigs.signedBy(separator, a, join(r, s, bad))).toBe(false)
+      expect(sigs.signedBy(separator, a, join(0n, s, v))).toBe(false)
+      expect(sigs.signedBy(separator, a, join(N, s, v))).toBe(false)
+      expect(sigs.signedBy(separator, a, join(r, 0n, v))).toBe(false)
+      expect(sigs.signedBy(separator, a, `${signature}00`)).toBe(false)
+      expect(sigs.signedBy(separator, a, signature.slice(0, 130) as Hex)).toBe(false)
       // v as 0/1 is what the settlement calldata turns into 27/28.
-      expect(sigs.signedBy(domain, a, join(r, s, v - 27))).toBe(true)
-      expect(sigs.signedBy(domain, a, signature)).toBe(true)
+      expect(sigs.signedBy(separator, a, join(r, s, v - 27))).toBe(true)
+      expect(sigs.signedBy(separator, a, signature)).toBe(true)
     }
   })
 
-  it('forgets the least recently used keys and tables beyond its bounds, and still checks correctly', async () => {
+  it('forgets the least recently used keys beyond its bound, and still checks correctly', async () => {
     const accounts = Array.from({ length: 5 }, () => privateKeyToAccount(generatePrivateKey()))
-    const sigs = new AuthorizationSignatures({ maxKeys: 3, maxTables: 1, tableAfter: 2 })
+    const sigs = new AuthorizationSignatures({ maxKeys: 3 })
     for (let round = 0; round < 3; round++) {
       for (const account of accounts) {
         const a = authorization(account.address, round)
-        expect(sigs.signedBy(domain, a, await account.signTypedData(typed(a)))).toBe(true)
+        expect(sigs.signedBy(separator, a, await account.signTypedData(typed(a)))).toBe(true)
         const b = authorization(accounts[0]?.address as Address, round)
-        expect(sigs.signedBy(domain, b, await account.signTypedData(typed(b)))).toBe(account === accounts[0])
+        expect(sigs.signedBy(separator, b, await account.signTypedData(typed(b)))).toBe(account === accounts[0])
       }
+    }
+  })
+
+  it('never throws: malformed signatures and values are refused', async () => {
+    const account = privateKeyToAccount(generatePrivateKey())
+    const sigs = new AuthorizationSignatures({ maxKeys: 0 })
+    const a = authorization(account.address, 7)
+    const signature = await account.signTypedData(typed(a))
+    expect(sigs.signedBy(separator, a, signature.toUpperCase().replace('0X', '0x') as Hex)).toBe(true)
+    for (const bad of [signature.slice(2), `0x${'zz'.repeat(65)}`, '', `${signature.slice(0, 131)}`]) {
+      expect(sigs.signedBy(separator, a, bad as Hex)).toBe(false)
+    }
+    expect(sigs.signedBy(separator, { ...a, value: 'ten' }, signature)).toBe(false)
+    expect(sigs.signedBy(separator, { ...a, value: '-1' }, signature)).toBe(false)
+    expect(sigs.signedBy(separator.subarray(1), a, signature)).toBe(false)
+    // maxKeys 0: nothing remembered, every check a recovery — still right.
+    expect(sigs.signedBy(separator, a, signature)).toBe(true)
+    expect(() => domainSeparator({ ...domain, chainId: -1 })).toThrow(RangeError)
+  })
+
+  it('computes the separator viem computes for the domain', () => {
+    const a = authorization(payee, 3)
+    const sigs = new AuthorizationSignatures()
+    for (const d of [domain, { ...domain, name: 'USDC' }, { ...domain, name: 'ü\u0000😀', version: '' }]) {
+      expect(toHex(sigs.digest(domainSeparator(d), a) as Uint8Array)).toBe(hashTypedData({ ...typed(a), domain: d }))
     }
   })
 })

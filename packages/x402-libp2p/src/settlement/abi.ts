@@ -1,5 +1,6 @@
 /**
- * What settlement checks read from an EIP-3009 token: `authorizationState`, `balanceOf`, and the `Transfer`,
+ * What settlement checks read from an EIP-3009 token: `authorizationState`, `balanceOf`, `DOMAIN_SEPARATOR` (the
+ * EIP-712 separator its signatures are checked under; FiatTokenV2's `EIP712Domain`), and the `Transfer`,
  * `AuthorizationUsed` and `AuthorizationCanceled` events (EIP-3009, FiatTokenV2).
  */
 export const eip3009EventsAbi = [
@@ -12,6 +13,13 @@ export const eip3009EventsAbi = [
       { name: 'nonce', type: 'bytes32' }
     ],
     outputs: [{ name: '', type: 'bool' }]
+  },
+  {
+    type: 'function',
+    name: 'DOMAIN_SEPARATOR',
+    stateMutability: 'view',
+    inputs: [],
+    outputs: [{ name: '', type: 'bytes32' }]
   },
   {
     type: 'function',

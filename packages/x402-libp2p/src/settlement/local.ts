@@ -5,6 +5,7 @@ import {
   type Address,
   type Chain,
   getAddress,
+  hexToBytes,
   type PublicClient,
   publicActions,
   type Transport,
@@ -157,6 +158,8 @@ export function localSettler(init: LocalSettlerInit): Settler {
   const codeCache = new Map<string, { hasCode: boolean; at: number }>()
   /** EIP-712 signatures checked locally (deferred calls), payers' keys remembered. */
   const signatures = new AuthorizationSignatures()
+  /** Tokens' EIP-712 domain separators, read from each token once (a token's separator is fixed per chain). */
+  const separators = new Map<string, Promise<Uint8Array>>()
   /** Verified simulations by authorization, for the settlement that follows. */
   const simulated = new Map<string, { call: SettlementCall; at: number; hasCode: boolean }>()
   const batcher =
@@ -171,6 +174,28 @@ export function localSettler(init: LocalSettlerInit): Settler {
         )
 
   const authId = (a: Authorization): string => `${a.from.toLowerCase()}/${a.nonce.toLowerCase()}`
+
+  /**
+   * The token's own `DOMAIN_SEPARATOR()`, read once: deferred calls are checked under the separator the token will
+   * use, not one computed from the requirements' `extra.name`/`version` (a misconfigured name would have every
+   * deferred settlement revert after the work was served).
+   */
+  function tokenSeparator(asset: Address): Promise<Uint8Array> {
+    const key = asset.toLowerCase()
+    let separator = separators.get(key)
+    if (separator == null) {
+      separator = reader
+        .readContract({ address: asset, abi: eip3009EventsAbi, functionName: 'DOMAIN_SEPARATOR' })
+        .then((hex) => hexToBytes(hex))
+      separators.set(key, separator)
+      separator.catch(() => separators.delete(key)) // read again next time
+    }
+    return separator.catch((err: unknown) => {
+      throw new SettlerUnavailableError(`could not read the token's domain separator: ${classifyRpcError(err).message}`, {
+        cause: err
+      })
+    })
+  }
 
   /** Whether the payer has code; a cached answer stands for `maxAgeMs` (0: read now). */
   async function payerHasCode(payer: Address, maxAgeMs = CODE_TTL_MS): Promise<boolean> {
@@ -354,9 +379,10 @@ export function localSettler(init: LocalSettlerInit): Settler {
   }
 
   /**
-   * The check of a deferred call (spec §7.7): the payload checks, the EIP-712 signature recovered here, and a recent
-   * balance of the payer covering what it owes in deferred calls plus this one — no chain round trip while the
-   * balance read is fresh. A contract wallet (its signature does not recover to it) gets the full verification.
+   * The check of a deferred call (spec §7.7): the payload checks, the EIP-712 signature recovered here under the
+   * token's own domain separator, and a recent balance of the payer covering what it owes in deferred calls plus this
+   * one — no chain round trip while the payer's code and balance reads are fresh. A payer with code (a contract
+   * wallet, an EIP-7702 account) gets the full verification, a simulation of the transfer.
    */
   async function verifyDeferred(
     payload: PaymentPayload,
@@ -369,16 +395,12 @@ export function localSettler(init: LocalSettlerInit): Settler {
     const payer = getAddress(a.from)
     const refused = checkPayload(payload, requirements, a)
     if (refused != null) return refused
-    const extra = (requirements.extra ?? {}) as { name?: unknown; version?: unknown }
-    const domain = {
-      name: String(extra.name ?? ''),
-      version: String(extra.version ?? ''),
-      chainId: wallet.chain.id,
-      verifyingContract: getAddress(requirements.asset)
-    }
-    if (!signatures.signedBy(domain, a, signature)) {
-      // Only the token can check a contract wallet's ERC-1271 signature: simulate the transfer.
-      if (await payerHasCode(payer)) return verify(payload, requirements, options)
+    // A payer with code — a contract wallet, or an account delegated by EIP-7702 — is checked by the token through
+    // ERC-1271, never by ecrecover: only a simulation of the transfer tells. (Its code is read again right before
+    // the batch holding its settlement is signed.)
+    if (await payerHasCode(payer)) return verify(payload, requirements, options)
+    const separator = await tokenSeparator(getAddress(requirements.asset))
+    if (!signatures.signedBy(separator, a, signature)) {
       return invalid('invalid_exact_evm_signature', 'the signature does not recover to the payer', payer)
     }
     const amount = BigInt(a.value)

@@ -11,6 +11,12 @@ interface StoredBatch {
 
 /** Batches whose shared part is known in memory (written, or read back), at most. */
 const MAX_KNOWN = 512
+/**
+ * How much longer than the member that wrote it a batch is kept (ms): its members' records are saved within moments of
+ * each other, each a little later than the last, and each must find the batch for as long as the record itself is
+ * kept — without a write per member.
+ */
+const EXPIRY_SLACK_MS = 10 * 60_000
 
 /**
  * The shared part of batched settlements (spec §7.6), stored **once per batch** under its id instead of in each
@@ -23,7 +29,7 @@ const MAX_KNOWN = 512
  */
 export class BatchStore {
   private readonly store: JsonStore<StoredBatch>
-  private readonly known = new Map<string, { value: StoredBatch; written: Promise<void> }>()
+  private readonly known = new Map<string, { value: StoredBatch; written: Promise<void>; expiresAt: number }>()
 
   constructor(datastore: Datastore) {
     this.store = new JsonStore(datastore, '/betar/x402/batches')
@@ -32,6 +38,8 @@ export class BatchStore {
   /**
    * The attempt as a member's record stores it: a batch's member ids and raw transactions are written to the batch
    * (durably, before this resolves) and left out. Attempts that are not a batch's are returned as they are.
+   * `expiresAt` (ms since the epoch) is when the member's record expires: the batch is kept at least as long (it is
+   * written again only when a member's record outlives it by then — a record kept for a refund, say).
    */
   async detach(attempt: SettlementAttempt | undefined, expiresAt: number): Promise<SettlementAttempt | undefined> {
     const batch = attempt?.batch
@@ -39,15 +47,17 @@ export class BatchStore {
     let entry = this.known.get(batch.id)
     const missing = attempt.transactions.filter((t) => t.raw != null && entry?.value.raw[t.hash] !== t.raw)
     const newMembers = batch.members.length > 0 && entry?.value.members.length !== batch.members.length
-    if (entry == null || missing.length > 0 || newMembers) {
+    const outlived = entry != null && expiresAt > entry.expiresAt
+    if (entry == null || missing.length > 0 || newMembers || outlived) {
       const value: StoredBatch = {
         members: newMembers ? batch.members : (entry?.value.members ?? []),
         raw: { ...entry?.value.raw }
       }
       for (const t of missing) value.raw[t.hash] = t.raw as Hex
+      const keepUntil = Math.max(entry?.expiresAt ?? 0, Math.min(Number.MAX_SAFE_INTEGER, expiresAt + EXPIRY_SLACK_MS))
       const previous = entry?.written ?? Promise.resolve()
-      const written = previous.catch(() => undefined).then(() => this.store.put(batch.id, value, expiresAt))
-      const current = { value, written }
+      const written = previous.catch(() => undefined).then(() => this.store.put(batch.id, value, keepUntil))
+      const current = { value, written, expiresAt: keepUntil }
       entry = current
       this.known.delete(batch.id)
       this.known.set(batch.id, current)
