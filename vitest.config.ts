@@ -9,8 +9,8 @@ export default defineConfig({
       'test/vitest.config.ts'
     ],
     reporters: ['default'],
-    // Two files at a time on the 2-core reference machine (vitest's default there is one): the suite is mostly
+    // Three files at a time on the 2-core reference machine (vitest's default there is one): the suite is mostly
     // waiting on anvil, loopback sockets and CLI child processes. BETAR_TEST_WORKERS overrides it.
-    maxWorkers: Number(process.env.BETAR_TEST_WORKERS ?? 2)
+    maxWorkers: Number(process.env.BETAR_TEST_WORKERS ?? 3)
   }
 })
