@@ -45,5 +45,3 @@ if (typeof workerThreads.markAsUncloneable !== 'function') {
 }
 // Keeps `import { … } from 'node:zlib'` in ES modules in step with the CommonJS objects patched above.
 if (patched) syncBuiltinESMExports()
-
-export {}

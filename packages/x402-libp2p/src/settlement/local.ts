@@ -191,9 +191,12 @@ export function localSettler(init: LocalSettlerInit): Settler {
       separator.catch(() => separators.delete(key)) // read again next time
     }
     return separator.catch((err: unknown) => {
-      throw new SettlerUnavailableError(`could not read the token's domain separator: ${classifyRpcError(err).message}`, {
-        cause: err
-      })
+      throw new SettlerUnavailableError(
+        `could not read the token's domain separator: ${classifyRpcError(err).message}`,
+        {
+          cause: err
+        }
+      )
     })
   }
 
