@@ -7,6 +7,7 @@ import { type AuthorizationRef, readAuthorization } from '../../src/settlement/a
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { connect, type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
 import { sellerRecords } from './money.ts'
+import { delegateAccount, deployGasBurnerDelegate, freshAccount } from './payer-tricks.ts'
 
 /**
  * Deferred settlement (issue 14): the seller checks the authorization locally, reserves its amount against the payer's
@@ -216,6 +217,36 @@ describe('deferred settlement', () => {
       expect(await chain.balance(sink)).toBe(sinkStart + start - paid)
     } finally {
       await test.setAutomine(true)
+      await buyer!.node.stop()
+      await seller.stop()
+    }
+  })
+
+  it('a payer with EIP-7702 code is simulated, never trusted on ecrecover: refused before the handler runs, nothing moves', {
+    timeout: 60_000
+  }, async () => {
+    // The token checks a payer with code through ERC-1271 (the delegate), not ecrecover: this delegate refuses (it
+    // burns all its gas), so the transfer would revert — the signature, a valid ECDSA one, must not be enough.
+    const delegate = await deployGasBurnerDelegate(chain, chain.devnet.accounts[5]!.account)
+    const payer = await freshAccount(chain, 10n * PRICE, chain.devnet.accounts[1]!.account)
+    const hash = await delegateAccount(chain, payer, chain.devnet.accounts[4]!.account, delegate)
+    await chain.client.waitForTransactionReceipt({ hash, pollingInterval: 20 })
+    expect((await chain.client.getCode({ address: payer.address }))?.slice(0, 8)).toBe('0xef0100')
+    const seller = await startDeferredSeller(chain)
+    const [buyer] = await startBuyers(chain, [payer], { reaskAttempts: 0 })
+    try {
+      await connect([buyer!], seller)
+      const before = await chain.balance(payer.address)
+      const err = await buyer!.node.services.x402Client
+        .call(seller.node.getMultiaddrs(), 'micro', text('x'), { maxAmount: PRICE, payTo: seller.address })
+        .then(
+          () => undefined,
+          (e: unknown) => e
+        )
+      expect(err).toBeInstanceOf(X402Error)
+      expect(seller.micro).toEqual([]) // never served on credit
+      expect(await chain.balance(payer.address)).toBe(before)
+    } finally {
       await buyer!.node.stop()
       await seller.stop()
     }
