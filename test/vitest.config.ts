@@ -6,5 +6,5 @@ import { betarProject } from '../vitest.shared.ts'
  * commands, the generated CLI and REST docs, every documented TypeScript snippet, and the packed packages installed
  * outside the workspace.
  */
-const project = betarProject(import.meta.dirname, { testTimeout: 120_000, hookTimeout: 180_000, maxWorkers: 1 })
+const project = betarProject(import.meta.dirname, { testTimeout: 120_000, hookTimeout: 180_000 })
 export default defineProject({ ...project, test: { ...project.test, name: 'repo', include: ['**/*.test.ts'] } })
