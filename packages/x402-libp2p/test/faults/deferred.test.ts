@@ -1,12 +1,11 @@
 import { usdcAbi } from '@betar/devnet'
 import type { Datastore } from 'interface-datastore'
-import { type Address, createTestClient, encodeFunctionData, getAddress, http, parseGwei } from 'viem'
+import { createTestClient, encodeFunctionData, http, parseGwei } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type CallResult, X402Error } from '../../src/index.ts'
-import { type AuthorizationRef, readAuthorization } from '../../src/settlement/authorization.ts'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { connect, type FaultySeller, PRICE, startBuyers, startFaultySeller, str, text } from './harness.ts'
-import { sellerRecords } from './money.ts'
+import { assertDeferredExposure, sellerRecords } from './money.ts'
 import { delegateAccount, deployGasBurnerDelegate, freshAccount } from './payer-tricks.ts'
 
 /**
@@ -45,27 +44,6 @@ async function settledAll(datastore: Datastore, timeoutMs = 30_000): Promise<voi
     if (Date.now() > deadline) throw new Error(`not settled: ${records.map((r) => r.state).join(',')}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
-}
-
-/** What the seller's records say a payer paid (transfers found on-chain) and was answered. */
-async function ledgerOf(
-  chain: Chain,
-  datastore: Datastore,
-  payer: Address
-): Promise<{ paid: bigint; unpaidDelivered: bigint }> {
-  let paid = 0n
-  let unpaidDelivered = 0n
-  for (const r of await sellerRecords(datastore)) {
-    const a = (r.payment.payload as { authorization: AuthorizationRef }).authorization
-    if (getAddress(a.from) !== getAddress(payer)) continue
-    const used = (await readAuthorization(chain.client, r.requirements, a)).state === 'used'
-    if (used) paid += BigInt(r.requirements.amount)
-    // "Never recorded failed while its transfer exists."
-    if (r.state === 'void' || r.state === 'failed') expect(used, `${r.correlationId} ${r.state} but paid`).toBe(false)
-    if (r.state === 'done') expect(used, `${r.correlationId} done but unpaid`).toBe(true)
-    if (!used && r.result != null) unpaidDelivered += BigInt(r.requirements.amount)
-  }
-  return { paid, unpaidDelivered }
 }
 
 describe('deferred settlement', () => {
@@ -114,7 +92,7 @@ describe('deferred settlement', () => {
       await settledAll(seller.datastore)
       for (const [i, b] of buyers.entries()) {
         expect(before[i]! - (await chain.balance(b.account.address))).toBe(3n * PRICE)
-        expect(await ledgerOf(chain, seller.datastore, b.account.address)).toEqual({
+        expect(await assertDeferredExposure(chain, seller.datastore, b.account.address, LIMIT)).toEqual({
           paid: 3n * PRICE,
           unpaidDelivered: 0n
         })
@@ -210,7 +188,7 @@ describe('deferred settlement', () => {
       expect(poor.codeName).toBe('INSUFFICIENT_FUNDS')
 
       // Exposure: results delivered without payment are within the credit limit; nothing was paid twice.
-      const { paid, unpaidDelivered } = await ledgerOf(chain, datastore, payer.address)
+      const { paid, unpaidDelivered } = await assertDeferredExposure(chain, datastore, payer.address, LIMIT)
       expect(unpaidDelivered).toBeLessThanOrEqual(LIMIT)
       expect(BigInt(received.length) * PRICE).toBe(paid + unpaidDelivered)
       expect(await chain.balance(payer.address)).toBe(0n)

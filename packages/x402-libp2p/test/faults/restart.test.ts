@@ -1,18 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { LevelDatastore } from 'datastore-level'
 import { createTestClient, type Hash, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Chain, startChain } from '../fixtures/chain.ts'
 import { PRICE, startBuyers, str, text } from './harness.ts'
 import { assertMoneyInvariant, balances, callUntilOutcome } from './money.ts'
+import { kill9, startSellerProcess } from './seller-control.ts'
 
 /**
  * Issue case 3: the seller process is killed (`kill -9`) after its settlement transaction reached the pool and before
@@ -21,69 +17,6 @@ import { assertMoneyInvariant, balances, callUntilOutcome } from './money.ts'
  * record, resolves it from the chain (its receipt, or a re-broadcast of the stored raw transaction), runs the handler
  * and answers the buyer's re-ask with the result. The buyer is charged once.
  */
-const tsx = createRequire(import.meta.url).resolve('tsx')
-const script = fileURLToPath(new URL('./seller-process.ts', import.meta.url))
-
-interface SellerProcess {
-  child: ChildProcess
-  addrs: Multiaddr[]
-  /** Resolves with the first event line named `event` (and matching `filter`). */
-  next(event: string, filter?: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>
-}
-
-function startSellerProcess(config: Record<string, unknown>): Promise<SellerProcess> {
-  const child = spawn(process.execPath, ['--conditions=@betar/source', '--import', tsx, script], {
-    env: { ...process.env, BETAR_TEST_SELLER: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const lines: Array<Record<string, unknown>> = []
-  const waiters: Array<{
-    event: string
-    filter: (l: Record<string, unknown>) => boolean
-    resolve: (l: Record<string, unknown>) => void
-  }> = []
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString()
-  })
-  createInterface({ input: child.stdout! }).on('line', (raw) => {
-    let line: Record<string, unknown>
-    try {
-      line = JSON.parse(raw) as Record<string, unknown>
-    } catch {
-      return
-    }
-    lines.push(line)
-    for (const w of [...waiters]) {
-      if (w.event === line.event && w.filter(line)) {
-        waiters.splice(waiters.indexOf(w), 1)
-        w.resolve(line)
-      }
-    }
-  })
-  const next = (event: string, filter: (l: Record<string, unknown>) => boolean = () => true) => {
-    const seen = lines.find((l) => l.event === event && filter(l))
-    if (seen != null) return Promise.resolve(seen)
-    return new Promise<Record<string, unknown>>((resolve) => waiters.push({ event, filter, resolve }))
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`seller did not start: ${stderr}`)), 30_000)
-    child.once('exit', (code) => reject(new Error(`seller exited (${code}): ${stderr}`)))
-    void next('ready').then((ready) => {
-      clearTimeout(timer)
-      resolve({ child, addrs: (ready.addrs as string[]).map((a) => multiaddr(a)), next })
-    })
-  })
-}
-
-function kill9(seller: SellerProcess): Promise<void> {
-  if (seller.child.exitCode != null || seller.child.signalCode != null) return Promise.resolve()
-  return new Promise((resolve) => {
-    seller.child.once('exit', () => resolve())
-    seller.child.kill('SIGKILL')
-  })
-}
-
 describe('a seller killed between broadcast and inclusion (1-second blocks)', () => {
   let chain: Chain
   let dir: string
