@@ -2,6 +2,7 @@ import type { AbortOptions, Stream } from '@libp2p/interface'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
 import { FRAME_OVERHEAD } from './constants.ts'
 import { ProtocolViolationError } from './errors.ts'
+import { streamError } from './stream-error.ts'
 import { decodeWireMessage, encodeWireMessage, type WireLimits, type WireMessage } from './wire.ts'
 
 /** Where an exchange's frames are written: a {@link Channel}, or one exchange of a session (spec §2.1). */
@@ -60,7 +61,7 @@ export class Channel implements FrameSink {
 
   /** Half-closes our side after the last frame. */
   async close(options: AbortOptions = {}): Promise<void> {
-    await this.stream.close(options).catch((err: unknown) => this.stream.abort(err as Error))
+    await this.stream.close(options).catch((err: unknown) => this.stream.abort(streamError(err)))
   }
 
   /** Resets the stream. */

@@ -36,6 +36,7 @@ import { parsePaymentRequiredBytes, parsePaymentRequiredValue, parseSettleRespon
 import type { PaymentAsset } from '../requirements.ts'
 import type { AuthorizationRef } from '../settlement/authorization.ts'
 import { sleep } from '../sleep.ts'
+import { streamError } from '../stream-error.ts'
 import type { V1EvmPayload } from '../v1/types.ts'
 import type { WireError, WireMessage } from '../wire.ts'
 import { approve } from './approval.ts'
@@ -256,7 +257,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
         }
         return { ...opened, first: answer }
       } catch (err) {
-        opened.channel.abort(asError(err))
+        opened.channel.abort(streamError(err))
         throw err
       }
     })
@@ -284,7 +285,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       )
     } catch (err) {
       // Whatever ended the call: its exchange is over (a no-op once its last frame was read).
-      channel.abort(asError(err))
+      channel.abort(streamError(err))
       throw err
     }
   }
@@ -333,7 +334,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       try {
         return await this.pay(seller, next, request, required.accepts, nonce, options, signal, required.resource)
       } catch (err) {
-        next.abort(asError(err))
+        next.abort(streamError(err))
         throw err
       }
     }
@@ -637,7 +638,7 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
       } catch (err) {
         lastError = err
         const failed = channel
-        channel?.abort(err instanceof Error ? err : new Error(String(err)))
+        channel?.abort(streamError(err))
         channel = undefined
         if (signal.aborted) break
         // Asking again would bring the same result: the payment is kept for a client with a larger limit to resume.
@@ -886,11 +887,6 @@ export class X402ClientImpl extends TypedEventEmitter<X402ClientEvents> implemen
 function sessionFull(frame: WireMessage): boolean {
   if (frame.type !== 'ERROR' || frame.error.code !== ErrorCode.RATE_LIMITED) return false
   return remoteError(frame.error).details?.reason === 'session_full'
-}
-
-/** `err` as an Error. */
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err))
 }
 
 /** `channel`, calling `release` (once) when its exchange ends. */

@@ -1,6 +1,7 @@
 import type { AbortOptions, Connection, Logger, Stream } from '@libp2p/interface'
 import { ProtocolViolationError, SessionClosedError } from '../errors.ts'
 import { isFinalFrame, SessionStream } from '../session-stream.ts'
+import { streamError } from '../stream-error.ts'
 import type { WireMessage } from '../wire.ts'
 
 /** A channel for one exchange: a stream of its own, or one exchange of a session. */
@@ -254,7 +255,7 @@ class ClientSession {
       this.end(new SessionClosedError('the seller closed the session'))
     } catch (err) {
       // A malformed frame: nothing after it can be trusted to be framed right.
-      const error = err instanceof Error ? err : new Error(String(err))
+      const error = streamError(err)
       this.end(error)
       if (err instanceof ProtocolViolationError) this.stream.abort(error)
     }
@@ -302,7 +303,7 @@ class ClientSession {
     this.closing = true
     this.retired = true
     this.onEnd()
-    this.stream.close().catch((err: unknown) => this.stream.abort(err instanceof Error ? err : new Error(String(err))))
+    this.stream.close().catch((err: unknown) => this.stream.abort(streamError(err)))
   }
 
   private end(err: Error): void {

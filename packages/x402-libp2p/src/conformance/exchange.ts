@@ -1,6 +1,7 @@
 import type { PeerId, Stream } from '@libp2p/interface'
 import { type LengthPrefixedStream, lpStream } from '@libp2p/utils'
 import { ProtocolViolationError } from '../errors.ts'
+import { streamError } from '../stream-error.ts'
 import { decodeWireMessage, encodeWireMessage, type WireMessage } from '../wire.ts'
 import { ConformanceFailure } from './errors.ts'
 
@@ -99,7 +100,7 @@ export class RawExchange {
 
   /** Half-closes our side (the server may still answer). */
   async close(): Promise<void> {
-    await this.stream.close({ signal: this.signal }).catch((err: unknown) => this.abort(err))
+    await this.stream.close({ signal: this.signal }).catch((err: unknown) => this.abort(streamError(err)))
   }
 
   /** Resets the stream. */

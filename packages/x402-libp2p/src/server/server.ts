@@ -49,6 +49,7 @@ import type { Settler } from '../settlement/settler.ts'
 import { BatchStore } from '../store/batches.ts'
 import { JsonStore } from '../store/json-store.ts'
 import type { CallRecord, SettlementOrder } from '../store/records.ts'
+import { streamError } from '../stream-error.ts'
 import type { WireMessage } from '../wire.ts'
 import { ChallengeBook } from './challenges.ts'
 import { PayerDefaults } from './defaults.ts'
@@ -434,7 +435,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       return
     }
     this.log.error('x402 exchange failed - %e', err)
-    channel.abort(err instanceof Error ? err : new Error(String(err)))
+    channel.abort(streamError(err))
   }
 
   /**
@@ -481,7 +482,7 @@ export class X402ServerImpl extends TypedEventEmitter<X402ServerEvents> implemen
       next = await channel.read()
     } catch (err) {
       // Silent or gone: cut the stream (spec §2). The challenge stays valid for a PAID_REQUEST on a new stream.
-      channel.abort(err instanceof Error ? err : new Error(String(err)))
+      channel.abort(streamError(err))
       return
     }
     if (next.type !== 'PAID_REQUEST' || next.correlationId !== correlationId) {

@@ -2,6 +2,7 @@ import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { FrameSink } from '../channel.ts'
 import { ProtocolViolationError, X402Error } from '../errors.ts'
 import { isFinalFrame, SessionStream } from '../session-stream.ts'
+import { streamError } from '../stream-error.ts'
 import type { WireMessage } from '../wire.ts'
 import { sendError } from './respond.ts'
 import type { X402ServerImpl } from './server.ts'
@@ -165,7 +166,7 @@ export class ServerSession {
     try {
       await this.stream.close({ signal: AbortSignal.timeout(CLOSE_GRACE_MS) })
     } catch (err) {
-      this.stream.abort(err instanceof Error ? err : new Error(String(err)))
+      this.stream.abort(streamError(err))
       return
     }
     if (this.stream.status === 'closed') return

@@ -5,6 +5,7 @@ import { CORRELATION_ID_PATTERN } from '../constants.ts'
 import { ProtocolViolationError, X402Error } from '../errors.ts'
 import { jsonBytes } from '../json.ts'
 import type { CallRecord } from '../store/records.ts'
+import { streamError } from '../stream-error.ts'
 import { decodeV1RequestBody, encodeV1ResponseBody } from '../v1/bodies.ts'
 import {
   V1_MESSAGE_TYPES,
@@ -66,7 +67,7 @@ export class V1Handler {
             ? X402Error.of('INVALID_MESSAGE', (err as Error).message)
             : undefined
       if (error == null) {
-        stream.abort(err instanceof Error ? err : new Error(String(err)))
+        stream.abort(streamError(err))
         return
       }
       await this.sendError(stream, correlationId, error).catch(() => {})
