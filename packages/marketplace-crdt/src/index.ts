@@ -21,7 +21,14 @@ import './node20.ts'
 
 export type { ApplyOptions, ApplyResult } from './core/apply-remote.ts'
 export { clientIdOf, entryClientId } from './core/client-id.ts'
-export { canonical, MAX_ENVELOPE_SIZE, type SignedRecord, signRecord, verifyRecord } from './core/envelope.ts'
+export {
+  canonical,
+  MAX_ENVELOPE_SIZE,
+  type SignedRecord,
+  signRecord,
+  signRecords,
+  verifyRecord
+} from './core/envelope.ts'
 export {
   type Delisting,
   DelistingSchema,

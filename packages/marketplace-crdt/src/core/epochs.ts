@@ -166,8 +166,10 @@ export class EpochedMarketplace extends TypedEventEmitter<EpochsEvents> {
     else this.view.set(key, newest)
     const was = before?.kind === 'listing'
     const is = newest?.kind === 'listing'
-    if (is && !was) this.safeDispatchEvent('listing:added', { detail: newest as Listing })
-    else if (is && was && newest?.updatedAt !== before?.updatedAt)
+    if (is && !was) {
+      if (this.listenerCount('listing:added') > 0)
+        this.safeDispatchEvent('listing:added', { detail: newest as Listing })
+    } else if (is && was && newest?.updatedAt !== before?.updatedAt)
       this.safeDispatchEvent('listing:updated', { detail: newest as Listing })
     else if (!is && was) {
       const slash = key.indexOf('/')

@@ -1,21 +1,29 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 
-/** One Ed25519 check: the key as a 44-byte SPKI DER (RFC 8410), the signed bytes, the 64-byte signature. */
+/**
+ * One Ed25519 check: the key as a 44-byte SPKI DER (RFC 8410), the signed bytes, the 64-byte signature. With `proof`
+ * (a batch signature, see batch-signature.ts), `data` is the record's Merkle leaf and the signature covers
+ * `BATCH_DOMAIN || root`, the root being what the proof folds the leaf into.
+ */
 export interface SignatureJob {
   spki: Uint8Array
   data: Uint8Array
   signature: Uint8Array
+  proof?: Uint8Array | undefined
 }
+
+/** What a batch signature signs before the Merkle root (see envelope.ts). */
+export const BATCH_DOMAIN_TEXT = 'betar/marketplace/listing-batch/v1\n'
 
 /** Below this many signatures a worker round trip costs more than it saves: they are checked on the calling thread. */
 const MIN_PARALLEL = 64
 /** Signatures per message to a worker: small enough that every worker gets a share of one sync chunk. */
-const BATCH = 48
+const BATCH = 64
 const SPKI_BYTES = 44
 const SIGNATURE_BYTES = 64
-/** Per job in a packed batch: signed-data length (u32), SPKI, signature, then the data. */
-const HEADER_BYTES = 4 + SPKI_BYTES + SIGNATURE_BYTES
+/** Per job in a packed batch: signed-data length (u32), proof length (u16), SPKI, signature, then data and proof. */
+const HEADER_BYTES = 6 + SPKI_BYTES + SIGNATURE_BYTES
 
 /*
  * The worker only runs node:crypto's Ed25519 verify over packed batches (one transferred buffer each, so no structured
@@ -24,8 +32,53 @@ const HEADER_BYTES = 4 + SPKI_BYTES + SIGNATURE_BYTES
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
-const { createPublicKey, verify } = require('node:crypto')
+const { createPublicKey, hash, verify } = require('node:crypto')
 const keys = new Map()
+/** Batch signatures verified here: SPKI and signature (hex) → the root they sign (hex). Bounded. */
+const roots = new Map()
+const BATCH_DOMAIN = Buffer.from(${JSON.stringify(BATCH_DOMAIN_TEXT)})
+const sha256 = (bytes) => hash('sha256', bytes, 'buffer')
+function leafHash(leaf) {
+  const input = Buffer.allocUnsafe(1 + leaf.byteLength)
+  input[0] = 0
+  input.set(leaf, 1)
+  return sha256(input)
+}
+function nodeHash(left, right) {
+  const input = Buffer.allocUnsafe(65)
+  input[0] = 1
+  input.set(left, 1)
+  input.set(right, 33)
+  return sha256(input)
+}
+// RFC 9162 section 2.1.3.2, as rootFromProof in batch-signature.ts (this worker runs eval'd source; the two are checked
+// against each other in test/batch-signature.test.ts).
+function fold(leaf, proof) {
+  if (proof.byteLength < 8 || proof.byteLength > 8 + 12 * 32 || (proof.byteLength - 8) % 32 !== 0) return undefined
+  const view = new DataView(proof.buffer, proof.byteOffset, proof.byteLength)
+  const index = view.getUint32(0)
+  const size = view.getUint32(4)
+  if (size === 0 || size > 4096 || index >= size) return undefined
+  let fn = index
+  let sn = size - 1
+  let r = leafHash(leaf)
+  for (let at = 8; at < proof.byteLength; at += 32) {
+    if (sn === 0) return undefined
+    const p = proof.subarray(at, at + 32)
+    if ((fn & 1) === 1 || fn === sn) {
+      r = nodeHash(p, r)
+      while ((fn & 1) === 0 && fn !== 0) {
+        fn >>>= 1
+        sn >>>= 1
+      }
+    } else {
+      r = nodeHash(r, p)
+    }
+    fn >>>= 1
+    sn >>>= 1
+  }
+  return sn === 0 ? r : undefined
+}
 parentPort.on('message', ({ id, buffer, count }) => {
   const bytes = new Uint8Array(buffer)
   const view = new DataView(buffer)
@@ -33,19 +86,37 @@ parentPort.on('message', ({ id, buffer, count }) => {
   let at = 0
   for (let i = 0; i < count; i++) {
     const length = view.getUint32(at)
-    const spki = bytes.subarray(at + 4, at + ${4 + SPKI_BYTES})
-    const signature = bytes.subarray(at + ${4 + SPKI_BYTES}, at + ${HEADER_BYTES})
+    const proofLength = view.getUint16(at + 4)
+    const spki = bytes.subarray(at + 6, at + ${6 + SPKI_BYTES})
+    const signature = bytes.subarray(at + ${6 + SPKI_BYTES}, at + ${HEADER_BYTES})
     const data = bytes.subarray(at + ${HEADER_BYTES}, at + ${HEADER_BYTES} + length)
-    at += ${HEADER_BYTES} + length
+    const proof = bytes.subarray(at + ${HEADER_BYTES} + length, at + ${HEADER_BYTES} + length + proofLength)
+    at += ${HEADER_BYTES} + length + proofLength
     const hex = Buffer.from(spki).toString('hex')
-    let key = keys.get(hex)
     try {
+      let signed = data
+      let batch
+      if (proofLength > 0) {
+        const root = fold(data, proof)
+        if (root === undefined) continue
+        batch = hex + Buffer.from(signature).toString('hex')
+        if (roots.get(batch) === root.toString('hex')) {
+          results[i] = 1
+          continue
+        }
+        signed = Buffer.concat([BATCH_DOMAIN, root])
+      }
+      let key = keys.get(hex)
       if (key === undefined) {
         if (keys.size > 100000) keys.clear()
         key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' })
         keys.set(hex, key)
       }
-      results[i] = verify(null, data, key, signature) ? 1 : 0
+      results[i] = verify(null, signed, key, signature) ? 1 : 0
+      if (results[i] === 1 && batch !== undefined) {
+        if (roots.size > 16384) roots.clear()
+        roots.set(batch, signed.subarray(BATCH_DOMAIN.byteLength).toString('hex'))
+      }
     } catch {
       results[i] = 0
     }
@@ -156,18 +227,23 @@ function checkHere(batch: Batch): Uint8Array {
   return Uint8Array.from(batch.jobs, (job) => (batch.fallback(job) ? 1 : 0))
 }
 
+const EMPTY = new Uint8Array(0)
+
 function pack(jobs: readonly SignatureJob[]): { buffer: ArrayBuffer; count: number } {
   let size = 0
-  for (const job of jobs) size += HEADER_BYTES + job.data.byteLength
+  for (const job of jobs) size += HEADER_BYTES + job.data.byteLength + (job.proof?.byteLength ?? 0)
   const bytes = new Uint8Array(size)
   const view = new DataView(bytes.buffer)
   let at = 0
   for (const job of jobs) {
+    const proof = job.proof ?? EMPTY
     view.setUint32(at, job.data.byteLength)
-    bytes.set(job.spki, at + 4)
-    bytes.set(job.signature, at + 4 + SPKI_BYTES)
+    view.setUint16(at + 4, proof.byteLength)
+    bytes.set(job.spki, at + 6)
+    bytes.set(job.signature, at + 6 + SPKI_BYTES)
     bytes.set(job.data, at + HEADER_BYTES)
-    at += HEADER_BYTES + job.data.byteLength
+    bytes.set(proof, at + HEADER_BYTES + job.data.byteLength)
+    at += HEADER_BYTES + job.data.byteLength + proof.byteLength
   }
   return { buffer: bytes.buffer, count: jobs.length }
 }
@@ -184,7 +260,10 @@ export async function verifyInParallel<J extends SignatureJob>(
   verifyHere: (job: J) => boolean
 ): Promise<boolean[]> {
   if (jobs.length < MIN_PARALLEL) return jobs.map(verifyHere)
-  const fit = (job: J) => job.spki.byteLength === SPKI_BYTES && job.signature.byteLength === SIGNATURE_BYTES
+  const fit = (job: J) =>
+    job.spki.byteLength === SPKI_BYTES &&
+    job.signature.byteLength === SIGNATURE_BYTES &&
+    (job.proof?.byteLength ?? 0) <= 0xffff
   const remote = jobs.filter(fit)
   pool ??= new VerifyPool()
   const verdicts = await pool.verify(remote, verifyHere as (job: SignatureJob) => boolean)

@@ -214,7 +214,9 @@ export class MarketplaceService extends TypedEventEmitter<MarketplaceEvents> imp
       apply: (doc, update, result) => this.applyChunk(doc, update, result)
     }
     for (const type of ['listing:added', 'listing:updated', 'listing:removed'] as const) {
-      this.market.addEventListener(type, (e) => this.safeDispatchEvent(type, { detail: e.detail } as never))
+      this.market.addEventListener(type, (e) => {
+        if (this.listenerCount(type) > 0) this.safeDispatchEvent(type, { detail: e.detail } as never)
+      })
     }
     this.market.addEventListener('update', (e) => {
       if (e.detail.local) this.broadcast(e.detail.epoch, e.detail.update)
