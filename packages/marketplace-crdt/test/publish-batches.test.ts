@@ -62,7 +62,10 @@ describe('publishing a large catalogue', () => {
     expect(Math.max(...sizes)).toBeLessThan(300 * 1024)
     expect(buyer.services.market.find({ limit: 500 })).toHaveLength(140)
     const { worstMs, worstWallMs } = probe.stop()
-    expect(worstMs).toBeLessThan(100)
+    // Seller and buyer share this event loop: one step signs ≈ 14 listings of 9 KB (one batch signature, ≈ 130 KB of
+    // SHA-256 and canonical JSON) while the buyer applies the last. Runs measured 60–114 ms since batch signatures
+    // (under 100 before); the fault this guards against held the loop for seconds at every heartbeat.
+    expect(worstMs).toBeLessThan(150)
     console.log(
       `140 listings: ${published} messages of at most ${Math.max(...sizes)} bytes; worst find() wait ${worstMs} ms (wall ${worstWallMs} ms)`
     )
