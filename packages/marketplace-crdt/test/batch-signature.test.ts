@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { batchTree, rootFromProof } from '../src/core/batch-signature.ts'
-import { parseRecord, verifyParsed, verifyParsedMany } from '../src/core/envelope.ts'
+import { type ParsedRecord, parseRecord, verifyParsed, verifyParsedMany } from '../src/core/envelope.ts'
 import {
   entryClientId,
   LISTING_SCHEMA_VERSION,
@@ -10,6 +10,7 @@ import {
   listingKey,
   MarketplaceDoc,
   RejectedUpdateError,
+  signRecord,
   signRecords,
   verifyRecord
 } from '../src/index.ts'
@@ -224,6 +225,36 @@ describe('batch signatures on the verification workers', () => {
     onWorkers.forEach((ok, i) => {
       expect(ok).toBe(i % 5 !== 4)
     })
+  })
+
+  it('give the verdicts of the calling thread for a record signed alone re-wrapped with an empty or short proof', async () => {
+    // Review of the batch signatures: `b: ""` made the workers read a lone signature as valid (no proof) while the
+    // calling thread refused it, so a sync (≥ 64 records, on the workers) and a gossip message disagreed.
+    const s = await seller()
+    const signed = await Promise.all(Array.from({ length: 70 }, (_, i) => signRecord(record(s.peerId, `e${i}`), s.key)))
+    for (const b of ['', 'AAAA', 'AAAAAAAAAAA']) {
+      const parsed: ParsedRecord[] = []
+      for (const r of signed) {
+        try {
+          parsed.push(parseRecord(encode({ ...envelope(r.bytes), b })))
+        } catch {
+          // refused by the envelope schema: fine
+        }
+      }
+      expect(await verifyParsedMany(parsed)).toEqual(parsed.map((p) => verifyParsed(p)))
+      expect(parsed.map((p) => verifyParsed(p)).every((ok) => !ok)).toBe(true)
+    }
+    // The same records as one update: neither the strict nor the bulk path applies any.
+    const update = rawUpdate(
+      signed.map((r) => {
+        const key = listingKey(s.peerId, r.record.id)
+        return { client: entryClientId(key), clock: 0, key, content: encode({ ...envelope(r.bytes), b: '' }) }
+      })
+    )
+    expect(() => new MarketplaceDoc({ peerId: 'strict' }).applyRemote(update)).toThrow(RejectedUpdateError)
+    const bulk = new MarketplaceDoc({ peerId: 'bulk' })
+    expect((await bulk.applyRemoteBulk(update, { partial: true })).applied).toBe(0)
+    expect(bulk.listings()).toHaveLength(0)
   })
 
   it('refuse base64url that is not canonical (one signature, one spelling)', async () => {

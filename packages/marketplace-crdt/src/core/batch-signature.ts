@@ -17,6 +17,8 @@ const MAX_PATH = 12
 const HEADER_BYTES = 8
 /** Largest encoded inclusion proof. */
 export const MAX_PROOF_BYTES = HEADER_BYTES + MAX_PATH * HASH_BYTES
+/** Smallest encoded inclusion proof: the header alone (a batch of one). */
+export const MIN_PROOF_BYTES = HEADER_BYTES
 
 const sha256 = (data: Uint8Array): Uint8Array => hash('sha256', data, 'buffer')
 

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { toString as toBase64url } from 'uint8arrays'
 import { z } from 'zod'
 import { InvalidListingError } from '../errors.ts'
-import { batchTree, MAX_BATCH_SIZE, MAX_PROOF_BYTES, rootFromProof } from './batch-signature.ts'
+import { batchTree, MAX_BATCH_SIZE, MAX_PROOF_BYTES, MIN_PROOF_BYTES, rootFromProof } from './batch-signature.ts'
 import { type ListingRecord, ListingRecordSchema } from './listing.ts'
 import { BATCH_DOMAIN_TEXT, type SignatureJob, verifyInParallel } from './parallel-verify.ts'
 
@@ -30,6 +30,7 @@ const EnvelopeSchema = z.strictObject({
   s: z.string().max(256),
   b: z
     .string()
+    .min(Math.ceil((MIN_PROOF_BYTES * 4) / 3))
     .max(Math.ceil((MAX_PROOF_BYTES * 4) / 3))
     .optional()
 })

@@ -22,7 +22,10 @@ const MIN_PARALLEL = 64
 const BATCH = 64
 const SPKI_BYTES = 44
 const SIGNATURE_BYTES = 64
-/** Per job in a packed batch: signed-data length (u32), proof length (u16), SPKI, signature, then data and proof. */
+/**
+ * Per job in a packed batch: signed-data length (u32), proof field (u16: 0 without a proof, else its length + 1), SPKI,
+ * signature, then data and proof.
+ */
 const HEADER_BYTES = 6 + SPKI_BYTES + SIGNATURE_BYTES
 
 /*
@@ -86,7 +89,9 @@ parentPort.on('message', ({ id, buffer, count }) => {
   let at = 0
   for (let i = 0; i < count; i++) {
     const length = view.getUint32(at)
-    const proofLength = view.getUint16(at + 4)
+    // 0: no proof (a record signed alone); n > 0: a proof of n - 1 bytes, which fold() refuses when malformed.
+    const proofField = view.getUint16(at + 4)
+    const proofLength = proofField > 0 ? proofField - 1 : 0
     const spki = bytes.subarray(at + 6, at + ${6 + SPKI_BYTES})
     const signature = bytes.subarray(at + ${6 + SPKI_BYTES}, at + ${HEADER_BYTES})
     const data = bytes.subarray(at + ${HEADER_BYTES}, at + ${HEADER_BYTES} + length)
@@ -96,7 +101,7 @@ parentPort.on('message', ({ id, buffer, count }) => {
     try {
       let signed = data
       let batch
-      if (proofLength > 0) {
+      if (proofField > 0) {
         const root = fold(data, proof)
         if (root === undefined) continue
         batch = hex + Buffer.from(signature).toString('hex')
@@ -238,7 +243,9 @@ function pack(jobs: readonly SignatureJob[]): { buffer: ArrayBuffer; count: numb
   for (const job of jobs) {
     const proof = job.proof ?? EMPTY
     view.setUint32(at, job.data.byteLength)
-    view.setUint16(at + 4, proof.byteLength)
+    // An empty proof is not an absent one (review of the batch signatures: a record signed alone with `b: ""` passed as
+    // signed alone here, and failed on the calling thread).
+    view.setUint16(at + 4, job.proof == null ? 0 : proof.byteLength + 1)
     bytes.set(job.spki, at + 6)
     bytes.set(job.signature, at + 6 + SPKI_BYTES)
     bytes.set(job.data, at + HEADER_BYTES)
@@ -263,7 +270,7 @@ export async function verifyInParallel<J extends SignatureJob>(
   const fit = (job: J) =>
     job.spki.byteLength === SPKI_BYTES &&
     job.signature.byteLength === SIGNATURE_BYTES &&
-    (job.proof?.byteLength ?? 0) <= 0xffff
+    (job.proof?.byteLength ?? 0) < 0xffff
   const remote = jobs.filter(fit)
   pool ??= new VerifyPool()
   const verdicts = await pool.verify(remote, verifyHere as (job: SignatureJob) => boolean)
