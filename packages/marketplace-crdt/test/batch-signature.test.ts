@@ -147,6 +147,32 @@ describe('records signed in a batch', () => {
     for (const e of forged) expect(() => verifyRecord(encode(e))).toThrow(/does not verify/)
   })
 
+  it('one spelling per record: a proof re-headed to another (index, size) or a re-spelled envelope is refused', async () => {
+    const s = await seller()
+    const batch = await signRecords(
+      ['a', 'b', 'c', 'd', 'e'].map((id) => record(s.peerId, id)),
+      s.key
+    )
+    const e = envelope(batch[4]!.bytes) // leaf 4 of 5: its path is the root of leaves 0–3 alone
+    const proof = Buffer.from(e.b!, 'base64url')
+    const view = new DataView(proof.buffer, proof.byteOffset, proof.byteLength)
+    expect([view.getUint32(0), view.getUint32(4), proof.byteLength]).toEqual([4, 5, 8 + 32])
+    // As leaf 1 of 2 the same path folds to the same root; the signed size tells them apart (review).
+    view.setUint32(0, 1)
+    view.setUint32(4, 2)
+    expect(() => verifyRecord(encode({ ...e, b: proof.toString('base64url') }))).toThrow(/does not verify/)
+    // The same envelope spelled otherwise: spacing, key order, an escaped character.
+    const text = new TextDecoder().decode(batch[4]!.bytes)
+    for (const respelled of [
+      text.replace('{"p":', '{ "p":'),
+      JSON.stringify({ s: e.s, p: e.p, b: e.b }),
+      text.replace('"s":', '"\\u0073":')
+    ]) {
+      expect(() => verifyRecord(new TextEncoder().encode(respelled))).toThrow(/malformed listing/)
+    }
+    expect(verifyRecord(batch[4]!.bytes).record.id).toBe('e')
+  })
+
   it('a batch signed by one seller vouches for no record naming another seller', async () => {
     const honest = await seller()
     const attacker = await seller()

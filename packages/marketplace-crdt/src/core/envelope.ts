@@ -23,7 +23,8 @@ const BATCH_DOMAIN = new TextEncoder().encode(BATCH_DOMAIN_TEXT)
 /**
  * A signed record: `p` the canonical payload, `s` the seller's signature (base64url). Alone, `s` signs
  * `DOMAIN || p`; with `b` (base64url of an RFC 9162 inclusion proof, see batch-signature.ts), `s` signs
- * `BATCH_DOMAIN || root` of a Merkle tree whose leaves are the batch's `DOMAIN || p`, and `b` places this one in it.
+ * `BATCH_DOMAIN || size || root` of a Merkle tree whose leaves are the batch's `DOMAIN || p`, and `b` places this one in
+ * it. The envelope's JSON must be exactly `JSON.stringify` of `{p, s}` or `{p, s, b}`.
  */
 const EnvelopeSchema = z.strictObject({
   p: z.string().max(MAX_ENVELOPE_SIZE),
@@ -106,10 +107,16 @@ function signedBytes(payload: string): Uint8Array {
   return out
 }
 
-function batchSignedBytes(root: Uint8Array): Uint8Array {
-  const out = new Uint8Array(BATCH_DOMAIN.byteLength + root.byteLength)
+/**
+ * What a batch signature signs: `BATCH_DOMAIN || size (u32 BE) || root`. The size is signed so that a proof has one
+ * spelling: without it, a leaf's path also folds to the root under other (index, size) headers (leaf 4 of 5 as leaf 1
+ * of 2), and a third party could re-spell a signed record (review of the batch signatures).
+ */
+function batchSignedBytes(root: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(BATCH_DOMAIN.byteLength + 4 + root.byteLength)
   out.set(BATCH_DOMAIN)
-  out.set(root, BATCH_DOMAIN.byteLength)
+  new DataView(out.buffer).setUint32(BATCH_DOMAIN.byteLength, size)
+  out.set(root, BATCH_DOMAIN.byteLength + 4)
   return out
 }
 
@@ -141,7 +148,7 @@ export async function signRecords(records: readonly ListingRecord[], key: Privat
   if (records.length > MAX_BATCH_SIZE) throw new RangeError(`at most ${MAX_BATCH_SIZE} records in one batch`)
   const payloads = records.map((r) => canonical(ListingRecordSchema.parse(r)))
   const { root, proofs } = batchTree(payloads.map(signedBytes))
-  const signature = await key.sign(batchSignedBytes(root))
+  const signature = await key.sign(batchSignedBytes(root, records.length))
   return payloads.map((payload, i) => envelopeOf(payload, signature, proofs[i]))
 }
 
@@ -182,7 +189,15 @@ function base64url(text: string): Uint8Array {
 export function parseRecord(bytes: Uint8Array): ParsedRecord {
   if (bytes.byteLength > MAX_ENVELOPE_SIZE) throw new InvalidListingError('signed listing too large')
   try {
-    const envelope = EnvelopeSchema.parse(JSON.parse(utf8.decode(bytes)))
+    const text = utf8.decode(bytes)
+    const envelope = EnvelopeSchema.parse(JSON.parse(text))
+    // One spelling per signed record: exactly what `envelopeOf` writes (no other key order, spacing or escapes), so
+    // no third party can put other bytes for the same record in a key's slot.
+    const canonicalText =
+      envelope.b == null
+        ? JSON.stringify({ p: envelope.p, s: envelope.s })
+        : JSON.stringify({ p: envelope.p, s: envelope.s, b: envelope.b })
+    if (canonicalText !== text) throw new Error('envelope is not in its canonical form')
     // The signature covers the payload's UTF-8, and UTF-8 cannot carry a lone surrogate (TextEncoder writes U+FFFD):
     // a payload with one would verify with the signature of another text (review of issue 13).
     if (LONE_SURROGATE.test(envelope.p)) throw new Error('payload is not well-formed Unicode')
@@ -210,7 +225,8 @@ function signedData(parsed: ParsedRecord): Uint8Array | undefined {
   const leaf = signedBytes(parsed.payload)
   if (parsed.proof == null) return leaf
   const root = rootFromProof(leaf, parsed.proof)
-  return root != null ? batchSignedBytes(root) : undefined
+  const size = new DataView(parsed.proof.buffer, parsed.proof.byteOffset, parsed.proof.byteLength).getUint32(4)
+  return root != null ? batchSignedBytes(root, size) : undefined
 }
 
 /**

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads'
 /**
  * One Ed25519 check: the key as a 44-byte SPKI DER (RFC 8410), the signed bytes, the 64-byte signature. With `proof`
  * (a batch signature, see batch-signature.ts), `data` is the record's Merkle leaf and the signature covers
- * `BATCH_DOMAIN || root`, the root being what the proof folds the leaf into.
+ * `BATCH_DOMAIN || size || root`, the root being what the proof folds the leaf into and the size the proof's.
  */
 export interface SignatureJob {
   spki: Uint8Array
@@ -37,7 +37,7 @@ const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads')
 const { createPublicKey, hash, verify } = require('node:crypto')
 const keys = new Map()
-/** Batch signatures verified here: SPKI and signature (hex) → the root they sign (hex). Bounded. */
+/** Batch signatures verified here: SPKI and signature (hex) → the tree size and root they sign (hex). Bounded. */
 const roots = new Map()
 const BATCH_DOMAIN = Buffer.from(${JSON.stringify(BATCH_DOMAIN_TEXT)})
 const sha256 = (bytes) => hash('sha256', bytes, 'buffer')
@@ -105,11 +105,11 @@ parentPort.on('message', ({ id, buffer, count }) => {
         const root = fold(data, proof)
         if (root === undefined) continue
         batch = hex + Buffer.from(signature).toString('hex')
-        if (roots.get(batch) === root.toString('hex')) {
+        if (roots.get(batch) === Buffer.concat([proof.subarray(4, 8), root]).toString('hex')) {
           results[i] = 1
           continue
         }
-        signed = Buffer.concat([BATCH_DOMAIN, root])
+        signed = Buffer.concat([BATCH_DOMAIN, proof.subarray(4, 8), root])
       }
       let key = keys.get(hex)
       if (key === undefined) {
