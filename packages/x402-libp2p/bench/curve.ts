@@ -12,6 +12,7 @@ import '../../../tools/polyfills.ts'
  */
 import { type Devnet, type DevnetAccount, startDevnet, usdcAbi } from '@betar/devnet'
 import { createPublicClient, http } from 'viem'
+import { runBuyers } from './buyers.ts'
 import { startHttpMany } from './http.ts'
 import { startLibp2pMany } from './libp2p.ts'
 import { cpuMs, PRICE, percentile, round, type Stack } from './stats.ts'
@@ -51,25 +52,13 @@ const PLAN: Array<{ chain: ChainKind; buyers: number[]; callsPerBuyer: (n: numbe
       { chain: 'block-2s', buyers: [1, 64], callsPerBuyer: (n) => (n === 1 ? 4 : 3) }
     ]
 
-/** Each buyer's loop: `perBuyer` sequential calls; latencies of all. */
-async function runBuyers(
-  buyers: number,
-  perBuyer: number,
-  call: (buyer: number) => Promise<void>
-): Promise<{ ms: number; latencies: number[] }> {
-  const latencies: number[] = []
-  const t0 = performance.now()
-  await Promise.all(
-    Array.from({ length: buyers }, async (_, b) => {
-      for (let i = 0; i < perBuyer; i++) {
-        const s = performance.now()
-        await call(b)
-        latencies.push(performance.now() - s)
-      }
-    })
-  )
-  return { ms: performance.now() - t0, latencies }
+/** Every buyer's loop of `perBuyer` calls: in the buyers' own process when they run there, else here. */
+function runAll(stack: Stack, buyers: number, perBuyer: number): Promise<{ ms: number; latencies: number[] }> {
+  return stack.run != null ? stack.run(perBuyer) : runBuyers(buyers, perBuyer, (b) => stack.call(b))
 }
+
+/** BENCH_BUYERS_PROCESS=0 hosts the buyers in the seller's process (one core for all their JavaScript). */
+const BUYERS_PROCESS = process.env.BENCH_BUYERS_PROCESS !== '0'
 
 async function usdcBalance(devnet: Devnet, account: DevnetAccount): Promise<bigint> {
   const client = createPublicClient({ chain: devnet.chain, transport: http(devnet.rpcUrl) })
@@ -100,15 +89,16 @@ async function cell(
       stackKind === 'libp2p'
         ? await startLibp2pMany({ devnet, seller, payers }, 'tcp', '1-trip', {
             batch: true,
+            buyersProcess: BUYERS_PROCESS,
             ...(mode === 'deferred' ? { settlement: 'deferred' } : {})
           })
-        : await startHttpMany({ devnet, seller, payers })
+        : await startHttpMany({ devnet, seller, payers }, { buyersProcess: BUYERS_PROCESS })
     const ready = stack
     // Warm-up: one call per buyer (connections, key caches), not measured.
-    await runBuyers(buyers, 1, (b) => ready.call(b))
+    await runAll(ready, buyers, 1)
     ready.profile.reset()
     const cpu0 = cpuMs(devnet.anvil.process.pid)
-    const run = await runBuyers(buyers, perBuyer, (b) => ready.call(b))
+    const run = await runAll(ready, buyers, perBuyer)
     const calls = buyers * perBuyer
     const paidEach = BigInt(1 + perBuyer) * PRICE
     // Deferred: answered before settling — wait for the last batches (their RPC and transactions count too).

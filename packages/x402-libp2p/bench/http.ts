@@ -6,14 +6,14 @@ import { serve } from '@hono/node-server'
 import { x402Facilitator } from '@x402/core/facilitator'
 import type { FacilitatorClient } from '@x402/core/server'
 import type { SupportedResponse } from '@x402/core/types'
-import { ExactEvmScheme as ExactEvmClientScheme } from '@x402/evm/exact/client'
 import { ExactEvmScheme as ExactEvmFacilitatorScheme } from '@x402/evm/exact/facilitator'
 import { ExactEvmScheme as ExactEvmServerScheme } from '@x402/evm/exact/server'
-import { decodePaymentResponseHeader, wrapFetchWithPayment, x402Client } from '@x402/fetch'
 import { paymentMiddleware, x402ResourceServer } from '@x402/hono'
 import { Hono } from 'hono'
 import { createWalletClient, type LocalAccount, publicActions } from 'viem'
 import { createNonceManager, jsonRpc } from 'viem/nonce'
+import { httpBuyers } from './buyers.ts'
+import { startRemoteBuyers } from './remote-buyers.ts'
 import { countingHttp, POLLING_INTERVAL_MS, PRICE, Profile, type Stack, type StackChain, timedSigner } from './stats.ts'
 
 /**
@@ -25,9 +25,16 @@ export function startHttp(chain: StackChain): Promise<Stack> {
   return startHttpMany({ devnet: chain.devnet, seller: chain.seller, payers: [chain.payer] })
 }
 
-/** {@link startHttp} with one `@x402/fetch` client per payer; `call(b)` is a paid call by buyer `b`. */
+/**
+ * {@link startHttp} with one `@x402/fetch` client per payer; `call(b)` is a paid call by buyer `b` — or, with
+ * `buyersProcess`, the clients run in a process of their own and `run(perBuyer)` runs all their loops there.
+ */
 export async function startHttpMany(
-  chain: Omit<StackChain, 'payer'> & { payers: readonly DevnetAccount[] }
+  chain: Omit<StackChain, 'payer'> & { payers: readonly DevnetAccount[] },
+  options: {
+    /** Run the clients in a process of their own (bench/buyers-process.ts): the stack then has `run`. */
+    buyersProcess?: boolean
+  } = {}
 ): Promise<Stack> {
   const { devnet, seller, payers } = chain
   const network = devnet.network.caip2
@@ -89,30 +96,39 @@ export async function startHttpMany(
   })
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/echo`
 
-  const fetches = payers.map((payer) =>
-    wrapFetchWithPayment(
-      fetch,
-      new x402Client()
-        .register(network, new ExactEvmClientScheme(timedSigner(payer.account, profile, () => clock.callStart)))
-        .setSpendControls({ allowedAssets: [{ network, asset: usdc.address, maxAmountPerPayment: PRICE.toString() }] })
-    )
-  )
+  const remote =
+    options.buyersProcess === true
+      ? await startRemoteBuyers({
+          stack: 'http',
+          privateKeys: payers.map((p) => p.privateKey),
+          url,
+          network,
+          asset: usdc.address,
+          price: PRICE.toString()
+        })
+      : undefined
+  const buyers =
+    remote == null
+      ? httpBuyers({
+          url,
+          network,
+          asset: usdc.address,
+          price: PRICE,
+          signers: payers.map((payer) => timedSigner(payer.account, profile, () => clock.callStart))
+        })
+      : undefined
 
   return {
     name: 'HTTP x402 (hono+fetch)',
     profile,
     call: async (b = 0) => {
       clock.callStart = performance.now()
-      const fetchWithPayment = fetches[b] as (typeof fetches)[number]
-      const res = await fetchWithPayment(url, { method: 'POST', body: 'hi', signal: AbortSignal.timeout(30_000) })
-      const body = await res.text()
-      const header = res.headers.get('PAYMENT-RESPONSE')
-      const settlement = header != null ? decodePaymentResponseHeader(header) : undefined
-      if (res.status !== 200 || body !== 'echo:hi' || settlement?.success !== true) {
-        throw new Error(`bad paid HTTP result: ${res.status} ${body} ${JSON.stringify(settlement)}`)
-      }
+      if (buyers == null) throw new Error('the buyers run in their own process: use run()')
+      await buyers.call(b)
     },
+    ...(remote != null ? { run: (perBuyer: number) => remote.run(perBuyer) } : {}),
     stop: async () => {
+      await remote?.stop()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await closed

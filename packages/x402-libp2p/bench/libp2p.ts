@@ -2,6 +2,8 @@ import type { DevnetAccount } from '@betar/devnet'
 import { createPublicClient, createWalletClient } from 'viem'
 import { localSettler, type PaymentAsset, type Settler } from '../src/index.ts'
 import { createNode, type Transport } from '../test/fixtures/nodes.ts'
+import { libp2pBuyers } from './buyers.ts'
+import { startRemoteBuyers } from './remote-buyers.ts'
 import { countingHttp, POLLING_INTERVAL_MS, PRICE, Profile, type Stack, type StackChain, timedSigner } from './stats.ts'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -20,13 +22,19 @@ export function startLibp2p(chain: StackChain, transport: Transport, mode: Mode)
 
 /**
  * {@link startLibp2p} with one buyer node per payer (distinct wallets and libp2p nodes, each connected to the seller);
- * `call(b)` is a paid call by buyer `b`.
+ * `call(b)` is a paid call by buyer `b` — or, with `buyersProcess`, the buyers run in a process of their own and
+ * `run(perBuyer)` runs all their loops there.
  */
 export async function startLibp2pMany(
   chain: Omit<StackChain, 'payer'> & { payers: readonly DevnetAccount[] },
   transport: Transport = 'tcp',
   mode: Mode = '1-trip',
-  options: { batch?: boolean; settlement?: 'before' | 'deferred' } = {}
+  options: {
+    batch?: boolean
+    settlement?: 'before' | 'deferred'
+    /** Run the buyer nodes in a process of their own (bench/buyers-process.ts): the stack then has `run`. */
+    buyersProcess?: boolean
+  } = {}
 ): Promise<Stack> {
   const { devnet, seller: sellerAccount, payers } = chain
   const asset: PaymentAsset = {
@@ -67,11 +75,6 @@ export async function startLibp2pMany(
   }
 
   const seller = await createNode({ transport, server: { settler, asset }, inboundConnectionThreshold: 10_000 })
-  const buyers = await Promise.all(
-    payers.map((payer) =>
-      createNode({ transport, client: { signer: timedSigner(payer.account, profile, () => clock.callStart), asset } })
-    )
-  )
   seller.services.x402Server.register('echo', {
     price: { amount: PRICE },
     description: 'echoes its input',
@@ -85,43 +88,49 @@ export async function startLibp2pMany(
   seller.services.x402Server.addEventListener('payment:failed', (e) => {
     profile.count(`refused:${e.detail.error?.codeName ?? 'void'}`)
   })
-  for (let i = 0; i < buyers.length; i += 16) {
-    // A loaded machine can time a handshake out: dial again (the bench measures calls, not dials).
-    await Promise.all(
-      buyers.slice(i, i + 16).map(async (b) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await b.dial(seller.getMultiaddrs())
-          } catch (err) {
-            if (attempt >= 4) throw err
-          }
-        }
-      })
-    )
-  }
   const payTo = sellerAccount.address
   // 1-trip: the buyer already holds the seller's requirements (e.g. from its listing).
   const preemptive = mode === '1-trip' ? seller.services.x402Server.requirements('echo')[0] : undefined
+  const deferred = options.settlement === 'deferred'
+  const remote =
+    options.buyersProcess === true
+      ? await startRemoteBuyers({
+          stack: 'libp2p',
+          transport,
+          privateKeys: payers.map((p) => p.privateKey),
+          asset,
+          seller: { peerId: seller.peerId.toString(), addrs: seller.getMultiaddrs().map(String) },
+          price: PRICE.toString(),
+          payTo,
+          ...(preemptive != null ? { preemptive } : {}),
+          deferred
+        })
+      : undefined
+  const buyers =
+    remote == null
+      ? await libp2pBuyers({
+          transport,
+          signers: payers.map((payer) => timedSigner(payer.account, profile, () => clock.callStart)),
+          asset,
+          seller: { peerId: seller.peerId, addrs: seller.getMultiaddrs() },
+          price: PRICE,
+          payTo,
+          preemptive,
+          deferred
+        })
+      : undefined
 
   return {
     name: `libp2p ${mode} ${transport}`,
     profile,
     call: async (b = 0) => {
       clock.callStart = performance.now()
-      const buyer = buyers[b] as (typeof buyers)[number]
-      const r = await buyer.services.x402Client.call(seller.peerId, 'echo', text('hi'), {
-        maxAmount: PRICE,
-        payTo,
-        signal: AbortSignal.timeout(30_000),
-        ...(preemptive != null ? { preemptive } : {})
-      })
-      const paid = r.settlement?.success === true || (options.settlement === 'deferred' && r.deferred === true)
-      if (str(r.body) !== 'echo:hi' || !paid || r.amount !== PRICE) {
-        throw new Error(`bad paid result over ${transport}: ${str(r.body)} ${JSON.stringify(r.settlement)}`)
-      }
+      if (buyers == null) throw new Error('the buyers run in their own process: use run()')
+      await buyers.call(b)
     },
+    ...(remote != null ? { run: (perBuyer: number) => remote.run(perBuyer) } : {}),
     stop: async () => {
-      await Promise.allSettled([...buyers.map((b) => b.stop()), seller.stop()])
+      await Promise.allSettled([buyers?.stop(), remote?.stop(), seller.stop()])
     }
   }
 }

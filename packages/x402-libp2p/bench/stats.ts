@@ -120,6 +120,11 @@ export interface Stack {
   readonly profile: Profile
   /** One paid call (by buyer `buyer`, default 0): settles on-chain; throws unless the result and settlement are right. */
   call(buyer?: number): Promise<void>
+  /**
+   * When the buyers run in a process of their own: every buyer's loop of `perBuyer` calls, run there (wall time and
+   * each call's latency, ms; results checked there as `call` checks them).
+   */
+  run?(perBuyer: number): Promise<{ ms: number; latencies: number[] }>
   /** Stops its nodes or servers. */
   stop(): Promise<void>
 }

@@ -56,7 +56,7 @@ describe('AuthorizationSignatures: the token’s ecrecover check, locally', () =
     expect(sigs.digest(separator, { ...a, value: (1n << 256n).toString() })).toBeUndefined()
   })
 
-  it('accepts a payer’s signatures, first by recovery, then against its remembered key', async () => {
+  it('accepts a payer’s signatures, and refuses other keys’, other terms and other domains', async () => {
     const account = privateKeyToAccount(generatePrivateKey())
     const other = privateKeyToAccount(generatePrivateKey())
     const sigs = new AuthorizationSignatures()
@@ -77,13 +77,9 @@ describe('AuthorizationSignatures: the token’s ecrecover check, locally', () =
 
   it('refuses what the token refuses: high s, a wrong or out-of-range v, r or s out of range, not 65 bytes', async () => {
     const account = privateKeyToAccount(generatePrivateKey())
-    // Once with an unknown payer (recovery), once with its key remembered.
-    for (const known of [false, true]) {
-      const sigs = new AuthorizationSignatures()
-      if (known) {
-        const a = authorization(account.address, 99)
-        expect(sigs.signedBy(separator, a, await account.signTypedData(typed(a)))).toBe(true)
-      }
+    // Twice with one checker (it keeps nothing between checks: the second round must give the same verdicts).
+    const sigs = new AuthorizationSignatures()
+    for (let round = 0; round < 2; round++) {
       const a = authorization(account.address, 1)
       const signature = await account.signTypedData(typed(a))
       const { r, s, v } = parts(signature)
@@ -105,22 +101,31 @@ describe('AuthorizationSignatures: the token’s ecrecover check, locally', () =
     }
   })
 
-  it('forgets the least recently used keys beyond its bound, and still checks correctly', async () => {
-    const accounts = Array.from({ length: 5 }, () => privateKeyToAccount(generatePrivateKey()))
-    const sigs = new AuthorizationSignatures({ maxKeys: 3 })
-    for (let round = 0; round < 3; round++) {
-      for (const account of accounts) {
-        const a = authorization(account.address, round)
-        expect(sigs.signedBy(separator, a, await account.signTypedData(typed(a)))).toBe(true)
-        const b = authorization(accounts[0]?.address as Address, round)
-        expect(sigs.signedBy(separator, b, await account.signTypedData(typed(b)))).toBe(account === accounts[0])
+  it('agrees with viem’s recovery on many payers and random (r, s, v), well-formed or not', async () => {
+    const sigs = new AuthorizationSignatures()
+    const accounts = Array.from({ length: 6 }, () => privateKeyToAccount(generatePrivateKey()))
+    let seed = 7n
+    const random = () => {
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) % (1n << 256n)
+      return seed
+    }
+    for (const [i, account] of accounts.entries()) {
+      const a = authorization(account.address, i)
+      const signature = await account.signTypedData(typed(a))
+      expect(sigs.signedBy(separator, a, signature)).toBe(true)
+      for (let k = 0; k < 8; k++) {
+        // Random r and s (low s), either parity: viem's recovery names someone else, or fails; we refuse either way.
+        const candidate = join(random() % N, random() % (N >> 1n), 27 + (k % 2))
+        const recovered = await recoverTypedDataAddress({ ...typed(a), signature: candidate }).catch(() => undefined)
+        expect(sigs.signedBy(separator, a, candidate)).toBe(recovered === account.address)
+        expect(recovered === account.address).toBe(false)
       }
     }
   })
 
   it('never throws: malformed signatures and values are refused', async () => {
     const account = privateKeyToAccount(generatePrivateKey())
-    const sigs = new AuthorizationSignatures({ maxKeys: 0 })
+    const sigs = new AuthorizationSignatures()
     const a = authorization(account.address, 7)
     const signature = await account.signTypedData(typed(a))
     expect(sigs.signedBy(separator, a, signature.toUpperCase().replace('0X', '0x') as Hex)).toBe(true)
@@ -130,7 +135,6 @@ describe('AuthorizationSignatures: the token’s ecrecover check, locally', () =
     expect(sigs.signedBy(separator, { ...a, value: 'ten' }, signature)).toBe(false)
     expect(sigs.signedBy(separator, { ...a, value: '-1' }, signature)).toBe(false)
     expect(sigs.signedBy(separator.subarray(1), a, signature)).toBe(false)
-    // maxKeys 0: nothing remembered, every check a recovery — still right.
     expect(sigs.signedBy(separator, a, signature)).toBe(true)
     expect(() => domainSeparator({ ...domain, chainId: -1 })).toThrow(RangeError)
   })
