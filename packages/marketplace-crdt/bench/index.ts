@@ -8,7 +8,8 @@ import '../../../tools/polyfills.ts'
  *  5. a late joiner's full sync of 100,000 listings (1,000 sellers' catalogues of 100, each under one batch signature) over
  *     libp2p from a source in another process, sync 2.0.0 (target < 5 s), with the CPU of the joiner, of its main thread
  *     and of the source, and its memory per listing;
- *  6. 100 nodes converging 1,000 listings (target < 10 s): every node checks every catalogue (or listing);
+ *  6. 100 nodes converging 1,000 listings (target < 10 s): every node checks every catalogue (or listing); the nodes run
+ *     in BENCH_NODE_PROCESSES processes (default 2: one per core, as nodes run one per process when deployed);
  *  7. the worst event-loop stall while a replica receives 1 MiB hostile updates (target < 50 ms; bench/hostile.ts).
  * BENCH_CPUPROFILE=<dir> writes a CPU profile of the late-joiner and 100-node windows there. BENCH_REPEAT=<n> runs n late
  * joiners of 100,000 against one source and reports the fastest (`lateJoin100kMs`) and the median.
@@ -27,6 +28,7 @@ import { createMarketNode, eventually, listingInput, type MarketNode } from '../
 import { hostileUpdateStall } from './hostile.ts'
 import { type BenchNode, benchListing, benchNode, held, until } from './nodes.ts'
 import { profileWindow } from './profile.ts'
+import { type RemoteNodes, startRemoteNodes } from './remote-nodes.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc
 const heap = (): number => {
@@ -291,13 +293,73 @@ async function converge100(sellers: number): Promise<number> {
   }
 }
 
+/**
+ * {@link converge100} with the nodes spread over `processes` processes (bench/nodes-process.ts), as deployed nodes run
+ * (one process, one core each): the same dial plan and publications; CPU summed over the processes.
+ */
+async function converge100Spread(sellers: number, processes: number): Promise<number> {
+  const perProcess = Math.ceil(100 / processes)
+  const groups: RemoteNodes[] = []
+  try {
+    for (let p = 0; p < processes; p++) groups.push(await startRemoteNodes(Math.min(perProcess, 100 - p * perProcess)))
+    const where = (n: number) => ({ group: groups[Math.floor(n / perProcess)] as RemoteNodes, local: n % perProcess })
+    const addrsOf = (n: number) => where(n).group.addrs[where(n).local] as string[]
+    let seed = 12
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    for (let i = 1; i < 100; i += 10) {
+      const plans = new Map<RemoteNodes, Array<[number, string[]]>>()
+      for (let n = i; n < Math.min(i + 10, 100); n++) {
+        const { group, local } = where(n)
+        const plan = plans.get(group) ?? []
+        plan.push([local, addrsOf(n - 1)])
+        if (n > 1) plan.push([local, addrsOf(Math.floor(random() * (n - 1)))])
+        plans.set(group, plan)
+      }
+      await Promise.all([...plans].map(([group, plan]) => group.dial(plan)))
+    }
+    await new Promise((r) => setTimeout(r, 3_000)) // syncs on connect and GossipSub meshes settle
+    const perSeller = 1_000 / sellers
+    const cpu = () => groups.reduce((sum, g) => sum + (processCpuMs(g.pid) ?? Number.NaN), 0)
+    const cpu0 = cpu()
+    const start = performance.now()
+    const plans = new Map<RemoteNodes, Array<[number, string, number]>>()
+    for (let n = 0, s = 0; n < 100; n += 100 / sellers, s++) {
+      const { group, local } = where(n)
+      plans.set(group, [...(plans.get(group) ?? []), [local, `n${s}`, perSeller]])
+    }
+    await Promise.all([...plans].map(([group, plan]) => group.publish(plan)))
+    for (const deadline = Date.now() + 180_000; ; ) {
+      const held = (await Promise.all(groups.map((g) => g.held()))).flat()
+      if (held.every((h) => h === 1_000)) break
+      if (Date.now() > deadline) throw new Error('timed out waiting for 100 nodes to converge')
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const ms = Math.round(performance.now() - start)
+    results.converge100NodesCpuMs = Math.round(cpu() - cpu0)
+    results.converge100NodesProcesses = processes
+    return ms
+  } finally {
+    await Promise.all(groups.map((g) => g.stop()))
+  }
+}
+
 const only = process.env.BENCH_ONLY?.split(',')
 const run = (part: string) => only == null || only.includes(part)
 const progress = () => console.error(`partial BENCH_JSON ${JSON.stringify(results)}`)
 if (run('converge10')) await converge().then(progress)
 if (run('late10k')) await lateJoinerAndMemory().then(progress)
 if (run('late100k')) await lateJoin100k().then(progress)
-if (run('converge100')) results.converge100NodesMs = await converge100(10).finally(progress)
+/** BENCH_NODE_PROCESSES: processes the 100 nodes are spread over (default 2, one per core; 1: all in this one). */
+const nodeProcesses = Math.max(1, Number(process.env.BENCH_NODE_PROCESSES ?? 2))
+if (run('converge100')) {
+  results.converge100NodesMs = await (nodeProcesses > 1
+    ? converge100Spread(10, nodeProcesses)
+    : converge100(10)
+  ).finally(progress)
+}
 if (run('converge100each')) results.converge100Nodes10EachMs = await converge100(100).finally(progress)
 const hostile = run('hostile') ? await hostileUpdateStall() : undefined
 if (hostile != null) results.hostileUpdateStallMs = hostile.worstMs
@@ -309,7 +371,7 @@ console.log(`marketplace bench (loopback, one run)
   update bytes for one listing change:                    ${line(results.updateBytesPerChange, 'B')}
   late joiner of 100,000 listings over libp2p (sync 2.0.0): ${line(results.lateJoin100kMs, 'ms')} (${((results.fullState100kBytes ?? 0) / 1e6).toFixed(1)} MB, ${line(results.lateJoin100kChunks, 'chunks')}, CPU ${line(results.lateJoin100kCpuMs, 'ms')}, main thread ${line(results.lateJoin100kMainThreadCpuMs, 'ms')}, source ${line(results.lateJoin100kSourceCpuMs, 'ms')}; target < 5000 ms)
   memory per listing, 100,000-listing replica:            ${line(results.memoryBytesPerListing100k, 'B')}
-  100 nodes converging 1,000 listings (10 catalogues of 100): ${line(results.converge100NodesMs, 'ms')} (CPU ${line(results.converge100NodesCpuMs, 'ms')}; target < 10000 ms)
+  100 nodes converging 1,000 listings (10 catalogues of 100): ${line(results.converge100NodesMs, 'ms')} (CPU ${line(results.converge100NodesCpuMs, 'ms')}, ${results.converge100NodesProcesses ?? 1} process(es); target < 10000 ms)
   100 nodes converging 1,000 listings (10 from each node):  ${line(results.converge100Nodes10EachMs, 'ms')} (CPU ${line(results.converge100Nodes10EachCpuMs, 'ms')})
   worst event-loop stall, 1 MiB hostile updates:          ${line(results.hostileUpdateStallMs, 'ms')} (target < 50 ms; ${JSON.stringify(hostile?.byShape ?? {})})
 BENCH_JSON ${JSON.stringify(results)}`)
