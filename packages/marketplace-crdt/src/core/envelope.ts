@@ -75,8 +75,7 @@ function verifySignature(
   checked?: PreverifiedSignatures
 ): boolean {
   // Checked moments ago in parallel (see preverify): only for exactly the same signed bytes.
-  const known = signatureText != null ? checked?.get(`${seller}\n${signatureText}`) : undefined
-  if (known != null && equalBytes(known, data)) return true
+  if (signatureText != null && checked != null && signedBefore(checked, seller, signatureText, data)) return true
   let verify = verifiers.get(seller)
   if (verify == null) {
     let key: PublicKey | undefined
@@ -161,8 +160,6 @@ export interface ParsedRecord extends SignedRecord {
   signatureText: string
   /** A batch signature's inclusion proof, when the record was signed in a batch. */
   proof?: Uint8Array
-  /** The proof as it travelled (base64url). */
-  proofText?: string
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -207,10 +204,7 @@ export function parseRecord(bytes: Uint8Array): ParsedRecord {
     const record = ListingRecordSchema.parse(parseBoundedJson(envelope.p, { maxDepth: MAX_RECORD_DEPTH }))
     const signature = base64url(envelope.s)
     const parsed: ParsedRecord = { record, bytes, payload: envelope.p, signature, signatureText: envelope.s }
-    if (envelope.b != null) {
-      parsed.proof = base64url(envelope.b)
-      parsed.proofText = envelope.b
-    }
+    if (envelope.b != null) parsed.proof = base64url(envelope.b)
     return parsed
   } catch (err) {
     throw new InvalidListingError(`malformed listing: ${(err as Error).message.slice(0, 200)}`)
@@ -218,8 +212,8 @@ export function parseRecord(bytes: Uint8Array): ParsedRecord {
 }
 
 /**
- * The bytes a parsed record's signature must cover: `DOMAIN || payload` alone, or `BATCH_DOMAIN || root` with the root
- * its inclusion proof leads to. `undefined` for a malformed proof (the record then does not verify).
+ * The bytes a parsed record's signature must cover: `DOMAIN || payload` alone, or `BATCH_DOMAIN || size || root` with
+ * the size and root its inclusion proof leads to. `undefined` for a malformed proof (the record then does not verify).
  */
 function signedData(parsed: ParsedRecord): Uint8Array | undefined {
   const leaf = signedBytes(parsed.payload)
@@ -238,9 +232,7 @@ const verifiedBatches: PreverifiedSignatures = new Map()
 const MAX_VERIFIED_BATCHES = 16_384
 
 function knownBatch(parsed: ParsedRecord, data: Uint8Array): boolean {
-  if (parsed.proof == null) return false
-  const known = verifiedBatches.get(`${parsed.record.seller}\n${parsed.signatureText}`)
-  return known != null && equalBytes(known, data)
+  return parsed.proof != null && signedBefore(verifiedBatches, parsed.record.seller, parsed.signatureText, data)
 }
 
 function rememberBatch(parsed: ParsedRecord, data: Uint8Array): void {
@@ -279,6 +271,17 @@ export function verifyRecord(bytes: Uint8Array, checked?: PreverifiedSignatures)
 /** Signatures a {@link preverify} call checked: `seller\nsignature` → the exact bytes that were signed. */
 export type PreverifiedSignatures = Map<string, Uint8Array>
 
+/** Whether `checked` holds `seller`'s signature `signatureText` as verified over exactly `data`. */
+function signedBefore(
+  checked: PreverifiedSignatures,
+  seller: string,
+  signatureText: string,
+  data: Uint8Array
+): boolean {
+  const known = checked.get(`${seller}\n${signatureText}`)
+  return known != null && equalBytes(known, data)
+}
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
@@ -303,19 +306,6 @@ function spkiOf(seller: string): Uint8Array | null {
   return spki
 }
 
-/** Fewer distinct signatures than this are checked on the calling thread (as `verifyInParallel` does for jobs). */
-const MIN_PARALLEL_SIGNATURES = 64
-
-/** How many distinct signatures `entries` carry, counting up to {@link MIN_PARALLEL_SIGNATURES}. */
-function distinctSignatures(entries: readonly ParsedRecord[]): number {
-  const seen = new Set<string>()
-  for (const entry of entries) {
-    seen.add(entry.signatureText)
-    if (seen.size >= MIN_PARALLEL_SIGNATURES) break
-  }
-  return seen.size
-}
-
 /**
  * Verifies the signatures of many parsed records on the process's verification workers (see parallel-verify.ts), which
  * also fold batch records' proofs and check each batch signature once (per worker). Returns one verdict per record, in
@@ -326,10 +316,6 @@ export async function verifyParsedMany(
   checked?: PreverifiedSignatures
 ): Promise<boolean[]> {
   const out = new Array<boolean>(entries.length).fill(false)
-  // Records of a few batches (a catalogue arriving by gossip: 100 records, one signature) cost a few signature checks
-  // and a few SHA-256 each: cheaper here than packing them for a worker (measured: ≈ 1 ms per worker message in the
-  // 100-node benchmark, most of the marketplace's main-thread verification time there).
-  if (distinctSignatures(entries) < MIN_PARALLEL_SIGNATURES) return entries.map((entry) => verifyParsed(entry, checked))
   const jobs: Array<SignatureJob & { index: number }> = []
   const others: number[] = []
   entries.forEach((entry, index) => {
