@@ -133,6 +133,10 @@ describe('AuthorizationSignatures: the token’s ecrecover check, locally', () =
       expect(sigs.signedBy(separator, a, bad as Hex)).toBe(false)
     }
     expect(sigs.signedBy(separator, { ...a, value: 'ten' }, signature)).toBe(false)
+    // Spellings BigInt reads but the token cannot take (review): the nonce must be bytes32, `from` an address.
+    expect(sigs.signedBy(separator, { ...a, nonce: '0x1' as Hex }, signature)).toBe(false)
+    expect(sigs.signedBy(separator, { ...a, from: a.from.replace('0x', '0X') as Address }, signature)).toBe(false)
+    expect(sigs.signedBy(separator, { ...a, from: BigInt(a.from) as unknown as Address }, signature)).toBe(false)
     expect(sigs.signedBy(separator, { ...a, value: '-1' }, signature)).toBe(false)
     expect(sigs.signedBy(separator.subarray(1), a, signature)).toBe(false)
     expect(sigs.signedBy(separator, a, signature)).toBe(true)

@@ -102,6 +102,10 @@ export class AuthorizationSignatures {
    */
   signedBy(separator: Uint8Array, a: Authorization, signature: Hex): boolean {
     if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) return false
+    // The token takes `from` as an address and `nonce` as bytes32: other spellings BigInt would read (`0X…`, `0x1`, a
+    // number) are not what a settlement can send (review: `from` as a number also made this throw).
+    if (typeof a.from !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(a.from)) return false
+    if (typeof a.nonce !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(a.nonce)) return false
     const digest = this.digest(separator, a)
     if (digest == null) return false
     const bytes = hexToBytes(signature)
