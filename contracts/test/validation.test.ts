@@ -32,17 +32,16 @@ function request(wallet: Wallet, validator: Address, agentId: bigint, label: str
   )
 }
 
-function respond(wallet: Wallet, label: string, response: number, tag = '') {
-  return mined(
-    chain.publicClient,
-    validation(wallet).write.validationResponse([
-      hashOf(label),
-      response,
-      `ipfs://${label}/answer`,
-      hashOf(`${label}/answer`),
-      tag
-    ])
-  )
+/**
+ * Sends a response with the estimate plus 2,800 gas: the estimate runs against the latest block, where the
+ * `lastUpdate = block.timestamp` store is a no-op when that block holds the request (100 gas), and the mined block a
+ * second later pays for a change (2,900). Without it a CI run under load saw the response revert out of gas
+ * (the same fix is in @betar/reputation's respondValidation).
+ */
+async function respond(wallet: Wallet, label: string, response: number, tag = '') {
+  const args = [hashOf(label), response, `ipfs://${label}/answer`, hashOf(`${label}/answer`), tag] as const
+  const gas = await validation(wallet).estimateGas.validationResponse(args, { account: wallet.account })
+  return mined(chain.publicClient, validation(wallet).write.validationResponse(args, { gas: gas + 2_800n }))
 }
 
 describe('ValidationRegistry: requests', () => {

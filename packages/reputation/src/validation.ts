@@ -39,6 +39,14 @@ export async function requestValidation(params: RequestValidationParameters): Pr
   return { txHash }
 }
 
+/**
+ * Gas added to the node's estimate of `validationResponse`. The call stores `lastUpdate = block.timestamp` over the
+ * request's timestamp; a node estimates against the latest (or pending) block, so when that block holds the request
+ * the store is a no-op (EIP-2200/2929: 100 gas warm) while the mined block, a second later, pays for a change
+ * (SSTORE_RESET 2,900). Without the difference the response ran out of gas and reverted, the fee spent.
+ */
+const TIMESTAMP_STORE_HEADROOM = 2_900n - 100n
+
 /** Parameters of {@link respondValidation}. */
 export interface RespondValidationParameters extends WriteClients {
   validationRegistry: Address
@@ -54,7 +62,8 @@ export interface RespondValidationParameters extends WriteClients {
 /**
  * Calls `validationResponse(requestHash, response, responseURI, responseHash, tag)`. Must be sent by the request's
  * validator, otherwise throws {@link NotValidatorError}; an unknown `requestHash` throws
- * {@link ValidationNotFoundError}. A later response overwrites an earlier one.
+ * {@link ValidationNotFoundError}. A later response overwrites an earlier one. Sent with the node's gas estimate plus
+ * the price of the timestamp store, so a response mined a block after its estimate does not run out of gas.
  */
 export async function respondValidation(params: RespondValidationParameters): Promise<{ txHash: Hash }> {
   const { walletClient, publicClient } = params
@@ -78,7 +87,10 @@ export async function respondValidation(params: RespondValidationParameters): Pr
     params,
     {
       simulate: () => publicClient.simulateContract(call),
-      send: () => walletClient.writeContract({ ...call, chain: walletClient.chain ?? null })
+      send: async () => {
+        const gas = (await publicClient.estimateContractGas(call)) + TIMESTAMP_STORE_HEADROOM
+        return walletClient.writeContract({ ...call, gas, chain: walletClient.chain ?? null })
+      }
     },
     'validationResponse'
   )

@@ -1,10 +1,13 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { validationRegistryAbi } from '@betar/contracts'
 import type { DevnetAccount } from '@betar/devnet'
 import {
   ContractFunctionExecutionError,
   ContractFunctionRevertedError,
+  createTestClient,
   encodeErrorResult,
   type Hex,
+  http,
   keccak256,
   type PublicClient,
   toHex,
@@ -95,6 +98,40 @@ describe('validation registry helpers', () => {
     await expect(
       respondValidation({ ...base, walletClient: env.wallet(validator), requestHash, response: 101 })
     ).rejects.toThrow(RangeError)
+  })
+
+  // Observed in CI: a response whose gas was estimated in the block second of its request (its `lastUpdate =
+  // block.timestamp` a no-op store then) and mined a second later ran out of gas and reverted. The clock is pinned
+  // here so that the race happens every time: every block keeps the request's timestamp until the response is mined.
+  it('a response mined in a later second than its gas estimate still succeeds (timestamp store priced)', async () => {
+    const base = { publicClient: env.publicClient, validationRegistry: env.devnet.contracts.validationRegistry }
+    const testClient = createTestClient({ chain: env.devnet.chain, mode: 'anvil', transport: http(env.devnet.rpcUrl) })
+    const requestHash = keccak256(toHex('estimated in the request second'))
+    await testClient.request({ method: 'anvil_setBlockTimestampInterval', params: [0] })
+    try {
+      await requestValidation({
+        ...base,
+        walletClient: env.wallet(owner),
+        validatorAddress: validator.address,
+        agentId,
+        requestURI: 'data:,later',
+        requestHash
+      })
+      const { lastUpdate: requestedAt } = await getValidationStatus({ ...base, requestHash })
+      await testClient.setAutomine(false)
+      const responded = respondValidation({ ...base, walletClient: env.wallet(validator), requestHash, response: 5 })
+      while ((await testClient.request({ method: 'txpool_status' })).pending === '0x0') await sleep(20)
+      await testClient.setNextBlockTimestamp({ timestamp: requestedAt + 1n })
+      await testClient.mine({ blocks: 1 })
+      await responded
+      expect(await getValidationStatus({ ...base, requestHash })).toMatchObject({
+        response: 5,
+        lastUpdate: requestedAt + 1n
+      })
+    } finally {
+      await testClient.setAutomine(true)
+      await testClient.request({ method: 'anvil_removeBlockTimestampInterval' })
+    }
   })
 
   it('getValidationStatus and validationResponse on an unknown request hash throw ValidationNotFoundError', async () => {
