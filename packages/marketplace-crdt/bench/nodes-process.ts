@@ -10,11 +10,14 @@ import '../../../tools/polyfills.ts'
 import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 import { benchListing, benchNode, held } from './nodes.ts'
+import { profileWindow } from './profile.ts'
 
 const count = Number(process.argv[2])
 const nodes = await Promise.all(Array.from({ length: count }, () => benchNode()))
 const reply = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`)
 reply({ addrs: nodes.map((n) => n.getMultiaddrs().map(String)) })
+
+let stopProfile: (() => Promise<void>) | undefined
 
 type Command = { dial: Array<[number, string[]]> } | { publish: Array<[number, string, number]> } | { held: true }
 
@@ -39,6 +42,8 @@ for await (const line of createInterface({ input: process.stdin })) {
       )
       reply({ ok: true })
     } else if ('publish' in command) {
+      // BENCH_CPUPROFILE: this process's main thread from the publish until stdin closes.
+      stopProfile ??= await profileWindow(`converge100-process-${process.pid}`)
       await Promise.all(
         command.publish.map(([node, prefix, n]) =>
           nodes[node]?.services.market.publishMany(Array.from({ length: n }, (_, i) => benchListing(`${prefix}-${i}`)))
@@ -52,5 +57,6 @@ for await (const line of createInterface({ input: process.stdin })) {
     reply({ error: (err as Error).message })
   }
 }
+await stopProfile?.()
 await Promise.all(nodes.map((n) => n.stop()))
 process.exit(0)

@@ -219,8 +219,8 @@ function signedData(parsed: ParsedRecord): Uint8Array | undefined {
   const leaf = signedBytes(parsed.payload)
   if (parsed.proof == null) return leaf
   const root = rootFromProof(leaf, parsed.proof)
-  const size = new DataView(parsed.proof.buffer, parsed.proof.byteOffset, parsed.proof.byteLength).getUint32(4)
-  return root != null ? batchSignedBytes(root, size) : undefined
+  if (root == null) return undefined
+  return batchSignedBytes(root, proofHeader(parsed.proof).size)
 }
 
 /**
@@ -316,9 +316,11 @@ export async function verifyParsedMany(
   checked?: PreverifiedSignatures
 ): Promise<boolean[]> {
   const out = new Array<boolean>(entries.length).fill(false)
+  const whole = verifyWholeBatches(entries, checked, out)
   const jobs: Array<SignatureJob & { index: number }> = []
   const others: number[] = []
   entries.forEach((entry, index) => {
+    if (whole.has(index)) return
     const spki = spkiOf(entry.record.seller)
     if (spki == null || checked != null) others.push(index)
     else jobs.push({ spki, data: signedBytes(entry.payload), signature: entry.signature, proof: entry.proof, index })
@@ -329,6 +331,71 @@ export async function verifyParsedMany(
   })
   for (const index of others) out[index] = verifyParsed(entries[index] as ParsedRecord, checked)
   return out
+}
+
+/**
+ * The records of batches that are all here — one seller and signature, every leaf index of the signed size once (a
+ * catalogue by gossip: one message per batch): each such tree is built once from its leaves (2n − 1 SHA-256, where
+ * folding every record's proof costs n·(1 + log₂ n): 800 instead of 199 for 100 listings, 8% of a node's CPU in the
+ * 100-node benchmark), and a record whose proof is byte for byte its path in that tree gets the batch signature's
+ * verdict, written to `out`. That is the verdict folding its own proof gives, as that path folds to the tree's root; any
+ * other record (another proof, a batch in part) is left out of the returned indices, to be checked alone.
+ */
+function verifyWholeBatches(
+  entries: readonly ParsedRecord[],
+  checked: PreverifiedSignatures | undefined,
+  out: boolean[]
+): Set<number> {
+  const done = new Set<number>()
+  const batches = new Map<string, number[]>()
+  entries.forEach((entry, index) => {
+    if (entry.proof == null || entry.proof.byteLength < MIN_PROOF_BYTES) return
+    const key = `${entry.record.seller}\n${entry.signatureText}`
+    const members = batches.get(key)
+    if (members == null) batches.set(key, [index])
+    else members.push(index)
+  })
+  for (const members of batches.values()) {
+    const first = entries[members[0] as number] as ParsedRecord & { proof: Uint8Array }
+    const size = proofHeader(first.proof).size
+    if (size < 2 || size !== members.length) continue
+    const leaves = new Array<Uint8Array>(size)
+    let placed = 0
+    for (const index of members) {
+      const entry = entries[index] as ParsedRecord & { proof: Uint8Array }
+      const header = proofHeader(entry.proof)
+      if (header.size !== size || header.index >= size || leaves[header.index] != null) break
+      leaves[header.index] = signedBytes(entry.payload)
+      placed++
+    }
+    if (placed !== size) continue
+    const { root, proofs } = batchTree(leaves)
+    const data = batchSignedBytes(root, size)
+    let verdict: boolean | undefined
+    for (const index of members) {
+      const entry = entries[index] as ParsedRecord & { proof: Uint8Array }
+      if (!equalBytes(entry.proof, proofs[proofHeader(entry.proof).index] as Uint8Array)) continue
+      if (verdict === undefined) {
+        try {
+          verdict =
+            knownBatch(entry, data) ||
+            verifySignature(entry.record.seller, data, entry.signature, entry.signatureText, checked)
+        } catch {
+          verdict = false
+        }
+        if (verdict) rememberBatch(entry, data)
+      }
+      out[index] = verdict
+      done.add(index)
+    }
+  }
+  return done
+}
+
+/** Leaf index and tree size of an encoded inclusion proof (at least its 8-byte header). */
+function proofHeader(proof: Uint8Array): { index: number; size: number } {
+  const view = new DataView(proof.buffer, proof.byteOffset, proof.byteLength)
+  return { index: view.getUint32(0), size: view.getUint32(4) }
 }
 
 /**
