@@ -386,8 +386,8 @@ export class EntryStore {
    * at a time, so a large state never holds the event loop at once. Applying every part gives what `diff` gives; the
    * document may change between parts (changes made meanwhile reach the peer by gossip).
    */
-  *diffChunks(stateVector?: Uint8Array, chunkSize = 128 * 1024): Generator<Uint8Array> {
-    const sv = stateVector != null ? Y.decodeStateVector(stateVector) : new Map<number, number>()
+  *diffChunks(stateVector?: Uint8Array | readonly Uint8Array[], chunkSize = 128 * 1024): Generator<Uint8Array> {
+    const sv = this.peerState(stateVector)
     const clients: number[] = []
     for (const [client] of this.chains()) clients.push(client)
     // By shard, so that a chunk's keys share few shards: applying it then costs a few Yjs transactions, not one per
@@ -416,6 +416,20 @@ export class EntryStore {
       bytes += size
     }
     if (parts.length > 0) yield assemble(parts)
+  }
+
+  /**
+   * A peer's state vector (whole, or in parts as a sync receives it) as client → clock, for the clients held here only:
+   * the rest cannot matter to a diff, so however many a peer lists, the map is bounded by our own state.
+   * @throws Error from Yjs for a part that is not a state vector
+   */
+  private peerState(stateVector: Uint8Array | readonly Uint8Array[] | undefined): Map<number, number> {
+    const sv = new Map<number, number>()
+    if (stateVector == null) return sv
+    for (const part of stateVector instanceof Uint8Array ? [stateVector] : stateVector) {
+      for (const [client, clock] of Y.decodeStateVector(part)) if (this.structs(client) != null) sv.set(client, clock)
+    }
+    return sv
   }
 
   /** A snapshot of the whole state (a Yjs v2 update), for persistence: restored without validation. */

@@ -458,9 +458,10 @@ export class MarketplaceDoc extends TypedEventEmitter<MarketplaceDocEvents> {
 
   /**
    * {@link diff} in parts of about `chunkSize` bytes (each a Yjs v1 update of whole keys, valid on its own), encoded one
-   * part at a time: for a sync, so that a large state is neither encoded nor cut up in one go.
+   * part at a time: for a sync, so that a large state is neither encoded nor cut up in one go. `stateVector`: the
+   * peer's, as one Yjs v1 state vector or in parts (each a state vector of some of its clients, as a sync receives it).
    */
-  diffChunks(stateVector?: Uint8Array, chunkSize?: number): Generator<Uint8Array> {
+  diffChunks(stateVector?: Uint8Array | readonly Uint8Array[], chunkSize?: number): Generator<Uint8Array> {
     return this.store.diffChunks(stateVector, chunkSize)
   }
 

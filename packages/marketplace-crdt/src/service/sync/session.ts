@@ -97,16 +97,11 @@ class Session {
 
   /**
    * Sends what a peer lacks of an epoch, in chunks of whole clients (the document's `diffChunks`, encoded one at a time
-   * as the window allows). Its state vector arrived in `parts`; only the clients our document has now are read from
-   * them (the rest cannot matter), so however many a peer lists, what we hold in memory is bounded by our own state.
+   * as the window allows). Its state vector arrived in `parts`; the document reads only the clients it has now from them
+   * (the rest cannot matter), so however many a peer lists, what we hold in memory is bounded by our own state.
    */
   async sendChunks(epoch: number, doc: MarketplaceDoc, parts: readonly Uint8Array[]): Promise<void> {
-    const ours = Y.decodeStateVector(doc.stateVector())
-    const theirs = new Map<number, number>()
-    for (const part of parts) {
-      for (const [client, clock] of Y.decodeStateVector(part)) if (ours.has(client)) theirs.set(client, clock)
-    }
-    for (const update of doc.diffChunks(Y.encodeStateVector(theirs), this.limits.chunkSize)) {
+    for (const update of doc.diffChunks(parts, this.limits.chunkSize)) {
       if (update.byteLength + 64 > this.limits.maxFrameSize) {
         // One key's chain never gets near a frame; the peer would refuse it, so it is left to gossip.
         this.result.skippedChunks = (this.result.skippedChunks ?? 0) + 1
