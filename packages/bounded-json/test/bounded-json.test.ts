@@ -50,6 +50,16 @@ describe('exceedsJsonDepth', () => {
     expect(exceedsJsonDepth('[[[', 2)).toBe(true)
     expect(exceedsJsonDepth(']]][[', 2)).toBe(false)
   })
+
+  it('settles texts with few brackets by counting them, and scans the rest (siblings, brackets in strings)', () => {
+    for (const input of [(t: string) => t, (t: string) => utf8.encode(t)]) {
+      expect(exceedsJsonDepth(input(`${'['.repeat(32)}${']'.repeat(32)}`), 32)).toBe(false) // 32 openings: counted
+      expect(exceedsJsonDepth(input(`${'['.repeat(33)}${']'.repeat(33)}`), 32)).toBe(true) // 33 nested: scanned
+      expect(exceedsJsonDepth(input(`[${'{},'.repeat(40)}{}]`), 32)).toBe(false) // 42 openings, depth 2: scanned
+      expect(exceedsJsonDepth(input(`["${'{'.repeat(40)}"]`), 32)).toBe(false) // inside a string
+      expect(exceedsJsonDepth(input(`[{"a":[${'{"b":['.repeat(15)}1${']}'.repeat(15)}]}]`), 32)).toBe(true)
+    }
+  })
 })
 
 describe('exceedsValueDepth', () => {
